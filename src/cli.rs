@@ -1,0 +1,151 @@
+//! The command line, as clap parses it. Raw flags only: `commands` turns them
+//! into validated settings.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::OutputMode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ops",
+    version,
+    about = "Runbooks as task graphs, for GitOps repositories",
+    long_about = "Runs the task graphs in `tasks/*.toml` in dependency order, in parallel where the \
+                  graph allows, in three modes: --dry-run (print the plan), --diff (report what would \
+                  change) and apply.",
+    after_help = "Examples:\n  ops list\n  ops run deploy-authentik --dry-run\n  ops run deploy-authentik --diff\n  ops run deploy-authentik --yes"
+)]
+pub struct Cli {
+    /// Repository root (default: the nearest directory upwards that holds `tasks/`)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Set a variable, overriding `[vars]` (repeatable)
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run tasks and their dependencies
+    #[command(after_help = "Examples:
+  ops run deploy-authentik --dry-run        print the plan; run nothing
+  ops run deploy-authentik --diff           report what each step would change
+  ops run deploy-authentik --diff --detailed-exitcode   exit 3 when changes are pending
+  ops run deploy-authentik -j 4 --keep-going
+  ops run release --var version=2026.2.1 --yes
+  ops run build --output json | jq .
+
+Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pending
+(--diff --detailed-exitcode), 130 interrupted.")]
+    Run(RunArgs),
+
+    /// List every task with its description
+    #[command(after_help = "Examples:\n  ops list\n  ops list --output json")]
+    List(ListArgs),
+
+    /// Show the dependency graph below a task
+    #[command(
+        after_help = "Examples:\n  ops graph deploy-authentik\n  ops graph deploy-authentik --format dot | dot -Tsvg > graph.svg\n  ops graph deploy-authentik --format mermaid"
+    )]
+    Graph(GraphArgs),
+
+    /// Load and validate every task file; print only problems
+    #[command(after_help = "Exit codes: 0 valid, 2 problems found.")]
+    Validate,
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  ops completions bash > /etc/bash_completion.d/ops\n  ops completions zsh > \"${fpath[1]}/_ops\""
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Tasks to run (their dependencies run first)
+    #[arg(required = true, value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Print the plan: tasks in waves, resolved commands, what is up to date; run nothing
+    #[arg(long, conflicts_with = "diff")]
+    pub dry_run: bool,
+
+    /// Run each step's read-only check and report what it would change
+    #[arg(long)]
+    pub diff: bool,
+
+    /// With --diff: exit 0 when nothing would change, 3 when changes are pending, 1 on failure
+    #[arg(long, requires = "diff")]
+    pub detailed_exitcode: bool,
+
+    /// Run at most N tasks at once (default: the number of CPUs)
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<NonZeroUsize>,
+
+    /// After a failure, keep running the tasks that do not depend on it
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+
+    /// Answer yes to every confirmation
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+
+    /// Run tasks even when they are up to date
+    #[arg(long)]
+    pub force: bool,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+
+    /// How task output is laid out (default: grouped in CI workflows, prefixed elsewhere)
+    #[arg(long, value_enum)]
+    pub output_mode: Option<OutputMode>,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The task at the top of the graph
+    pub task: String,
+
+    /// Graph format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Tree)]
+    pub format: GraphFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Tree,
+    Dot,
+    Mermaid,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got `{s}`")),
+    }
+}

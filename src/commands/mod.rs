@@ -1,0 +1,27 @@
+//! One file per subcommand; [`dispatch`] maps the parsed command line onto them.
+
+mod graph;
+mod list;
+mod run;
+
+use crate::cli::{Cli, Command};
+use crate::error::{Error, ExitStatus};
+use crate::task::{self, TaskSet, Vars};
+
+pub fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
+    let load = || -> Result<TaskSet, Error> {
+        let root = crate::root::find(cli.root.as_deref())?;
+        Ok(task::load(&root, &Vars::new(cli.vars.clone()))?)
+    };
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "ops", &mut std::io::stdout());
+            Ok(ExitStatus::Success)
+        }
+        Command::Validate => load().map(|_| ExitStatus::Success),
+        Command::List(args) => Ok(list::run(&load()?, args)),
+        Command::Graph(args) => graph::run(&load()?, args),
+        Command::Run(args) => run::run(&load()?, args),
+    }
+}

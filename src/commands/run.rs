@@ -1,0 +1,59 @@
+//! `ops run`: turn the flags into run options and a reporter, then run.
+
+use std::io::IsTerminal as _;
+
+use crate::cli::{Format, RunArgs};
+use crate::error::{Error, ExitStatus};
+use crate::report::{Human, HumanOptions, Json, OutputMode, Reporter};
+use crate::run::{self, Mode, Options};
+use crate::task::TaskSet;
+
+pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
+    let order = run::select(set, &args.tasks)?;
+    let opts = Options {
+        mode: if args.dry_run {
+            Mode::DryRun
+        } else if args.diff {
+            Mode::Diff
+        } else {
+            Mode::Apply
+        },
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(2, usize::from),
+            usize::from,
+        ),
+        keep_going: args.keep_going,
+        yes: args.yes,
+        force: args.force,
+        detailed_exitcode: args.detailed_exitcode,
+        interactive: std::io::stdin().is_terminal(),
+    };
+    let mut reporter: Box<dyn Reporter> = match args.output {
+        Format::Json => Box::new(Json::new()),
+        Format::Human => {
+            let ci_actions = env_set("CI") && (env_set("GITHUB_ACTIONS") || env_set("FORGEJO_ACTIONS"));
+            let mode = args.output_mode.unwrap_or(if ci_actions {
+                OutputMode::Grouped
+            } else {
+                OutputMode::Prefixed
+            });
+            let name_width = order
+                .iter()
+                .map(|&id| set.get(id).name.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(32);
+            Box::new(Human::new(HumanOptions {
+                mode,
+                progress: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+                ci_groups: ci_actions,
+                name_width,
+            }))
+        }
+    };
+    run::run(set, &order, &args.tasks, &opts, reporter.as_mut())
+}
+
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "false")
+}

@@ -1,0 +1,84 @@
+//! Shared pieces for diagnostics: loaded source files, "did you mean" hints and
+//! the miette handler set-up.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+
+/// The text of a file that diagnostics may point into, with the name shown to users
+/// (a path relative to the repository root).
+#[derive(Clone, Debug)]
+pub struct SourceFile {
+    name: Arc<str>,
+    text: Arc<str>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
+        Self {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The file as miette source code for a `#[source_code]` field.
+    pub fn named(&self) -> NamedSource<Arc<str>> {
+        NamedSource::new(&*self.name, Arc::clone(&self.text))
+    }
+}
+
+/// A byte range into a [`SourceFile`].
+pub fn span(range: std::ops::Range<usize>) -> SourceSpan {
+    SourceSpan::from(range.start..range.end)
+}
+
+/// The candidate closest to `name`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// `help` text for a typo, or `None` when nothing is close.
+pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    did_you_mean(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// Whether colored output is wanted on a stream: a terminal and no `NO_COLOR`.
+pub fn color_wanted(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Install the miette report handler: colors only on a terminal without `NO_COLOR`,
+/// a fixed width off a terminal so logs and snapshots are stable.
+pub fn install_handler() {
+    let terminal = std::io::stderr().is_terminal();
+    let color = color_wanted(terminal);
+    if !color {
+        console::set_colors_enabled(false);
+        console::set_colors_enabled_stderr(false);
+    }
+    let _ = miette::set_hook(Box::new(move |_| {
+        let mut opts = miette::MietteHandlerOpts::new()
+            .color(color)
+            .unicode(true)
+            .terminal_links(false)
+            .force_graphical(true);
+        if !terminal {
+            opts = opts.width(100);
+        }
+        Box::new(opts.build())
+    }));
+}

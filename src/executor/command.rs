@@ -1,0 +1,162 @@
+//! `cmd` and `shell`: run a command.
+//!
+//! ```toml
+//! [tasks.build-image]
+//! cmd = ["nix-build", "containers/authentik/default.nix", "-o", "result-authentik"]
+//! check = ["nix-build", "--dry-run", "containers/authentik/default.nix"]   # optional, for --diff
+//!
+//! [tasks.announce]
+//! shell = "echo built {{ version }}"        # run by `sh -c`
+//! check-shell = "test -e result-authentik"  # optional, for --diff
+//! ```
+//!
+//! - apply: runs the command; a non-zero exit fails the task. Its trimmed standard
+//!   output is available to dependents as `{{ tasks.NAME.stdout }}`.
+//! - `--diff`: runs the read-only `check` (or `check-shell`) instead, with the
+//!   convention of `diff(1)` and `kubectl diff`: exit 0 means no change, 1 means
+//!   changes are pending (its output is the report), anything else is a failure.
+//!   Without a check the step says it cannot tell.
+//! - `--dry-run`: shows the command.
+
+use super::{Applied, Diff, Executor, RawActions, StepContext, StepError, StepPlan};
+use crate::task::Resolver;
+use crate::template::Template;
+
+/// A command and the optional read-only check that `--diff` runs instead.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Command {
+    pub program: Program,
+    pub check: Option<Program>,
+}
+
+/// How a command is given.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Program {
+    /// argv, run directly.
+    Argv(Vec<Template>),
+    /// A script for `sh -c`.
+    Shell(Template),
+}
+
+impl Program {
+    /// Program and arguments with task outputs filled in.
+    fn argv(&self, cx: &StepContext<'_>) -> (String, Vec<String>) {
+        match self {
+            Self::Argv(parts) => {
+                let mut rendered = parts.iter().map(|p| p.render(cx.outputs));
+                let program = rendered.next().unwrap_or_default();
+                (program, rendered.collect())
+            }
+            Self::Shell(script) => ("sh".to_owned(), vec!["-c".to_owned(), script.render(cx.outputs)]),
+        }
+    }
+
+    /// The command as a person would type it.
+    pub fn display(&self) -> String {
+        match self {
+            Self::Argv(parts) => {
+                let words: Vec<String> = parts.iter().map(Template::display).collect();
+                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+            }
+            Self::Shell(script) => script.display(),
+        }
+    }
+}
+
+impl Command {
+    pub fn key(&self) -> &'static str {
+        match self.program {
+            Program::Argv(_) => "cmd",
+            Program::Shell(_) => "shell",
+        }
+    }
+}
+
+impl Executor for Command {
+    const KEY: &'static str = "cmd";
+
+    fn plan(&self) -> StepPlan {
+        StepPlan {
+            lines: vec![format!("$ {}", self.program.display())],
+            check: self.check.as_ref().map(|c| format!("$ {}", c.display())),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        let Some(check) = &self.check else {
+            return Ok(Diff::Unknown(format!(
+                "no `check` defined; would run `{}`",
+                self.program.display()
+            )));
+        };
+        let (program, args) = check.argv(cx);
+        let output = cx.run(&cx.spec(&program, args)).await?;
+        match output.code {
+            Some(0) => Ok(Diff::NoChange),
+            Some(1) => Ok(Diff::Changes),
+            Some(code) => Err(StepError::Check { program, code }),
+            None => Err(output.check(&program).map(|_| ()).unwrap_err().into()),
+        }
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let (program, args) = self.program.argv(cx);
+        let output = cx.run(&cx.spec(&program, args)).await?.check(&program)?;
+        Ok(Applied {
+            outputs: vec![("stdout".to_owned(), output.stdout_tail.trim().to_owned())],
+        })
+    }
+}
+
+/// `cmd`/`shell` and their checks, from the raw task.
+pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Command> {
+    let check = match (raw.check, raw.check_shell) {
+        (Some(_), Some(shell)) => {
+            cx.invalid(
+                shell.span(),
+                format!("task `{}` has both `check` and `check-shell`", cx.task_name()),
+                "second check",
+                Some("keep one: `check` (argv) or `check-shell` (a script for `sh -c`)".into()),
+            );
+            None
+        }
+        (Some(argv), None) => argv_program(argv, cx),
+        (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
+        (None, None) => None,
+    };
+    let program = match (raw.cmd, raw.shell) {
+        (Some(argv), _) => argv_program(argv, cx)?,
+        (None, Some(shell)) => Program::Shell(cx.template(shell)),
+        (None, None) => {
+            if let Some(at) = raw
+                .check
+                .map(toml::Spanned::span)
+                .or(raw.check_shell.map(toml::Spanned::span))
+            {
+                cx.invalid(
+                    at,
+                    format!("task `{}` has a check but no `cmd` or `shell`", cx.task_name()),
+                    "check without a command",
+                    Some("a check describes what its command would change; add `cmd` or `shell`".into()),
+                );
+            }
+            return None;
+        }
+    };
+    Some(Command { program, check })
+}
+
+fn argv_program(argv: &toml::Spanned<Vec<toml::Spanned<String>>>, cx: &mut Resolver<'_>) -> Option<Program> {
+    if argv.get_ref().is_empty() {
+        cx.invalid(
+            argv.span(),
+            format!("`cmd` of task `{}` is empty", cx.task_name()),
+            "no program",
+            Some("give the program and its arguments: `cmd = [\"make\", \"all\"]`".into()),
+        );
+        return None;
+    }
+    Some(Program::Argv(
+        argv.get_ref().iter().map(|a| cx.template(a)).collect(),
+    ))
+}

@@ -1,0 +1,303 @@
+//! The one place that spawns processes.
+//!
+//! Every child runs in its own process group, so a timeout, Ctrl-C or a failed
+//! sibling stops the child *and* everything it started. Output is read line by
+//! line (long lines are split, invalid UTF-8 replaced) and handed to a sink; the
+//! tail of each stream is kept for error messages and produced values.
+
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio_util::sync::CancellationToken;
+
+/// Longest line handed to the sink; longer output is split.
+const MAX_LINE: usize = 64 * 1024;
+/// How much of each stream is kept.
+const TAIL: usize = 64 * 1024;
+/// How long a process group has between SIGTERM and SIGKILL.
+const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to keep reading after the child exited (a background grandchild may hold the pipe).
+const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// Which output stream a line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stdout => "stdout",
+            Self::Stderr => "stderr",
+        }
+    }
+}
+
+/// Receives every line a child prints.
+pub type LineSink = Arc<dyn Fn(Stream, String) + Send + Sync>;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub program: String,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+}
+
+impl Spec {
+    pub fn new(program: impl Into<String>, args: Vec<String>, dir: PathBuf) -> Self {
+        Self {
+            program: program.into(),
+            args,
+            dir,
+            env: Vec::new(),
+            timeout: None,
+        }
+    }
+}
+
+/// A child that ran to the end (with any exit status).
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout_tail: String,
+    pub stderr_tail: String,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    /// `Ok` for exit code 0, an error naming the code or signal otherwise.
+    pub fn check(self, program: &str) -> Result<Self, ProcessError> {
+        if self.success() {
+            return Ok(self);
+        }
+        let stderr_tail = last_lines(&self.stderr_tail, 20);
+        Err(match self.signal {
+            Some(signal) => ProcessError::Signal {
+                program: program.to_owned(),
+                signal: signal_name(signal),
+                stderr_tail,
+            },
+            None => ProcessError::Exit {
+                program: program.to_owned(),
+                code: self.code.unwrap_or(-1),
+                stderr_tail,
+            },
+        })
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ProcessError {
+    #[error("`{program}` not found on PATH")]
+    NotFound { program: String },
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{program}` exited with code {code}")]
+    Exit {
+        program: String,
+        code: i32,
+        stderr_tail: String,
+    },
+    #[error("`{program}` was killed by {signal}")]
+    Signal {
+        program: String,
+        signal: String,
+        stderr_tail: String,
+    },
+    #[error("timed out after {}", humantime::format_duration(*.after))]
+    Timeout { after: Duration },
+    #[error("interrupted")]
+    Cancelled,
+}
+
+impl ProcessError {
+    /// The last lines of the child's stderr, when it ran.
+    pub fn stderr_tail(&self) -> Option<&str> {
+        match self {
+            Self::Exit { stderr_tail, .. } | Self::Signal { stderr_tail, .. } if !stderr_tail.is_empty() => {
+                Some(stderr_tail)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether trying again could help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            Self::Exit { .. } | Self::Signal { .. } | Self::Timeout { .. }
+        )
+    }
+}
+
+/// Run `spec` to completion, or until its timeout or `cancel`, streaming lines to `sink`.
+pub async fn run(spec: &Spec, sink: &LineSink, cancel: &CancellationToken) -> Result<Output, ProcessError> {
+    let mut command = tokio::process::Command::new(&spec.program);
+    command
+        .args(&spec.args)
+        .current_dir(&spec.dir)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let mut child = command.spawn().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            ProcessError::NotFound {
+                program: spec.program.clone(),
+            }
+        } else {
+            ProcessError::Spawn {
+                program: spec.program.clone(),
+                source,
+            }
+        }
+    })?;
+    let pgid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .map(Pid::from_raw);
+    let stdout = child
+        .stdout
+        .take()
+        .map(|s| tokio::spawn(read_lines(s, Stream::Stdout, Arc::clone(sink))));
+    let stderr = child
+        .stderr
+        .take()
+        .map(|s| tokio::spawn(read_lines(s, Stream::Stderr, Arc::clone(sink))));
+
+    let deadline = async {
+        match spec.timeout {
+            Some(t) => tokio::time::sleep(t).await,
+            None => std::future::pending().await,
+        }
+    };
+    let stopped = tokio::select! {
+        status = child.wait() => Ok(status),
+        () = deadline => Err(ProcessError::Timeout { after: spec.timeout.unwrap_or_default() }),
+        () = cancel.cancelled() => Err(ProcessError::Cancelled),
+    };
+    let status = match stopped {
+        Ok(status) => status.map_err(|source| ProcessError::Spawn {
+            program: spec.program.clone(),
+            source,
+        })?,
+        Err(reason) => {
+            terminate(&mut child, pgid).await;
+            return Err(reason);
+        }
+    };
+    let stdout_tail = drain(stdout).await;
+    let stderr_tail = drain(stderr).await;
+    Ok(Output {
+        code: status.code(),
+        signal: status.signal(),
+        stdout_tail,
+        stderr_tail,
+    })
+}
+
+/// SIGTERM to the whole group, SIGKILL after a grace period, then SIGKILL to any
+/// stragglers of the group.
+async fn terminate(child: &mut tokio::process::Child, pgid: Option<Pid>) {
+    let Some(pgid) = pgid else { return };
+    let _ = killpg(pgid, Signal::SIGTERM);
+    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
+        let _ = killpg(pgid, Signal::SIGKILL);
+        let _ = child.wait().await;
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+}
+
+async fn drain(reader: Option<tokio::task::JoinHandle<String>>) -> String {
+    let Some(mut handle) = reader else {
+        return String::new();
+    };
+    match tokio::time::timeout(DRAIN_GRACE, &mut handle).await {
+        Ok(Ok(tail)) => tail,
+        Ok(Err(_)) => String::new(),
+        Err(_) => {
+            handle.abort();
+            String::new()
+        }
+    }
+}
+
+async fn read_lines(mut reader: impl AsyncRead + Unpin, stream: Stream, sink: LineSink) -> String {
+    let mut pending: Vec<u8> = Vec::new();
+    let mut tail = String::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    let emit = |bytes: &[u8], tail: &mut String| {
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+        let line = String::from_utf8_lossy(bytes).into_owned();
+        tail.push_str(&line);
+        tail.push('\n');
+        if tail.len() > 2 * TAIL {
+            let cut = tail.len() - TAIL;
+            let cut = (cut..tail.len())
+                .find(|&i| tail.is_char_boundary(i))
+                .unwrap_or(cut);
+            tail.drain(..cut);
+        }
+        sink(stream, line);
+    };
+    loop {
+        let n = match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        let mut start = 0;
+        while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
+            emit(&pending[start..start + pos], &mut tail);
+            start += pos + 1;
+        }
+        pending.drain(..start);
+        while pending.len() >= MAX_LINE {
+            let rest = pending.split_off(MAX_LINE);
+            emit(&pending, &mut tail);
+            pending = rest;
+        }
+    }
+    if !pending.is_empty() {
+        emit(&pending, &mut tail);
+    }
+    if tail.len() > TAIL {
+        let cut = tail.len() - TAIL;
+        let cut = (cut..tail.len())
+            .find(|&i| tail.is_char_boundary(i))
+            .unwrap_or(cut);
+        tail.drain(..cut);
+    }
+    tail
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+fn signal_name(signal: i32) -> String {
+    Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
+}

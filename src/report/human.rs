@@ -1,0 +1,188 @@
+//! Output for people: progress bars on a terminal, prefixed (or grouped) lines
+//! elsewhere, `::group::` blocks in Forgejo/GitHub Actions, a summary table at the end.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::time::Duration;
+
+use console::Style;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Event, Name, Reporter, TaskResult, plan, summary};
+
+/// How task output is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputMode {
+    /// Every line as it comes, prefixed with the task name.
+    Prefixed,
+    /// A task's output in one block when it ends (like `make --output-sync`).
+    Grouped,
+}
+
+#[derive(Clone, Debug)]
+pub struct HumanOptions {
+    pub mode: OutputMode,
+    /// Progress bars for running tasks (a terminal).
+    pub progress: bool,
+    /// Wrap each task's block in `::group::` (Forgejo/GitHub Actions).
+    pub ci_groups: bool,
+    /// Width of the task-name column.
+    pub name_width: usize,
+}
+
+pub struct Human {
+    opts: HumanOptions,
+    bars: Option<MultiProgress>,
+    running: HashMap<Name, ProgressBar>,
+    buffers: HashMap<Name, Vec<String>>,
+}
+
+impl Human {
+    pub fn new(opts: HumanOptions) -> Self {
+        let bars = opts
+            .progress
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));
+        Self {
+            opts,
+            bars,
+            running: HashMap::new(),
+            buffers: HashMap::new(),
+        }
+    }
+
+    fn print(&self, text: &str) {
+        let write = || {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        };
+        match &self.bars {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
+    }
+
+    fn prefixed(&self, task: &str, line: &str) -> String {
+        let dim = Style::new().dim();
+        format!(
+            "{} {} {line}\n",
+            dim.apply_to(format!("{task:<w$}", w = self.opts.name_width)),
+            dim.apply_to("│")
+        )
+    }
+
+    fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>) {
+        let note = match (attempt, command) {
+            (1, Some(c)) => format!("▶ {c}"),
+            (1, None) => "▶ started".to_owned(),
+            (n, _) => format!("▶ attempt {n}"),
+        };
+        if let Some(bars) = &self.bars {
+            let bar = bars.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.cyan} {prefix:.bold} {elapsed:.dim} {wide_msg:.dim}")
+                    .expect("template is valid"),
+            );
+            bar.set_prefix(task.to_string());
+            bar.set_message(command.unwrap_or_default().to_owned());
+            bar.enable_steady_tick(Duration::from_millis(100));
+            self.running.insert(task.clone(), bar);
+        } else if self.opts.mode == OutputMode::Prefixed {
+            self.print(&self.prefixed(task, &note));
+        }
+        if self.opts.mode == OutputMode::Grouped {
+            self.buffers.entry(task.clone()).or_default();
+        }
+    }
+
+    fn output(&mut self, task: &Name, line: &str) {
+        match self.opts.mode {
+            OutputMode::Prefixed => self.print(&self.prefixed(task, line)),
+            OutputMode::Grouped => self
+                .buffers
+                .entry(task.clone())
+                .or_default()
+                .push(line.to_owned()),
+        }
+    }
+
+    fn finished(&mut self, result: &TaskResult) {
+        if let Some(bar) = self.running.remove(&result.task) {
+            bar.finish_and_clear();
+        }
+        let status = summary::status_line(result);
+        match self.opts.mode {
+            OutputMode::Prefixed => self.print(&self.prefixed(&result.task, &status)),
+            OutputMode::Grouped => {
+                let lines = self.buffers.remove(&result.task).unwrap_or_default();
+                let mut block = String::new();
+                let title = format!("{} {}", result.task, status);
+                if self.opts.ci_groups {
+                    let _ = writeln!(block, "::group::{title}");
+                } else {
+                    let _ = writeln!(block, "{}", Style::new().bold().apply_to(format!("── {title}")));
+                }
+                for line in lines {
+                    block.push_str(&line);
+                    block.push('\n');
+                }
+                if self.opts.ci_groups {
+                    block.push_str("::endgroup::\n");
+                }
+                self.print(&block);
+            }
+        }
+    }
+}
+
+impl Reporter for Human {
+    fn handle(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted { .. } => {}
+            Event::Plan(p) => self.print(&plan::render(p)),
+            Event::TaskStarted {
+                task,
+                attempt,
+                command,
+            } => self.started(task, *attempt, command.as_deref()),
+            Event::Output { task, line, .. } => self.output(task, line),
+            Event::Retrying {
+                task,
+                attempt,
+                delay,
+                reason,
+            } => {
+                let line = format!(
+                    "↻ {reason}; attempt {} in {}",
+                    attempt + 1,
+                    super::short_duration(*delay)
+                );
+                self.print(&self.prefixed(task, &line));
+            }
+            Event::Confirmed {
+                task,
+                question,
+                by_flag,
+            } => {
+                if *by_flag {
+                    self.print(&self.prefixed(task, &format!("confirmed by --yes: {question}")));
+                }
+            }
+            Event::TaskFinished(result) => self.finished(result),
+            Event::RunFinished(s) => {
+                if let Some(bars) = &self.bars {
+                    let _ = bars.clear();
+                }
+                self.print(&summary::render(s));
+            }
+        }
+    }
+
+    fn confirm(&mut self, task: &str, question: &str) -> bool {
+        match &self.bars {
+            Some(bars) => bars.suspend(|| super::ask(task, question)),
+            None => super::ask(task, question),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! `--output json`: one JSON object per line for each event.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::{Event, Plan, Reporter, TaskResult};
+
+/// Writes events as JSON lines to stdout.
+pub struct Json {
+    out: std::io::Stdout,
+}
+
+impl Json {
+    pub fn new() -> Self {
+        Self {
+            out: std::io::stdout(),
+        }
+    }
+}
+
+impl Default for Json {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn result(r: &TaskResult) -> Value {
+    json!({
+        "task": &*r.task,
+        "status": r.status.id(),
+        "duration_ms": r.duration.map(millis),
+        "exit_code": r.exit_code,
+        "reason": r.reason,
+    })
+}
+
+fn plan(p: &Plan) -> Value {
+    let waves: Vec<Value> = p
+        .waves
+        .iter()
+        .map(|wave| {
+            wave.iter()
+                .map(|t| {
+                    json!({
+                        "task": &*t.task,
+                        "kind": t.kind.unwrap_or("aggregate"),
+                        "commands": t.lines,
+                        "check": t.check,
+                        "deps": t.deps.iter().map(|d| &**d).collect::<Vec<_>>(),
+                        "up_to_date": t.up_to_date,
+                        "confirm": t.confirm,
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    json!({ "event": "plan", "targets": p.targets.iter().map(|t| &**t).collect::<Vec<_>>(), "waves": waves })
+}
+
+pub fn event(e: &Event) -> Value {
+    match e {
+        Event::RunStarted {
+            mode,
+            targets,
+            tasks,
+            jobs,
+        } => json!({
+            "event": "run_started",
+            "mode": mode.as_str(),
+            "targets": targets.iter().map(|t| &**t).collect::<Vec<_>>(),
+            "tasks": tasks,
+            "jobs": jobs,
+        }),
+        Event::Plan(p) => plan(p),
+        Event::TaskStarted {
+            task,
+            attempt,
+            command,
+        } => {
+            json!({"event": "task_started", "task": &**task, "attempt": attempt, "command": command})
+        }
+        Event::Output { task, stream, line } => {
+            json!({"event": "output", "task": &**task, "stream": stream.as_str(), "line": line})
+        }
+        Event::Retrying {
+            task,
+            attempt,
+            delay,
+            reason,
+        } => json!({
+            "event": "task_retrying", "task": &**task, "attempt": attempt,
+            "delay_ms": millis(*delay), "reason": reason,
+        }),
+        Event::Confirmed {
+            task,
+            question,
+            by_flag,
+        } => {
+            json!({"event": "confirmed", "task": &**task, "question": question, "by_flag": by_flag})
+        }
+        Event::TaskFinished(r) => {
+            let mut v = result(r);
+            v["event"] = json!("task_finished");
+            v
+        }
+        Event::RunFinished(s) => json!({
+            "event": "run_finished",
+            "mode": s.mode.as_str(),
+            "exit_code": s.exit_code,
+            "duration_ms": millis(s.duration),
+            "results": s.results.iter().map(result).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+impl Reporter for Json {
+    fn handle(&mut self, e: &Event) {
+        let mut out = self.out.lock();
+        let _ = serde_json::to_writer(&mut out, &event(e));
+        let _ = out.write_all(b"\n");
+    }
+}

@@ -1,0 +1,176 @@
+//! What a run reports, and the reporters that render it.
+//!
+//! The scheduler emits [`Event`]s; a [`Reporter`] renders them (a terminal with
+//! progress bars, plain prefixed lines for logs and CI, JSON lines). Nothing else
+//! writes to the user.
+
+mod human;
+mod json;
+mod plan;
+mod summary;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use human::{Human, HumanOptions, OutputMode};
+pub use json::Json;
+
+use crate::process::Stream;
+use crate::run::Mode;
+
+/// A task's name, cheap to clone into every event.
+pub type Name = Arc<str>;
+
+/// The final state of a task in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Failed,
+    Skipped,
+    UpToDate,
+    /// `--diff`: nothing would change.
+    NoChange,
+    /// `--diff`: changes pending.
+    Changes,
+    /// `--diff`: the step cannot tell.
+    Unknown,
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::UpToDate => "up to date",
+            Self::NoChange => "no change",
+            Self::Changes => "changes",
+            Self::Unknown => "unknown",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The name used in JSON output.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::UpToDate => "up_to_date",
+            Self::NoChange => "no_change",
+            other => other.as_str(),
+        }
+    }
+}
+
+/// How one task ended.
+#[derive(Clone, Debug)]
+pub struct TaskResult {
+    pub task: Name,
+    pub status: Status,
+    pub duration: Option<Duration>,
+    pub exit_code: Option<i32>,
+    /// Why it failed or was skipped.
+    pub reason: Option<String>,
+    /// The last lines of stderr of a failed command.
+    pub stderr_tail: Option<String>,
+}
+
+/// The whole run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    pub mode: Mode,
+    pub results: Vec<TaskResult>,
+    pub duration: Duration,
+    pub exit_code: u8,
+}
+
+/// A task as `--dry-run` shows it.
+#[derive(Clone, Debug)]
+pub struct PlannedTask {
+    pub task: Name,
+    /// The action key, or `None` for an aggregate.
+    pub kind: Option<&'static str>,
+    pub lines: Vec<String>,
+    /// The read-only check `--diff` would run.
+    pub check: Option<String>,
+    pub deps: Vec<Name>,
+    pub up_to_date: bool,
+    pub confirm: Option<String>,
+}
+
+/// The plan of a run: tasks grouped into waves that can run in parallel.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub targets: Vec<Name>,
+    pub waves: Vec<Vec<PlannedTask>>,
+}
+
+/// Everything a run reports, in order.
+#[derive(Clone, Debug)]
+pub enum Event {
+    RunStarted {
+        mode: Mode,
+        targets: Vec<Name>,
+        tasks: usize,
+        jobs: usize,
+    },
+    Plan(Plan),
+    /// `command` is the first line of the step's plan, for logs.
+    TaskStarted {
+        task: Name,
+        attempt: u32,
+        command: Option<String>,
+    },
+    Output {
+        task: Name,
+        stream: Stream,
+        line: String,
+    },
+    Retrying {
+        task: Name,
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    Confirmed {
+        task: Name,
+        question: String,
+        by_flag: bool,
+    },
+    TaskFinished(TaskResult),
+    RunFinished(Summary),
+}
+
+/// Renders events.
+pub trait Reporter: Send {
+    fn handle(&mut self, event: &Event);
+
+    /// Ask a person a yes/no question (the run checked that one can answer).
+    fn confirm(&mut self, task: &str, question: &str) -> bool {
+        ask(task, question)
+    }
+}
+
+/// Ask on the terminal; anything but `y`/`yes` is a no.
+pub fn ask(task: &str, question: &str) -> bool {
+    use std::io::{BufRead as _, Write as _};
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{task}: {question} [y/N] ");
+    let _ = stderr.flush();
+    let mut answer = String::new();
+    if std::io::stdin().lock().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+/// Format a duration as people read it in a summary: `0.4s`, `12.3s`, `2m 05s`.
+pub fn short_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let whole = d.as_secs();
+        format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}

@@ -1,0 +1,78 @@
+//! The plan `--dry-run` prints.
+
+use std::fmt::Write as _;
+
+use console::Style;
+
+use super::Plan;
+
+pub fn render(p: &Plan) -> String {
+    let tasks: usize = p.waves.iter().map(Vec::len).sum();
+    let targets: Vec<&str> = p.targets.iter().map(|t| &**t).collect();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} {} — {tasks} {} in {} {} (dry run: nothing is run)",
+        Style::new().bold().apply_to("Plan for"),
+        Style::new().bold().apply_to(targets.join(", ")),
+        if tasks == 1 { "task" } else { "tasks" },
+        p.waves.len(),
+        if p.waves.len() == 1 { "wave" } else { "waves" },
+    );
+    let mut confirmations = Vec::new();
+    for (i, wave) in p.waves.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            Style::new().bold().apply_to(format!("wave {}", i + 1))
+        );
+        for t in wave {
+            let mut notes = Vec::new();
+            if let Some(kind) = t.kind {
+                notes.push(kind.to_owned());
+            } else {
+                notes.push("aggregate: runs its dependencies".to_owned());
+            }
+            if t.up_to_date {
+                notes.push("up to date, would be skipped".to_owned());
+            }
+            if t.confirm.is_some() {
+                notes.push("asks for confirmation".to_owned());
+            }
+            if !t.deps.is_empty() {
+                let deps: Vec<&str> = t.deps.iter().map(|d| &**d).collect();
+                notes.push(format!("after {}", deps.join(", ")));
+            }
+            let _ = writeln!(
+                out,
+                "  {}  {}",
+                Style::new().bold().apply_to(&*t.task),
+                Style::new().dim().apply_to(format!("[{}]", notes.join("; ")))
+            );
+            for line in &t.lines {
+                let _ = writeln!(out, "      {line}");
+            }
+            if let Some(check) = &t.check {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    Style::new().dim().apply_to(format!("diff: {check}"))
+                );
+            }
+            if let Some(q) = &t.confirm {
+                confirmations.push((t.task.clone(), q.clone()));
+            }
+        }
+    }
+    if !confirmations.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            Style::new().bold().apply_to("Confirmations this plan asks for:")
+        );
+        for (task, q) in confirmations {
+            let _ = writeln!(out, "  {task}: {q}");
+        }
+    }
+    out
+}

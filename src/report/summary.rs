@@ -1,0 +1,87 @@
+//! The status line of a finished task and the summary table of a run.
+
+use std::fmt::Write as _;
+
+use console::Style;
+
+use super::{Status, Summary, TaskResult, short_duration};
+
+fn style(status: Status) -> Style {
+    match status {
+        Status::Ok | Status::NoChange => Style::new().green(),
+        Status::Failed | Status::Interrupted => Style::new().red().bold(),
+        Status::Changes | Status::Unknown => Style::new().yellow(),
+        Status::Skipped | Status::UpToDate => Style::new().dim(),
+    }
+}
+
+fn symbol(status: Status) -> &'static str {
+    match status {
+        Status::Ok => "✓",
+        Status::Failed => "✗",
+        Status::Skipped => "↷",
+        Status::UpToDate | Status::NoChange => "=",
+        Status::Changes => "~",
+        Status::Unknown => "?",
+        Status::Interrupted => "■",
+    }
+}
+
+/// `✓ ok (1.2s)`, `✗ failed: `sh` exited with code 1 (0.0s)`.
+pub fn status_line(r: &TaskResult) -> String {
+    let mut line = format!("{} {}", symbol(r.status), r.status.as_str());
+    if let Some(reason) = &r.reason {
+        let _ = write!(line, ": {reason}");
+    }
+    if let Some(d) = r.duration {
+        let _ = write!(line, " ({})", short_duration(d));
+    }
+    style(r.status).apply_to(line).to_string()
+}
+
+/// The table printed at the end of a run.
+pub fn render(s: &Summary) -> String {
+    let width = s
+        .results
+        .iter()
+        .map(|r| r.task.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = String::from("\n");
+    let header = format!(
+        "{:<width$}  {:<11}  {:>8}  {}",
+        "TASK", "STATUS", "DURATION", "NOTE"
+    );
+    let _ = writeln!(out, "{}", Style::new().bold().apply_to(header.trim_end()));
+    for r in &s.results {
+        let duration = r.duration.map_or_else(|| "-".to_owned(), short_duration);
+        let status = style(r.status).apply_to(format!("{:<11}", r.status.as_str()));
+        let line = format!(
+            "{:<width$}  {status}  {duration:>8}  {}",
+            r.task,
+            r.reason.as_deref().unwrap_or("")
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let mut counts: Vec<(Status, usize)> = Vec::new();
+    for r in &s.results {
+        match counts.iter_mut().find(|(st, _)| *st == r.status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r.status, 1)),
+        }
+    }
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(st, n)| format!("{n} {}", st.as_str()))
+        .collect();
+    let noun = if s.results.len() == 1 { "task" } else { "tasks" };
+    let _ = writeln!(
+        out,
+        "\n{} {noun}: {} in {}",
+        s.results.len(),
+        parts.join(", "),
+        short_duration(s.duration)
+    );
+    out
+}

@@ -1,0 +1,35 @@
+//! Values produced by tasks (`{{ tasks.NAME.KEY }}`).
+
+use std::collections::HashMap;
+
+use crate::template::Outputs;
+
+#[derive(Clone, Debug, Default)]
+pub struct OutputMap(HashMap<(String, String), String>);
+
+impl OutputMap {
+    pub fn insert(&mut self, task: &str, key: String, value: String) {
+        self.0.insert((task.to_owned(), key), value);
+    }
+
+    /// The outputs of the named tasks only.
+    #[must_use]
+    pub fn subset(&self, tasks: &[String]) -> Self {
+        if tasks.is_empty() {
+            return Self::default();
+        }
+        Self(
+            self.0
+                .iter()
+                .filter(|((task, _), _)| tasks.contains(task))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+}
+
+impl Outputs for OutputMap {
+    fn output(&self, task: &str, key: &str) -> Option<&str> {
+        self.0.get(&(task.to_owned(), key.to_owned())).map(String::as_str)
+    }
+}

@@ -1,0 +1,454 @@
+//! The scheduler: runs a closure of tasks in dependency order, at most `jobs` at
+//! once, each at most once; stops (or, with `--keep-going`, skips only the
+//! dependents) after a failure; stops every process group on SIGINT/SIGTERM.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::outputs::OutputMap;
+use super::uptodate::{self, State};
+use super::{Mode, Options};
+use crate::error::ExitStatus;
+use crate::executor::{Action, Applied, Diff, StepContext, StepError};
+use crate::process::{LineSink, Stream};
+use crate::report::{Event, Name, Reporter, Status, Summary, TaskResult};
+use crate::task::{TaskId, TaskSet};
+
+/// What a step's future returns.
+struct Finished {
+    slot: usize,
+    result: Result<StepOutcome, StepError>,
+    duration: Duration,
+}
+
+enum StepOutcome {
+    Applied(Applied),
+    Diff(Diff),
+}
+
+/// Run `order` (a closure, dependencies first) and report a summary.
+pub async fn execute(
+    set: &TaskSet,
+    order: &[TaskId],
+    targets: Vec<Name>,
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> ExitStatus {
+    let started = Instant::now();
+    let mut run = Run::new(set, order, opts);
+    reporter.handle(&Event::RunStarted {
+        mode: opts.mode,
+        targets,
+        tasks: order.len(),
+        jobs: opts.jobs,
+    });
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    let mut joins: JoinSet<Finished> = JoinSet::new();
+    let mut sigint = signal(SignalKind::interrupt()).ok();
+    let mut sigterm = signal(SignalKind::terminate()).ok();
+
+    loop {
+        while !run.stopping && joins.len() < opts.jobs.max(1) {
+            let Some(slot) = run.ready.pop_front() else {
+                break;
+            };
+            if let Some(done) = run.start(slot, &tx, reporter, &mut joins) {
+                run.complete(slot, done, reporter);
+            }
+        }
+        if joins.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(event) = rx.recv() => reporter.handle(&event),
+            Some(joined) = joins.join_next() => {
+                while let Ok(event) = rx.try_recv() {
+                    reporter.handle(&event);
+                }
+                let Ok(finished) = joined else { continue };
+                let result = run.finish(finished);
+                let slot = result.0;
+                run.complete(slot, result.1, reporter);
+            }
+            Some(()) = recv(&mut sigint) => run.interrupt(),
+            Some(()) = recv(&mut sigterm) => run.interrupt(),
+        }
+    }
+    while let Ok(event) = rx.try_recv() {
+        reporter.handle(&event);
+    }
+    run.skip_unstarted(reporter);
+    let summary = run.summary(started.elapsed());
+    let status = exit_status(&summary, opts);
+    reporter.handle(&Event::RunFinished(Summary {
+        exit_code: status.code(),
+        ..summary
+    }));
+    status
+}
+
+async fn recv(sig: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match sig {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn exit_status(summary: &Summary, opts: &Options) -> ExitStatus {
+    let any = |st: Status| summary.results.iter().any(|r| r.status == st);
+    if any(Status::Interrupted)
+        || summary
+            .results
+            .iter()
+            .any(|r| r.reason.as_deref() == Some(INTERRUPTED))
+    {
+        ExitStatus::Interrupted
+    } else if any(Status::Failed) {
+        ExitStatus::Failure
+    } else if opts.mode == Mode::Diff
+        && opts.detailed_exitcode
+        && (any(Status::Changes) || any(Status::Unknown))
+    {
+        ExitStatus::ChangesPending
+    } else {
+        ExitStatus::Success
+    }
+}
+
+const INTERRUPTED: &str = "not started: the run was interrupted";
+
+/// The state of one run.
+struct Run<'a> {
+    set: &'a TaskSet,
+    opts: &'a Options,
+    order: Vec<TaskId>,
+    names: Vec<Name>,
+    /// Unfinished dependencies of each slot.
+    waiting: Vec<usize>,
+    /// Slots that depend on each slot.
+    dependents: Vec<Vec<usize>>,
+    ready: VecDeque<usize>,
+    results: Vec<Option<TaskResult>>,
+    /// Source hash taken when a task with `sources` started.
+    source_hashes: Vec<Option<String>>,
+    outputs: OutputMap,
+    state: State,
+    cancel: CancellationToken,
+    stopping: bool,
+    interrupted: bool,
+    first_failure: Option<Name>,
+}
+
+impl<'a> Run<'a> {
+    fn new(set: &'a TaskSet, order: &[TaskId], opts: &'a Options) -> Self {
+        let mut slot_of = vec![usize::MAX; set.len()];
+        for (slot, id) in order.iter().enumerate() {
+            slot_of[id.index()] = slot;
+        }
+        let mut waiting = vec![0; order.len()];
+        let mut dependents = vec![Vec::new(); order.len()];
+        for (slot, &id) in order.iter().enumerate() {
+            for dep in &set.get(id).deps {
+                waiting[slot] += 1;
+                dependents[slot_of[dep.index()]].push(slot);
+            }
+        }
+        let ready = (0..order.len()).filter(|&s| waiting[s] == 0).collect();
+        Self {
+            set,
+            opts,
+            names: order
+                .iter()
+                .map(|&id| Arc::from(set.get(id).name.as_str()))
+                .collect(),
+            order: order.to_vec(),
+            waiting,
+            dependents,
+            ready,
+            results: vec![None; order.len()],
+            source_hashes: vec![None; order.len()],
+            outputs: OutputMap::default(),
+            state: State::load(set.root()),
+            cancel: CancellationToken::new(),
+            stopping: false,
+            interrupted: false,
+            first_failure: None,
+        }
+    }
+
+    fn result(&self, slot: usize, status: Status, reason: Option<String>) -> TaskResult {
+        TaskResult {
+            task: self.names[slot].clone(),
+            status,
+            duration: None,
+            exit_code: None,
+            reason,
+            stderr_tail: None,
+        }
+    }
+
+    /// Start a task, or return its result at once (aggregate, up to date, declined).
+    fn start(
+        &mut self,
+        slot: usize,
+        tx: &UnboundedSender<Event>,
+        reporter: &mut dyn Reporter,
+        joins: &mut JoinSet<Finished>,
+    ) -> Option<TaskResult> {
+        let task = self.set.get(self.order[slot]);
+        let Some(action) = task.action.clone() else {
+            let status = if self.opts.mode == Mode::Diff {
+                Status::NoChange
+            } else {
+                Status::Ok
+            };
+            return Some(self.result(slot, status, None));
+        };
+        let root = self.set.root();
+        if !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
+            return Some(self.result(slot, Status::UpToDate, None));
+        }
+        if self.opts.mode == Mode::Apply {
+            if let Some(question) = &task.confirm {
+                let name = self.names[slot].clone();
+                let yes = self.opts.yes || tokio::task::block_in_place(|| reporter.confirm(&name, question));
+                if !yes {
+                    return Some(self.result(
+                        slot,
+                        Status::Failed,
+                        Some("declined at the confirmation".into()),
+                    ));
+                }
+                reporter.handle(&Event::Confirmed {
+                    task: name,
+                    question: question.clone(),
+                    by_flag: self.opts.yes,
+                });
+            }
+            if !task.sources.is_empty() {
+                self.source_hashes[slot] = uptodate::hash_sources(root, task).ok();
+            }
+        }
+
+        let name = self.names[slot].clone();
+        let outputs = self.outputs.subset(&task.uses_outputs_of);
+        let mut env: Vec<(String, String)> = vec![
+            ("OPS_ROOT".into(), root.display().to_string()),
+            ("OPS_TASK".into(), task.name.clone()),
+        ];
+        env.extend(task.env.iter().map(|(k, v)| (k.clone(), v.render(&outputs))));
+        let dir: PathBuf = task
+            .dir
+            .as_ref()
+            .map_or_else(|| root.to_path_buf(), |d| root.join(d));
+        let plan = action.plan();
+        let command = match self.opts.mode {
+            Mode::Diff => Some(
+                plan.check
+                    .map_or_else(|| "no read-only check".to_owned(), |c| format!("check: {c}")),
+            ),
+            Mode::Apply | Mode::DryRun => plan.lines.into_iter().next(),
+        };
+        let (timeout, retries, mode) = (task.timeout, task.retries, self.opts.mode);
+        let (tx, cancel) = (tx.clone(), self.cancel.clone());
+        joins.spawn(async move {
+            let started = Instant::now();
+            let sink_tx = tx.clone();
+            let sink_name = name.clone();
+            let sink: LineSink = Arc::new(move |stream: Stream, line: String| {
+                let _ = sink_tx.send(Event::Output {
+                    task: sink_name.clone(),
+                    stream,
+                    line,
+                });
+            });
+            let cx = StepContext {
+                dir,
+                env,
+                timeout,
+                cancel: cancel.clone(),
+                sink,
+                outputs: &outputs,
+            };
+            let mut attempt = 1;
+            let result = loop {
+                let _ = tx.send(Event::TaskStarted {
+                    task: name.clone(),
+                    attempt,
+                    command: command.clone(),
+                });
+                let result = step(&action, mode, &cx).await;
+                match result {
+                    Err(e) if attempt <= retries && e.is_retryable() && !cancel.is_cancelled() => {
+                        let delay = backoff(attempt);
+                        let _ = tx.send(Event::Retrying {
+                            task: name.clone(),
+                            attempt,
+                            delay,
+                            reason: e.to_string(),
+                        });
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => {}
+                            () = cancel.cancelled() => break Err(StepError::Process(crate::process::ProcessError::Cancelled)),
+                        }
+                        attempt += 1;
+                    }
+                    other => break other,
+                }
+            };
+            Finished {
+                slot,
+                result,
+                duration: started.elapsed(),
+            }
+        });
+        None
+    }
+
+    /// Turn a finished future into a result; record outputs and up-to-date state.
+    fn finish(&mut self, finished: Finished) -> (usize, TaskResult) {
+        let Finished {
+            slot,
+            result,
+            duration,
+        } = finished;
+        let task = self.set.get(self.order[slot]);
+        let mut out = self.result(slot, Status::Ok, None);
+        out.duration = Some(duration);
+        match result {
+            Ok(StepOutcome::Applied(applied)) => {
+                out.exit_code = Some(0);
+                for (key, value) in applied.outputs {
+                    self.outputs.insert(&task.name, key, value);
+                }
+                if let Some(sources) = self.source_hashes[slot].take() {
+                    self.record(task, sources);
+                }
+            }
+            Ok(StepOutcome::Diff(diff)) => {
+                (out.status, out.reason) = match diff {
+                    Diff::NoChange => (Status::NoChange, None),
+                    Diff::Changes => (Status::Changes, None),
+                    Diff::Unknown(why) => (Status::Unknown, Some(why)),
+                };
+            }
+            Err(e) if e.is_cancelled() => {
+                out.status = Status::Interrupted;
+                out.reason = Some("stopped".into());
+            }
+            Err(e) => {
+                out.status = Status::Failed;
+                if let StepError::Process(crate::process::ProcessError::Exit { code, .. }) = &e {
+                    out.exit_code = Some(*code);
+                }
+                out.stderr_tail = e.stderr_tail().map(str::to_owned);
+                out.reason = Some(e.to_string());
+            }
+        }
+        (slot, out)
+    }
+
+    fn record(&mut self, task: &crate::task::Task, sources: String) {
+        if let Ok(Some(outputs)) = uptodate::hash_outputs(self.set.root(), task) {
+            let stamp = uptodate::Stamp {
+                fingerprint: task.fingerprint.clone(),
+                sources,
+                outputs,
+            };
+            // Losing the stamp only means the task runs again next time.
+            let _ = self.state.record(&task.name, stamp);
+        }
+    }
+
+    /// Record a result, report it, and release or skip the dependents.
+    fn complete(&mut self, slot: usize, result: TaskResult, reporter: &mut dyn Reporter) {
+        let failed = matches!(result.status, Status::Failed | Status::Interrupted);
+        reporter.handle(&Event::TaskFinished(result.clone()));
+        self.results[slot] = Some(result);
+        if failed {
+            if self.first_failure.is_none() {
+                self.first_failure = Some(self.names[slot].clone());
+            }
+            if !self.opts.keep_going {
+                self.stopping = true;
+            }
+            self.skip_dependents(slot, reporter);
+            return;
+        }
+        for i in 0..self.dependents[slot].len() {
+            let dependent = self.dependents[slot][i];
+            self.waiting[dependent] -= 1;
+            if self.waiting[dependent] == 0 && self.results[dependent].is_none() {
+                self.ready.push_back(dependent);
+            }
+        }
+    }
+
+    fn skip_dependents(&mut self, slot: usize, reporter: &mut dyn Reporter) {
+        let reason = format!("dependency `{}` failed", self.names[slot]);
+        let mut stack = self.dependents[slot].clone();
+        while let Some(dependent) = stack.pop() {
+            if self.results[dependent].is_some() {
+                continue;
+            }
+            let result = self.result(dependent, Status::Skipped, Some(reason.clone()));
+            reporter.handle(&Event::TaskFinished(result.clone()));
+            self.results[dependent] = Some(result);
+            stack.extend(self.dependents[dependent].iter().copied());
+        }
+    }
+
+    fn interrupt(&mut self) {
+        self.stopping = true;
+        self.interrupted = true;
+        self.cancel.cancel();
+    }
+
+    /// Report every task that never started as skipped, saying why.
+    fn skip_unstarted(&mut self, reporter: &mut dyn Reporter) {
+        let reason = if self.interrupted {
+            INTERRUPTED.to_owned()
+        } else {
+            match &self.first_failure {
+                Some(name) => format!("not started: `{name}` failed"),
+                None => "not started".to_owned(),
+            }
+        };
+        for slot in 0..self.order.len() {
+            if self.results[slot].is_none() {
+                let result = self.result(slot, Status::Skipped, Some(reason.clone()));
+                reporter.handle(&Event::TaskFinished(result.clone()));
+                self.results[slot] = Some(result);
+            }
+        }
+    }
+
+    fn summary(&mut self, duration: Duration) -> Summary {
+        let results = self.results.iter_mut().filter_map(Option::take).collect();
+        Summary {
+            mode: self.opts.mode,
+            results,
+            duration,
+            exit_code: 0,
+        }
+    }
+}
+
+async fn step(action: &Action, mode: Mode, cx: &StepContext<'_>) -> Result<StepOutcome, StepError> {
+    match mode {
+        Mode::Diff => action.diff(cx).await.map(StepOutcome::Diff),
+        Mode::Apply | Mode::DryRun => action.apply(cx).await.map(StepOutcome::Applied),
+    }
+}
+
+/// 0.5 s, 1 s, 2 s, … up to 30 s between attempts.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << (attempt - 1).min(6))).min(Duration::from_secs(30))
+}

@@ -1,0 +1,261 @@
+//! Everything that can be wrong with a set of task files.
+
+use std::sync::{Arc, LazyLock};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use regex::Regex;
+use thiserror::Error;
+
+use crate::diagnostic::{SourceFile, span, suggestion};
+
+type Src = NamedSource<Arc<str>>;
+
+/// Every problem found in the task files, reported together.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{} in the task files", plural(.errors.len()))]
+#[diagnostic(code(ops::task::invalid_files))]
+pub struct LoadErrors {
+    #[related]
+    pub errors: Vec<LoadError>,
+}
+
+fn plural(n: usize) -> String {
+    if n == 1 {
+        "1 problem".into()
+    } else {
+        format!("{n} problems")
+    }
+}
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum LoadError {
+    #[error("cannot read {path}: {reason}")]
+    #[diagnostic(code(ops::task::read))]
+    Read { path: String, reason: String },
+
+    #[error("{message}")]
+    #[diagnostic(code(ops::task::syntax))]
+    Syntax {
+        #[source_code]
+        src: Src,
+        #[label("here")]
+        span: SourceSpan,
+        message: String,
+    },
+
+    #[error("{message}")]
+    #[diagnostic(code(ops::task::invalid))]
+    Schema {
+        #[source_code]
+        src: Src,
+        #[label("here")]
+        span: SourceSpan,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("unknown key `{key}`")]
+    #[diagnostic(code(ops::task::unknown_key))]
+    UnknownKey {
+        #[source_code]
+        src: Src,
+        #[label("not a known key")]
+        span: SourceSpan,
+        key: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("invalid task name `{name}`")]
+    #[diagnostic(
+        code(ops::task::invalid_name),
+        help("task names use letters, digits, `-`, `_` and `:`, and start with a letter or digit")
+    )]
+    InvalidName {
+        #[source_code]
+        src: Src,
+        #[label("invalid name")]
+        span: SourceSpan,
+        name: String,
+    },
+
+    #[error("task `{name}` is defined twice")]
+    #[diagnostic(
+        code(ops::task::duplicate),
+        help("task names must be unique across all task files")
+    )]
+    DuplicateTask {
+        #[source_code]
+        src: Src,
+        #[label("defined again here")]
+        span: SourceSpan,
+        name: String,
+        #[related]
+        first: Vec<Note>,
+    },
+
+    #[error("task `{task}` has more than one action: `{first_key}` and `{second_key}`")]
+    #[diagnostic(
+        code(ops::task::multiple_actions),
+        help("a task runs one action; split it into two tasks and make one depend on the other")
+    )]
+    MultipleActions {
+        #[source_code]
+        src: Src,
+        #[label("first action")]
+        first: SourceSpan,
+        #[label("second action")]
+        second: SourceSpan,
+        task: String,
+        first_key: String,
+        second_key: String,
+    },
+
+    #[error("{message}")]
+    #[diagnostic(code(ops::task::invalid_value))]
+    InvalidValue {
+        #[source_code]
+        src: Src,
+        #[label("{label}")]
+        span: SourceSpan,
+        message: String,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("invalid duration `{value}` in task `{task}`")]
+    #[diagnostic(
+        code(ops::task::bad_duration),
+        help("write a duration such as `90s`, `5m` or `1h 30m`")
+    )]
+    BadDuration {
+        #[source_code]
+        src: Src,
+        #[label("{reason}")]
+        span: SourceSpan,
+        task: String,
+        value: String,
+        reason: String,
+    },
+
+    #[error("unknown variable `{name}`")]
+    #[diagnostic(code(ops::task::unknown_variable))]
+    UnknownVariable {
+        #[source_code]
+        src: Src,
+        #[label("not defined")]
+        span: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("task `{task}` depends on unknown task `{dep}`")]
+    #[diagnostic(code(ops::task::unknown_dependency))]
+    UnknownDependency {
+        #[source_code]
+        src: Src,
+        #[label("no task with this name")]
+        span: SourceSpan,
+        task: String,
+        dep: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("task `{task}` uses the output of `{dep}`, which is not one of its dependencies")]
+    #[diagnostic(
+        code(ops::task::output_not_dependency),
+        help("add `{dep}` to the `deps` of `{task}` so it runs first")
+    )]
+    OutputNotDependency {
+        #[source_code]
+        src: Src,
+        #[label("used here")]
+        span: SourceSpan,
+        task: String,
+        dep: String,
+    },
+
+    #[error("dependency cycle: {path}")]
+    #[diagnostic(
+        code(ops::task::cycle),
+        help("remove one of these dependencies to break the cycle")
+    )]
+    Cycle {
+        #[source_code]
+        src: Src,
+        #[label("{from} depends on {to}")]
+        span: SourceSpan,
+        from: String,
+        to: String,
+        path: String,
+        #[related]
+        rest: Vec<Note>,
+    },
+}
+
+/// A secondary location attached to an error ("first defined here").
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(severity(Advice))]
+pub struct Note {
+    #[source_code]
+    pub src: Src,
+    #[label("{label}")]
+    pub span: SourceSpan,
+    pub message: String,
+    pub label: String,
+}
+
+static UNKNOWN_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^unknown field `([^`]*)`, expected (?:one of )?(.*)$").expect("pattern is valid")
+});
+
+impl LoadError {
+    /// Turn a `toml` deserialization error into a diagnostic, recognising
+    /// unknown keys so that a close match can be suggested.
+    pub fn from_toml(source: &SourceFile, error: &toml::de::Error) -> Self {
+        let range = error.span().unwrap_or(0..0);
+        let message = error.message().trim().to_owned();
+        if let Some(caps) = UNKNOWN_FIELD.captures(&message) {
+            let key = caps[1].to_owned();
+            let expected: Vec<&str> = caps[2].split(", ").map(|s| s.trim_matches('`')).collect();
+            let help = suggestion(&key, expected.iter().copied())
+                .or_else(|| Some(format!("known keys: {}", expected.join(", "))));
+            return Self::UnknownKey {
+                src: source.named(),
+                span: span(range),
+                key,
+                help,
+            };
+        }
+        Self::Schema {
+            src: source.named(),
+            span: span(range),
+            message,
+            help: None,
+        }
+    }
+
+    /// A TOML syntax error.
+    pub fn syntax(source: &SourceFile, error: &toml::de::Error) -> Self {
+        Self::Syntax {
+            src: source.named(),
+            span: span(error.span().unwrap_or(0..0)),
+            message: error.message().trim().to_owned(),
+        }
+    }
+
+    /// A note pointing into `source`.
+    pub fn note(source: &SourceFile, range: std::ops::Range<usize>, message: String, label: &str) -> Note {
+        Note {
+            src: source.named(),
+            span: span(range),
+            message,
+            label: label.to_owned(),
+        }
+    }
+}

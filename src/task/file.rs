@@ -1,0 +1,134 @@
+//! The raw shape of a task file, as serde reads it, with spans for diagnostics.
+//!
+//! ```toml
+//! [vars]
+//! version = "2026.2.0"
+//!
+//! [tasks.build-image]
+//! description = "Build the Authentik container image with Nix"
+//! deps = []
+//! cmd = ["nix-build", "containers/authentik/default.nix", "-o", "result-authentik"]
+//! ```
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::error::LoadError;
+use super::scalar::Scalar;
+use crate::diagnostic::{SourceFile, span, suggestion};
+
+/// One `[tasks.NAME]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawTask {
+    pub description: Option<Spanned<String>>,
+    #[serde(default)]
+    pub deps: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub outputs: Vec<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub retries: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub env: IndexMap<Spanned<String>, Spanned<Scalar>>,
+    /// Working directory, relative to the root.
+    pub dir: Option<Spanned<String>>,
+    pub confirm: Option<Spanned<String>>,
+    // The action keys: at most one may be set. A new step kind adds its key here
+    // and one arm in `executor::resolve`.
+    /// argv, run without a shell.
+    pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
+    /// A script run by `sh -c`.
+    pub shell: Option<Spanned<String>>,
+    /// The read-only command `--diff` runs instead of `cmd`/`shell`.
+    pub check: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The same as `check`, run by `sh -c`.
+    pub check_shell: Option<Spanned<String>>,
+}
+
+/// A task as read from one file, before resolution.
+#[derive(Debug)]
+pub struct RawEntry {
+    pub name: Spanned<String>,
+    pub task: RawTask,
+}
+
+/// A parsed task file.
+#[derive(Debug, Default)]
+pub struct RawFile {
+    pub vars: IndexMap<String, Spanned<Scalar>>,
+    pub tasks: Vec<RawEntry>,
+}
+
+const TOP_LEVEL_KEYS: [&str; 2] = ["vars", "tasks"];
+
+/// Parse one task file, collecting every problem rather than stopping at the first.
+pub fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
+    let (document, syntax_errors) = DeTable::parse_recoverable(source.text());
+    if !syntax_errors.is_empty() {
+        errors.extend(syntax_errors.into_iter().map(|e| LoadError::syntax(source, &e)));
+        return RawFile::default();
+    }
+    let mut file = RawFile::default();
+    for (key, value) in document.into_inner() {
+        match key.get_ref().as_ref() {
+            "vars" => file.vars = parse_vars(source, value, errors),
+            "tasks" => file.tasks = parse_tasks(source, value, errors),
+            other => errors.push(LoadError::UnknownKey {
+                src: source.named(),
+                span: span(key.span()),
+                key: other.to_owned(),
+                help: suggestion(other, TOP_LEVEL_KEYS)
+                    .or_else(|| Some("a task file has `[vars]` and `[tasks.NAME]` tables".into())),
+            }),
+        }
+    }
+    file
+}
+
+fn parse_vars(
+    source: &SourceFile,
+    value: Spanned<DeValue<'_>>,
+    errors: &mut Vec<LoadError>,
+) -> IndexMap<String, Spanned<Scalar>> {
+    IndexMap::<String, Spanned<Scalar>>::deserialize(ValueDeserializer::from(value)).unwrap_or_else(|e| {
+        errors.push(LoadError::from_toml(source, &e));
+        IndexMap::new()
+    })
+}
+
+fn parse_tasks(
+    source: &SourceFile,
+    value: Spanned<DeValue<'_>>,
+    errors: &mut Vec<LoadError>,
+) -> Vec<RawEntry> {
+    let value_span = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        errors.push(LoadError::Schema {
+            src: source.named(),
+            span: span(value_span),
+            message: "`tasks` must be a table of tasks: `[tasks.NAME]`".into(),
+            help: None,
+        });
+        return Vec::new();
+    };
+    let mut entries = Vec::with_capacity(table.len());
+    for (key, value) in table {
+        let name = Spanned::new(key.span(), key.get_ref().to_string());
+        match RawTask::deserialize(ValueDeserializer::from(value)) {
+            Ok(task) => entries.push(RawEntry { name, task }),
+            Err(e) => {
+                errors.push(LoadError::from_toml(source, &e));
+                // Keep the name, so that tasks depending on it are not reported too.
+                entries.push(RawEntry {
+                    name,
+                    task: RawTask::default(),
+                });
+            }
+        }
+    }
+    entries
+}

@@ -1,0 +1,433 @@
+//! Loading `tasks/*.toml`: read, parse, resolve variables and actions, validate the
+//! graph. Every problem in the whole file set is collected and reported together.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use toml::Spanned;
+
+use super::error::{LoadError, LoadErrors};
+use super::file::{self, RawEntry, RawTask};
+use super::graph;
+use super::model::{Task, TaskId, TaskSet};
+use crate::diagnostic::{SourceFile, span, suggestion};
+use crate::executor::{self, Action};
+use crate::template::Template;
+
+/// Variables given on the command line (`--var name=value`); they override `[vars]`.
+#[derive(Clone, Debug, Default)]
+pub struct Vars(IndexMap<String, String>);
+
+impl Vars {
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect())
+    }
+}
+
+/// Load and validate every task file under `root/tasks`.
+pub fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
+    let mut errors = Vec::new();
+    let files = read_files(root, &mut errors);
+    let mut pending: Vec<Pending> = Vec::new();
+    let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
+
+    for (file_index, source) in files.iter().enumerate() {
+        let raw = file::parse(source, &mut errors);
+        let vars: IndexMap<String, String> =
+            raw.vars.into_iter().map(|(k, v)| (k, v.into_inner().0)).collect();
+        for RawEntry { name, task } in raw.tasks {
+            if !valid_name(name.get_ref()) {
+                errors.push(LoadError::InvalidName {
+                    src: source.named(),
+                    span: span(name.span()),
+                    name: name.get_ref().clone(),
+                });
+                continue;
+            }
+            if let Some((first_file, first_span)) = defined.get(name.get_ref()) {
+                errors.push(LoadError::DuplicateTask {
+                    src: source.named(),
+                    span: span(name.span()),
+                    name: name.get_ref().clone(),
+                    first: vec![LoadError::note(
+                        &files[*first_file],
+                        first_span.clone(),
+                        format!(
+                            "`{}` is first defined in {}",
+                            name.get_ref(),
+                            files[*first_file].name()
+                        ),
+                        "first defined here",
+                    )],
+                });
+                continue;
+            }
+            defined.insert(name.get_ref().clone(), (file_index, name.span()));
+            let mut resolver = Resolver {
+                source,
+                vars: &vars,
+                overrides,
+                task: name.get_ref(),
+                errors: &mut errors,
+                output_refs: Vec::new(),
+            };
+            let mut task_model = resolver.task(&task);
+            let output_refs = resolver.output_refs;
+            task_model.uses_outputs_of = output_refs.iter().map(|(t, _)| t.clone()).collect();
+            task_model.uses_outputs_of.dedup();
+            pending.push(Pending {
+                file: file_index,
+                name,
+                deps: task.deps,
+                output_refs,
+                task: task_model,
+            });
+        }
+    }
+
+    let index: HashMap<&str, usize> = pending
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.get_ref().as_str(), i))
+        .collect();
+    let mut dep_ids: Vec<Vec<usize>> = Vec::with_capacity(pending.len());
+    for p in &pending {
+        let mut ids = Vec::with_capacity(p.deps.len());
+        for dep in &p.deps {
+            match index.get(dep.get_ref().as_str()) {
+                Some(&id) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => errors.push(LoadError::UnknownDependency {
+                    src: files[p.file].named(),
+                    span: span(dep.span()),
+                    task: p.name.get_ref().clone(),
+                    dep: dep.get_ref().clone(),
+                    help: suggestion(dep.get_ref(), index.keys().copied()),
+                }),
+            }
+        }
+        dep_ids.push(ids);
+    }
+    drop(index);
+
+    for cycle in graph::cycles(&dep_ids) {
+        errors.push(cycle_error(&files, &pending, &cycle));
+    }
+    if !errors.is_empty() {
+        return Err(LoadErrors { errors });
+    }
+
+    let refs: Vec<(usize, OutputRefs)> = pending.iter().map(|p| (p.file, p.output_refs.clone())).collect();
+    let tasks = pending
+        .into_iter()
+        .zip(dep_ids)
+        .map(|(p, deps)| Task {
+            deps: deps.into_iter().map(TaskId).collect(),
+            ..p.task
+        })
+        .collect();
+    let set = TaskSet::new(root.to_path_buf(), files, tasks);
+    check_output_refs(&set, &refs, &mut errors);
+    if errors.is_empty() {
+        Ok(set)
+    } else {
+        Err(LoadErrors { errors })
+    }
+}
+
+/// `{{ tasks.NAME.KEY }}` references of a task: the task named, and where.
+type OutputRefs = Vec<(String, Range<usize>)>;
+
+/// A task resolved but for its dependencies, which need every name first.
+struct Pending {
+    file: usize,
+    name: Spanned<String>,
+    deps: Vec<Spanned<String>>,
+    output_refs: OutputRefs,
+    task: Task,
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+}
+
+fn read_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
+    let dir = root.join("tasks");
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            errors.push(LoadError::Read {
+                path: "tasks/".into(),
+                reason: e.to_string(),
+            });
+            return Vec::new();
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let shown = format!("tasks/{}", path.file_name().unwrap_or_default().to_string_lossy());
+        if path.is_dir() {
+            errors.push(LoadError::Read {
+                path: shown,
+                reason: "is a directory, not a task file".into(),
+            });
+            continue;
+        }
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => files.push(SourceFile::new(shown, text)),
+                Err(e) => errors.push(LoadError::Read {
+                    path: shown,
+                    reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+                }),
+            },
+            Err(e) => errors.push(LoadError::Read {
+                path: shown,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    files
+}
+
+fn cycle_error(files: &[SourceFile], pending: &[Pending], cycle: &[usize]) -> LoadError {
+    let mut path = String::new();
+    for &i in cycle {
+        let _ = write!(path, "{} → ", pending[i].name.get_ref());
+    }
+    path.push_str(pending[cycle[0]].name.get_ref());
+    // Each edge of the cycle, located at the `deps` entry that creates it.
+    let edge = |k: usize| {
+        let from = &pending[cycle[k]];
+        let to = &pending[cycle[(k + 1) % cycle.len()]];
+        let dep_span = from
+            .deps
+            .iter()
+            .find(|d| d.get_ref() == to.name.get_ref())
+            .map_or_else(|| from.name.span(), Spanned::span);
+        (from, to, dep_span)
+    };
+    let (from, to, first_span) = edge(0);
+    let rest = (1..cycle.len())
+        .map(|k| {
+            let (f, t, s) = edge(k);
+            LoadError::note(
+                &files[f.file],
+                s,
+                format!("`{}` depends on `{}`", f.name.get_ref(), t.name.get_ref()),
+                "this dependency",
+            )
+        })
+        .collect();
+    LoadError::Cycle {
+        src: files[from.file].named(),
+        span: span(first_span),
+        from: from.name.get_ref().clone(),
+        to: to.name.get_ref().clone(),
+        path,
+        rest,
+    }
+}
+
+fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut Vec<LoadError>) {
+    for ((id, task), (file, task_refs)) in set.iter().zip(refs) {
+        for (dep_name, range) in task_refs {
+            let source = &set.files()[*file];
+            match set.find(dep_name) {
+                Some(dep) if graph::depends_on(set, id, dep) => {}
+                Some(_) => errors.push(LoadError::OutputNotDependency {
+                    src: source.named(),
+                    span: span(range.clone()),
+                    task: task.name.clone(),
+                    dep: dep_name.clone(),
+                }),
+                None => errors.push(LoadError::UnknownDependency {
+                    src: source.named(),
+                    span: span(range.clone()),
+                    task: task.name.clone(),
+                    dep: dep_name.clone(),
+                    help: suggestion(dep_name, set.names()),
+                }),
+            }
+        }
+    }
+}
+
+/// Resolves one raw task: variables, durations, the action. Problems go to `errors`.
+pub struct Resolver<'a> {
+    source: &'a SourceFile,
+    vars: &'a IndexMap<String, String>,
+    overrides: &'a Vars,
+    task: &'a str,
+    errors: &'a mut Vec<LoadError>,
+    output_refs: OutputRefs,
+}
+
+impl Resolver<'_> {
+    fn task(&mut self, raw: &RawTask) -> Task {
+        let timeout = raw.timeout.as_ref().and_then(|t| self.duration(t));
+        let env: Vec<(String, Template)> = raw
+            .env
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.get_ref().clone(),
+                    self.template(&Spanned::new(v.span(), v.get_ref().0.clone())),
+                )
+            })
+            .collect();
+        let action = executor::resolve(&raw_actions(raw), self);
+        let sources: Vec<String> = raw.sources.iter().map(|s| self.text(s)).collect();
+        let outputs: Vec<String> = raw.outputs.iter().map(|s| self.text(s)).collect();
+        let dir = raw.dir.as_ref().map(|d| PathBuf::from(self.text(d)));
+        let fingerprint = fingerprint(action.as_ref(), &env, &sources, &outputs, dir.as_ref());
+        Task {
+            name: self.task.to_owned(),
+            description: raw.description.as_ref().map(|d| self.text(d)),
+            deps: Vec::new(),
+            sources,
+            outputs,
+            timeout,
+            retries: raw.retries.as_ref().map_or(0, |r| *r.get_ref()),
+            env,
+            dir,
+            confirm: raw.confirm.as_ref().map(|c| self.text(c)),
+            uses_outputs_of: Vec::new(),
+            action,
+            file: self.source.name().to_owned(),
+            fingerprint,
+        }
+    }
+
+    /// The task being resolved.
+    pub fn task_name(&self) -> &str {
+        self.task
+    }
+
+    /// A string with `{{ var }}` substituted; unknown names are reported at their position.
+    pub fn template(&mut self, value: &Spanned<String>) -> Template {
+        let lookup = |name: &str| {
+            self.overrides
+                .0
+                .get(name)
+                .or_else(|| self.vars.get(name))
+                .cloned()
+        };
+        match Template::parse(value.get_ref(), lookup) {
+            Ok(template) => {
+                for (task, _) in template.output_refs() {
+                    self.output_refs.push((task.to_owned(), value.span()));
+                }
+                template
+            }
+            Err(unknown) => {
+                for u in unknown {
+                    let placeholder = &value.get_ref()[u.range.clone()];
+                    let full = value.span();
+                    let at = self.source.text()[full.clone()]
+                        .find(placeholder)
+                        .map_or(full.clone(), |i| {
+                            full.start + i..full.start + i + placeholder.len()
+                        });
+                    let candidates = self
+                        .vars
+                        .keys()
+                        .chain(self.overrides.0.keys())
+                        .map(String::as_str);
+                    self.errors.push(LoadError::UnknownVariable {
+                        src: self.source.named(),
+                        span: span(at),
+                        help: suggestion(&u.name, candidates).or_else(|| {
+                            Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
+                        }),
+                        name: u.name,
+                    });
+                }
+                Template::literal(value.get_ref().clone())
+            }
+        }
+    }
+
+    /// A string whose value must be known at load time (no task outputs).
+    pub fn text(&mut self, value: &Spanned<String>) -> String {
+        self.template(value).display()
+    }
+
+    /// A duration such as `30m`.
+    pub fn duration(&mut self, value: &Spanned<String>) -> Option<std::time::Duration> {
+        let text = self.text(value);
+        match humantime::parse_duration(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.error_bad_duration(value, &text, &e.to_string());
+                None
+            }
+        }
+    }
+
+    fn error_bad_duration(&mut self, value: &Spanned<String>, text: &str, reason: &str) {
+        self.errors.push(LoadError::BadDuration {
+            src: self.source.named(),
+            span: span(value.span()),
+            task: self.task.to_owned(),
+            value: text.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Report a problem with a value of this task.
+    pub fn invalid(&mut self, at: Range<usize>, message: String, label: &str, help: Option<String>) {
+        self.errors.push(LoadError::InvalidValue {
+            src: self.source.named(),
+            span: span(at),
+            message,
+            label: label.to_owned(),
+            help,
+        });
+    }
+
+    /// Report two action keys on one task.
+    pub fn multiple_actions(&mut self, first: (&str, Range<usize>), second: (&str, Range<usize>)) {
+        self.errors.push(LoadError::MultipleActions {
+            src: self.source.named(),
+            first: span(first.1),
+            second: span(second.1),
+            task: self.task.to_owned(),
+            first_key: first.0.to_owned(),
+            second_key: second.0.to_owned(),
+        });
+    }
+}
+
+fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
+    executor::RawActions {
+        cmd: raw.cmd.as_ref(),
+        shell: raw.shell.as_ref(),
+        check: raw.check.as_ref(),
+        check_shell: raw.check_shell.as_ref(),
+    }
+}
+
+fn fingerprint(
+    action: Option<&Action>,
+    env: &[(String, Template)],
+    sources: &[String],
+    outputs: &[String],
+    dir: Option<&PathBuf>,
+) -> String {
+    // Debug output is deterministic for these types; a change of `ops` version that
+    // changes it only makes tasks run once more.
+    let text = format!("{action:?}\n{env:?}\n{sources:?}\n{outputs:?}\n{dir:?}");
+    blake3::hash(text.as_bytes()).to_hex()[..16].to_owned()
+}

@@ -1,0 +1,17 @@
+//! Task files: `tasks/*.toml` loaded, resolved and validated into a [`TaskSet`].
+//!
+//! The flow is `file` (raw serde structs with spans) → `load` (variables, names,
+//! actions; every problem collected) → `graph` (dependencies, cycles) → [`TaskSet`].
+//! Raw types never leave this module.
+
+mod error;
+mod file;
+pub mod graph;
+mod load;
+mod model;
+mod scalar;
+
+pub use error::{LoadError, LoadErrors};
+pub use load::{Resolver, Vars, load};
+pub use model::{Task, TaskId, TaskSet};
+pub use scalar::Scalar;

@@ -1,0 +1,103 @@
+//! The resolved task model: what the scheduler and the commands work on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::diagnostic::SourceFile;
+use crate::executor::Action;
+use crate::template::Template;
+
+/// Index of a task in its [`TaskSet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) usize);
+
+impl TaskId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// A validated task.
+#[derive(Debug)]
+pub struct Task {
+    pub name: String,
+    pub description: Option<String>,
+    pub deps: Vec<TaskId>,
+    /// Globs, relative to the root, whose contents decide whether the task is up to date.
+    pub sources: Vec<String>,
+    /// Globs, relative to the root, that the task produces.
+    pub outputs: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub retries: u32,
+    pub env: Vec<(String, Template)>,
+    /// Working directory relative to the root (the root itself when `None`).
+    pub dir: Option<PathBuf>,
+    /// A question asked before the task runs.
+    pub confirm: Option<String>,
+    /// Tasks whose outputs (`{{ tasks.NAME.KEY }}`) this task uses.
+    pub uses_outputs_of: Vec<String>,
+    /// `None` for an aggregate task, which only runs its dependencies.
+    pub action: Option<Action>,
+    /// The task file it comes from, as shown to users.
+    pub file: String,
+    /// Hash of everything that defines what the task does (for up-to-date checks and journals).
+    pub fingerprint: String,
+}
+
+/// Every task of a repository, validated: names unique, dependencies known, no cycles.
+#[derive(Debug)]
+pub struct TaskSet {
+    root: PathBuf,
+    files: Vec<SourceFile>,
+    tasks: Vec<Task>,
+    index: HashMap<String, TaskId>,
+}
+
+impl TaskSet {
+    pub(super) fn new(root: PathBuf, files: Vec<SourceFile>, tasks: Vec<Task>) -> Self {
+        let index = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), TaskId(i)))
+            .collect();
+        Self {
+            root,
+            files,
+            tasks,
+            index,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn files(&self) -> &[SourceFile] {
+        &self.files
+    }
+
+    pub fn get(&self, id: TaskId) -> &Task {
+        &self.tasks[id.0]
+    }
+
+    pub fn find(&self, name: &str) -> Option<TaskId> {
+        self.index.get(name).copied()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tasks.iter().map(|t| t.name.as_str())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (TaskId, &Task)> {
+        self.tasks.iter().enumerate().map(|(i, t)| (TaskId(i), t))
+    }
+
+    pub fn len(&self) -> usize {
+        self.tasks.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.tasks.is_empty()
+    }
+}

@@ -1,0 +1,195 @@
+//! `{{ name }}` placeholders in task strings.
+//!
+//! Variables (`[vars]`, then `--var`) are substituted when the task files are loaded,
+//! so an unknown name is a load error. `{{ tasks.NAME.KEY }}` refers to a value that
+//! the dependency `NAME` produces when it runs; it stays in the template until then.
+//! Text between braces that is not a name (a Go template such as `{{.status}}`, say)
+//! is left alone.
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
+        .expect("placeholder pattern is valid")
+});
+
+/// A string with its variables substituted and its task-output references kept.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Part {
+    Text(String),
+    Output { task: String, key: String },
+}
+
+/// A placeholder whose name is not defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    pub name: String,
+    /// Where the placeholder stands in the string, `{{` to `}}`.
+    pub range: Range<usize>,
+}
+
+/// Values produced by tasks that ran, looked up when a template is rendered.
+pub trait Outputs {
+    fn output(&self, task: &str, key: &str) -> Option<&str>;
+}
+
+impl Template {
+    /// A template without placeholders.
+    pub fn literal(text: impl Into<String>) -> Self {
+        Self {
+            parts: vec![Part::Text(text.into())],
+        }
+    }
+
+    /// Substitute variables via `lookup`; report every unknown name.
+    pub fn parse(input: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<UnknownName>> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut unknown = Vec::new();
+        let mut last = 0;
+        for caps in PLACEHOLDER.captures_iter(input) {
+            let whole = caps.get(0).expect("group 0 always matches");
+            let name = &caps[1];
+            text.push_str(&input[last..whole.start()]);
+            last = whole.end();
+            if let Some(rest) = name.strip_prefix("tasks.") {
+                if let Some((task, key)) = rest.split_once('.').filter(|(_, key)| !key.contains('.')) {
+                    if !text.is_empty() {
+                        parts.push(Part::Text(std::mem::take(&mut text)));
+                    }
+                    parts.push(Part::Output {
+                        task: task.to_owned(),
+                        key: key.to_owned(),
+                    });
+                    continue;
+                }
+            }
+            match lookup(name) {
+                Some(value) => text.push_str(&value),
+                None => unknown.push(UnknownName {
+                    name: name.to_owned(),
+                    range: whole.range(),
+                }),
+            }
+        }
+        text.push_str(&input[last..]);
+        if !text.is_empty() || parts.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        if unknown.is_empty() {
+            Ok(Self { parts })
+        } else {
+            Err(unknown)
+        }
+    }
+
+    /// The tasks whose outputs this template uses, with the key.
+    pub fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Output { task, key } => Some((task.as_str(), key.as_str())),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// The text with task outputs filled in; a missing output renders as empty.
+    pub fn render(&self, outputs: &dyn Outputs) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Output { task, key } => {
+                    out.push_str(outputs.output(task, key).unwrap_or_default());
+                }
+            }
+        }
+        out
+    }
+
+    /// The text as a plan shows it: task outputs not known yet stay as placeholders.
+    pub fn display(&self) -> String {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => out.push_str(text),
+                Part::Output { task, key } => {
+                    out.push_str("{{ tasks.");
+                    out.push_str(task);
+                    out.push('.');
+                    out.push_str(key);
+                    out.push_str(" }}");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// No outputs at all: for rendering before anything ran.
+pub struct NoOutputs;
+
+impl Outputs for NoOutputs {
+    fn output(&self, _task: &str, _key: &str) -> Option<&str> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(name: &str) -> Option<String> {
+        (name == "version").then(|| "2026.2.0".to_owned())
+    }
+
+    #[test]
+    fn substitutes_variables_with_or_without_spaces() {
+        let t = Template::parse("v{{version}} and {{ version }}", vars).unwrap();
+        assert_eq!(t.display(), "v2026.2.0 and 2026.2.0");
+    }
+
+    #[test]
+    fn leaves_go_templates_alone() {
+        let t = Template::parse("kubectl get -o go-template='{{.status.phase}}'", vars).unwrap();
+        assert_eq!(t.display(), "kubectl get -o go-template='{{.status.phase}}'");
+    }
+
+    #[test]
+    fn reports_every_unknown_name_with_its_range() {
+        let err = Template::parse("{{ a }}-{{b}}", vars).unwrap_err();
+        assert_eq!(
+            err,
+            vec![
+                UnknownName {
+                    name: "a".into(),
+                    range: 0..7
+                },
+                UnknownName {
+                    name: "b".into(),
+                    range: 8..13
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn keeps_task_outputs_until_rendered() {
+        struct One;
+        impl Outputs for One {
+            fn output(&self, task: &str, key: &str) -> Option<&str> {
+                (task == "build" && key == "out").then_some("/nix/store/abc")
+            }
+        }
+        let t = Template::parse("load {{ tasks.build.out }} v{{ version }}", vars).unwrap();
+        assert_eq!(t.output_refs().collect::<Vec<_>>(), vec![("build", "out")]);
+        assert_eq!(t.display(), "load {{ tasks.build.out }} v2026.2.0");
+        assert_eq!(t.render(&One), "load /nix/store/abc v2026.2.0");
+    }
+}

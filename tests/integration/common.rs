@@ -1,0 +1,148 @@
+//! A small builder for running `ops` in a temporary repository.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::rc::Rc;
+
+use tempfile::TempDir;
+
+pub struct Test {
+    dir: Rc<TempDir>,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub root: PathBuf,
+    /// Keeps the directory alive as long as the result is looked at.
+    _dir: Rc<TempDir>,
+}
+
+pub fn ops_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ops")
+}
+
+impl Test {
+    pub fn new() -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("ops-test")
+            .tempdir()
+            .expect("temp dir");
+        std::fs::create_dir(dir.path().join("tasks")).expect("tasks dir");
+        Self {
+            dir: Rc::new(dir),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// Write `tasks/main.toml`.
+    pub fn tasks(self, toml: &str) -> Self {
+        self.file("tasks/main.toml", toml)
+    }
+
+    pub fn file(self, path: &str, contents: &str) -> Self {
+        let full = self.dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(full, contents).expect("write");
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| (*a).to_owned()));
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn command(&self) -> Command {
+        self.command_with(&self.args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    pub fn command_with(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(ops_bin());
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CI")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("FORGEJO_ACTIONS")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn run(&self) -> Ran {
+        self.output(self.command())
+    }
+
+    /// Run with these arguments instead of the builder's.
+    pub fn run_with(&self, args: &[&str]) -> Ran {
+        self.output(self.command_with(args))
+    }
+
+    fn output(&self, mut cmd: Command) -> Ran {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run ops");
+        Ran {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            root: self.dir.path().to_path_buf(),
+            _dir: Rc::clone(&self.dir),
+        }
+    }
+}
+
+impl Ran {
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.root.join(path)).unwrap_or_default()
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.root.join(path).exists()
+    }
+
+    /// stdout parsed as JSON lines.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect()
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Snapshot settings: durations and temp paths replaced by placeholders.
+pub fn snapshot_settings() -> insta::Settings {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r"\(\d+\.\ds\)", "([T])");
+    settings.add_filter(r" +(\d+m \d\ds|\d+\.\ds)\b", " [T]");
+    settings.add_filter(r"/tmp/ops-test[^/\s]*", "[ROOT]");
+    settings.set_prepend_module_to_snapshot(false);
+    settings
+}

@@ -1,0 +1,111 @@
+use crate::common::{Test, snapshot_settings};
+
+const GRAPH: &str = r#"
+[tasks.broken]
+shell = "echo about to fail; echo 'boom: disk full' >&2; exit 3"
+
+[tasks.after-broken]
+deps = ["broken"]
+shell = "touch after-broken"
+
+[tasks.independent]
+deps = ["slow-start"]
+shell = "touch independent"
+
+[tasks.slow-start]
+shell = "sleep 0.3"
+
+[tasks.all]
+deps = ["after-broken", "independent"]
+"#;
+
+#[test]
+fn a_failure_skips_dependents_and_stops_the_run() {
+    let ran = Test::new().tasks(GRAPH).args(&["run", "all", "-j", "2"]).run();
+    ran.assert_code(1);
+    assert!(!ran.exists("after-broken"));
+    assert!(!ran.exists("independent"), "no new task starts after a failure");
+    snapshot_settings().bind(|| insta::assert_snapshot!("failure_summary", ran.stdout));
+}
+
+#[test]
+fn keep_going_lets_the_independent_branch_finish() {
+    let ran = Test::new()
+        .tasks(GRAPH)
+        .args(&["run", "all", "-j", "2", "--keep-going", "--output", "json"])
+        .run();
+    ran.assert_code(1);
+    assert!(!ran.exists("after-broken"));
+    assert!(ran.exists("independent"));
+    let finished: Vec<(String, String)> = ran
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "task_finished")
+        .map(|e| {
+            (
+                e["task"].as_str().unwrap().to_owned(),
+                e["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (task, status) in [
+        ("broken", "failed"),
+        ("after-broken", "skipped"),
+        ("slow-start", "ok"),
+        ("independent", "ok"),
+        ("all", "skipped"),
+    ] {
+        assert!(
+            finished.contains(&(task.into(), status.into())),
+            "{task} {status} in {finished:?}"
+        );
+    }
+}
+
+#[test]
+fn retries_run_a_failing_task_again() {
+    let test = Test::new()
+        .tasks(
+            r#"
+[tasks.flaky]
+retries = 2
+shell = "echo try >> attempts; test $(wc -l < attempts) -ge 2"
+"#,
+        )
+        .args(&["run", "flaky"]);
+    let ran = test.run();
+    ran.assert_code(0);
+    assert_eq!(ran.read("attempts").lines().count(), 2);
+    assert!(ran.stdout.contains("attempt 2"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_timeout_stops_the_task_and_says_so() {
+    let ran = Test::new()
+        .tasks(
+            r#"
+[tasks.hang]
+timeout = "300ms"
+shell = "sleep 30"
+"#,
+        )
+        .args(&["run", "hang"])
+        .run();
+    ran.assert_code(1);
+    assert!(ran.stdout.contains("timed out after 300ms"), "{}", ran.stdout);
+}
+
+#[test]
+fn a_missing_program_is_named() {
+    let ran = Test::new()
+        .tasks("[tasks.x]\ncmd = [\"no-such-program-ops-test\"]\n")
+        .args(&["run", "x"])
+        .run();
+    ran.assert_code(1);
+    assert!(
+        ran.stdout
+            .contains("`no-such-program-ops-test` not found on PATH"),
+        "{}",
+        ran.stdout
+    );
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real `ops` binary on task files in temporary directories.
+
+mod common;
+
+mod confirm;
+mod diagnostics;
+mod diff;
+mod dry_run;
+mod failure;
+mod graph_order;
+mod json;
+mod list_graph;
+mod output;
+mod parallel;
+mod signals;
+mod up_to_date;
