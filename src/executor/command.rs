@@ -16,6 +16,8 @@
 //!   convention of `diff(1)` and `kubectl diff`: exit 0 means no change, 1 means
 //!   changes are pending (its output is the report), anything else is a failure.
 //!   Without a check the step says it cannot tell.
+//!   A command that changes nothing (a lint, a query) says `read-only = true`:
+//!   `--diff` then runs it as it is, and its failure is a failure.
 //! - `--dry-run`: shows the command.
 
 use super::{Applied, Diff, Executor, RawActions, StepContext, StepError, StepPlan};
@@ -27,6 +29,8 @@ use crate::template::Template;
 pub struct Command {
     pub program: Program,
     pub check: Option<Program>,
+    /// The command itself changes nothing; `--diff` runs it.
+    pub read_only: bool,
 }
 
 /// How a command is given.
@@ -76,13 +80,23 @@ impl Executor for Command {
     const KEY: &'static str = "cmd";
 
     fn plan(&self) -> StepPlan {
+        let check = if self.read_only {
+            Some(&self.program)
+        } else {
+            self.check.as_ref()
+        };
         StepPlan {
             lines: vec![format!("$ {}", self.program.display())],
-            check: self.check.as_ref().map(|c| format!("$ {}", c.display())),
+            check: check.map(|c| format!("$ {}", c.display())),
         }
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        if self.read_only {
+            let (program, args) = self.program.argv(cx);
+            cx.run(&cx.spec(&program, args)).await?.check(&program)?;
+            return Ok(Diff::NoChange);
+        }
         let Some(check) = &self.check else {
             return Ok(Diff::Unknown(format!(
                 "no `check` defined; would run `{}`",
@@ -143,7 +157,25 @@ pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Com
             return None;
         }
     };
-    Some(Command { program, check })
+    let read_only = raw.read_only.is_some_and(|r| *r.get_ref());
+    if read_only
+        && let Some(at) = raw
+            .check
+            .map(toml::Spanned::span)
+            .or(raw.check_shell.map(toml::Spanned::span))
+    {
+        cx.invalid(
+            at,
+            format!("task `{}` is read-only and has a check", cx.task_name()),
+            "not needed",
+            Some("a read-only command is its own check; remove `check`".into()),
+        );
+    }
+    Some(Command {
+        program,
+        check,
+        read_only,
+    })
 }
 
 fn argv_program(argv: &toml::Spanned<Vec<toml::Spanned<String>>>, cx: &mut Resolver<'_>) -> Option<Program> {

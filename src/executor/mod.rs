@@ -168,6 +168,7 @@ pub struct RawActions<'a> {
     pub shell: Option<&'a Spanned<String>>,
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub check_shell: Option<&'a Spanned<String>>,
+    pub read_only: Option<&'a Spanned<bool>>,
 }
 
 /// Turn the action keys of a task into its [`Action`]; `None` for an aggregate.

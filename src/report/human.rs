@@ -73,7 +73,8 @@ impl Human {
     }
 
     fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>) {
-        let note = match (attempt, command) {
+        let command = command.map(first_line);
+        let note = match (attempt, command.as_deref()) {
             (1, Some(c)) => format!("▶ {c}"),
             (1, None) => "▶ started".to_owned(),
             (n, _) => format!("▶ attempt {n}"),
@@ -85,7 +86,7 @@ impl Human {
                     .expect("template is valid"),
             );
             bar.set_prefix(task.to_string());
-            bar.set_message(command.unwrap_or_default().to_owned());
+            bar.set_message(command.unwrap_or_default());
             bar.enable_steady_tick(Duration::from_millis(100));
             self.running.insert(task.clone(), bar);
         } else if self.opts.mode == OutputMode::Prefixed {
@@ -184,5 +185,14 @@ impl Reporter for Human {
             Some(bars) => bars.suspend(|| super::ask(task, question)),
             None => super::ask(task, question),
         }
+    }
+}
+
+/// The first line of a (possibly multi-line) command, marked when cut.
+fn first_line(command: &str) -> String {
+    let trimmed = command.trim();
+    match trimmed.split_once('\n') {
+        Some((first, _)) => format!("{} …", first.trim_end()),
+        None => trimmed.to_owned(),
     }
 }

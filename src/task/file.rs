@@ -47,6 +47,8 @@ pub struct RawTask {
     pub check: Option<Spanned<Vec<Spanned<String>>>>,
     /// The same as `check`, run by `sh -c`.
     pub check_shell: Option<Spanned<String>>,
+    /// The command changes nothing: `--diff` runs it as it is.
+    pub read_only: Option<Spanned<bool>>,
 }
 
 /// A task as read from one file, before resolution.

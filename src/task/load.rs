@@ -416,6 +416,7 @@ fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
         shell: raw.shell.as_ref(),
         check: raw.check.as_ref(),
         check_shell: raw.check_shell.as_ref(),
+        read_only: raw.read_only.as_ref(),
     }
 }
 

@@ -146,3 +146,23 @@ pub fn snapshot_settings() -> insta::Settings {
     settings.set_prepend_module_to_snapshot(false);
     settings
 }
+
+/// Whether `tool` is on PATH. Outside CI a missing tool skips the test (saying so);
+/// with `CI=true` it fails it, so CI never passes by skipping.
+pub fn require_tool(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`{tool}` is required under CI=true; scripts/install-test-deps.sh installs it"
+        );
+        eprintln!("skipped: `{tool}` is not installed (scripts/install-test-deps.sh installs it)");
+    }
+    found
+}
+
+/// The repository this test binary was built from.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}

@@ -10,6 +10,7 @@ mod failure;
 mod graph_order;
 mod json;
 mod list_graph;
+mod nix_files;
 mod output;
 mod parallel;
 mod signals;

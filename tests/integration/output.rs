@@ -24,7 +24,10 @@ fn forgejo_actions_get_one_group_per_task() {
 
 #[test]
 fn grouped_mode_prints_each_task_in_one_block() {
-    let ran = Test::new().tasks(TASKS).args(&["run", "second", "--output-mode", "grouped"]).run();
+    let ran = Test::new()
+        .tasks(TASKS)
+        .args(&["run", "second", "--output-mode", "grouped"])
+        .run();
     ran.assert_code(0);
     let first = ran.stdout.find("── first").unwrap();
     let two = ran.stdout.find("two").unwrap();

@@ -1,0 +1,42 @@
+# The `ops` binary, built from this repository's Cargo.lock.
+{ lib, rustPlatform, installShellFiles, stdenv }:
+
+let
+  manifest = lib.importTOML ../Cargo.toml;
+in
+rustPlatform.buildRustPackage {
+  pname = manifest.package.name;
+  version = manifest.package.version;
+
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions [
+      ../Cargo.toml
+      ../Cargo.lock
+      ../rustfmt.toml
+      ../src
+      ../tests
+    ];
+  };
+
+  cargoLock.lockFile = ../Cargo.lock;
+
+  nativeBuildInputs = [ installShellFiles ];
+
+  # The integration tests spawn processes and need tools (sh, sleep) that the
+  # sandbox has; the suites that need nix, caddy or PostgreSQL run in CI instead.
+  cargoTestFlags = [ "--lib" ];
+
+  postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    installShellCompletion --cmd ops \
+      --bash <($out/bin/ops completions bash) \
+      --zsh <($out/bin/ops completions zsh) \
+      --fish <($out/bin/ops completions fish)
+  '';
+
+  meta = {
+    description = manifest.package.description;
+    license = with lib.licenses; [ mit asl20 ];
+    mainProgram = "ops";
+  };
+}
