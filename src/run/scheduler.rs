@@ -258,6 +258,12 @@ impl<'a> Run<'a> {
         };
         let (timeout, retries, mode) = (task.timeout, task.retries, self.opts.mode);
         let (tx, cancel) = (tx.clone(), self.cancel.clone());
+        // Reported here rather than from the task, so that start order is stable.
+        reporter.handle(&Event::TaskStarted {
+            task: name.clone(),
+            attempt: 1,
+            command: command.clone(),
+        });
         joins.spawn(async move {
             let started = Instant::now();
             let sink_tx = tx.clone();
@@ -279,11 +285,13 @@ impl<'a> Run<'a> {
             };
             let mut attempt = 1;
             let result = loop {
-                let _ = tx.send(Event::TaskStarted {
-                    task: name.clone(),
-                    attempt,
-                    command: command.clone(),
-                });
+                if attempt > 1 {
+                    let _ = tx.send(Event::TaskStarted {
+                        task: name.clone(),
+                        attempt,
+                        command: command.clone(),
+                    });
+                }
                 let result = step(&action, mode, &cx).await;
                 match result {
                     Err(e) if attempt <= retries && e.is_retryable() && !cancel.is_cancelled() => {

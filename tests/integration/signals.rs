@@ -43,7 +43,11 @@ deps = ["spawner"]
 shell = "touch after"
 "#,
     );
-    let mut child = test.command_with(&["run", "after"]).spawn().unwrap();
+    let mut child = test
+        .command_with(&["run", "after"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
     let grandchild: i32 = wait_for_file(&test.root().join("grandchild.pid"))
         .trim()
         .parse()
