@@ -4,8 +4,15 @@
 set -euo pipefail
 
 apt_packages=(
-  nix-bin   # nix-instantiate --parse for flake.nix and nix/*.nix; nix-build for the example images
+  nix-bin   # nix-build, nix-instantiate: the nix-build/nix-eval steps, flake.nix parsing
+  caddy     # the caddy step against a real Caddy admin API
+  git       # the git-tag step, with a local bare remote
 )
+# Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
+pip_packages=(
+  ansible-core   # the ansible step: ansible-playbook --check --diff and real runs
+)
+venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 
 missing=()
 for pkg in "${apt_packages[@]}"; do
@@ -22,3 +29,14 @@ if ((${#missing[@]})); then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "install-test-deps: creating $venv"
+  python3 -m venv "$venv"
+fi
+for pkg in "${pip_packages[@]}"; do
+  "$venv/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1 || {
+    echo "install-test-deps: pip install $pkg"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$pkg"
+  }
+done

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod diagnostic;
 pub mod error;
 pub mod executor;
+pub mod http;
 pub mod process;
 pub mod report;
 pub mod root;

@@ -19,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Longest line handed to the sink; longer output is split.
 const MAX_LINE: usize = 64 * 1024;
-/// How much of each stream is kept.
-const TAIL: usize = 64 * 1024;
+/// How much of each stream is kept by default.
+pub const TAIL: usize = 64 * 1024;
 /// How long a process group has between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long to keep reading after the child exited (a background grandchild may hold the pipe).
@@ -53,6 +53,11 @@ pub struct Spec {
     pub dir: PathBuf,
     pub env: Vec<(String, String)>,
     pub timeout: Option<Duration>,
+    /// How much of stdout to keep in [`Output::stdout_tail`] (the end of it).
+    pub capture: usize,
+    /// Send stdout lines to the sink (stderr always goes there). Off for commands
+    /// whose output the step parses and reports in its own words.
+    pub echo_stdout: bool,
 }
 
 impl Spec {
@@ -63,7 +68,23 @@ impl Spec {
             dir,
             env: Vec::new(),
             timeout: None,
+            capture: TAIL,
+            echo_stdout: true,
         }
+    }
+
+    /// Capture stdout without showing it.
+    #[must_use]
+    pub fn quiet(mut self) -> Self {
+        self.echo_stdout = false;
+        self
+    }
+
+    /// Keep up to `bytes` of stdout (for commands whose whole output is needed).
+    #[must_use]
+    pub fn capture(mut self, bytes: usize) -> Self {
+        self.capture = bytes;
+        self
     }
 }
 
@@ -178,14 +199,18 @@ pub async fn run(spec: &Spec, sink: &LineSink, cancel: &CancellationToken) -> Re
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
-    let stdout = child
-        .stdout
-        .take()
-        .map(|s| tokio::spawn(read_lines(s, Stream::Stdout, Arc::clone(sink))));
+    let stdout = child.stdout.take().map(|s| {
+        let sink: LineSink = if spec.echo_stdout {
+            Arc::clone(sink)
+        } else {
+            Arc::new(|_, _| {})
+        };
+        tokio::spawn(read_lines(s, Stream::Stdout, sink, spec.capture))
+    });
     let stderr = child
         .stderr
         .take()
-        .map(|s| tokio::spawn(read_lines(s, Stream::Stderr, Arc::clone(sink))));
+        .map(|s| tokio::spawn(read_lines(s, Stream::Stderr, Arc::clone(sink), TAIL)));
 
     let deadline = async {
         match spec.timeout {
@@ -244,7 +269,12 @@ async fn drain(reader: Option<tokio::task::JoinHandle<String>>) -> String {
     }
 }
 
-async fn read_lines(mut reader: impl AsyncRead + Unpin, stream: Stream, sink: LineSink) -> String {
+async fn read_lines(
+    mut reader: impl AsyncRead + Unpin,
+    stream: Stream,
+    sink: LineSink,
+    keep: usize,
+) -> String {
     let mut pending: Vec<u8> = Vec::new();
     let mut tail = String::new();
     let mut chunk = vec![0u8; 16 * 1024];
@@ -253,8 +283,8 @@ async fn read_lines(mut reader: impl AsyncRead + Unpin, stream: Stream, sink: Li
         let line = String::from_utf8_lossy(bytes).into_owned();
         tail.push_str(&line);
         tail.push('\n');
-        if tail.len() > 2 * TAIL {
-            let cut = tail.len() - TAIL;
+        if tail.len() > 2 * keep {
+            let cut = tail.len() - keep;
             let cut = (cut..tail.len())
                 .find(|&i| tail.is_char_boundary(i))
                 .unwrap_or(cut);
@@ -283,8 +313,8 @@ async fn read_lines(mut reader: impl AsyncRead + Unpin, stream: Stream, sink: Li
     if !pending.is_empty() {
         emit(&pending, &mut tail);
     }
-    if tail.len() > TAIL {
-        let cut = tail.len() - TAIL;
+    if tail.len() > keep {
+        let cut = tail.len() - keep;
         let cut = (cut..tail.len())
             .find(|&i| tail.is_char_boundary(i))
             .unwrap_or(cut);

@@ -91,6 +91,17 @@ impl Template {
         }
     }
 
+    /// Substitute the names `lookup` knows and leave every other placeholder as it
+    /// is: for text that another template language renders later (Jinja in Ansible
+    /// variables).
+    pub fn expand_known(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+        PLACEHOLDER
+            .replace_all(input, |caps: &regex::Captures<'_>| {
+                lookup(&caps[1]).unwrap_or_else(|| caps[0].to_owned())
+            })
+            .into_owned()
+    }
+
     /// The tasks whose outputs this template uses, with the key.
     pub fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts.iter().filter_map(|part| match part {

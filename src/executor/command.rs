@@ -44,7 +44,7 @@ pub enum Program {
 
 impl Program {
     /// Program and arguments with task outputs filled in.
-    fn argv(&self, cx: &StepContext<'_>) -> (String, Vec<String>) {
+    pub(super) fn argv(&self, cx: &StepContext<'_>) -> (String, Vec<String>) {
         match self {
             Self::Argv(parts) => {
                 let mut rendered = parts.iter().map(|p| p.render(cx.outputs));
@@ -178,7 +178,10 @@ pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Com
     })
 }
 
-fn argv_program(argv: &toml::Spanned<Vec<toml::Spanned<String>>>, cx: &mut Resolver<'_>) -> Option<Program> {
+pub(super) fn argv_program(
+    argv: &toml::Spanned<Vec<toml::Spanned<String>>>,
+    cx: &mut Resolver<'_>,
+) -> Option<Program> {
     if argv.get_ref().is_empty() {
         cx.invalid(
             argv.span(),

@@ -20,11 +20,14 @@ use crate::executor::{Action, Applied, Diff, StepContext, StepError};
 use crate::process::{LineSink, Stream};
 use crate::report::{Event, Name, Reporter, Status, Summary, TaskResult};
 use crate::task::{TaskId, TaskSet};
+use crate::template::{Outputs as _, Template};
 
 /// What a step's future returns.
 struct Finished {
     slot: usize,
     result: Result<StepOutcome, StepError>,
+    /// Values the step produced with `StepContext::produce`.
+    produced: Vec<(String, String)>,
     duration: Duration,
 }
 
@@ -203,16 +206,8 @@ impl<'a> Run<'a> {
         joins: &mut JoinSet<Finished>,
     ) -> Option<TaskResult> {
         let task = self.set.get(self.order[slot]);
-        let Some(action) = task.action.clone() else {
-            let status = if self.opts.mode == Mode::Diff {
-                Status::NoChange
-            } else {
-                Status::Ok
-            };
-            return Some(self.result(slot, status, None));
-        };
         let root = self.set.root();
-        if !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
+        if task.action.is_some() && !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
             return Some(self.result(slot, Status::UpToDate, None));
         }
         if self.opts.mode == Mode::Apply {
@@ -236,6 +231,15 @@ impl<'a> Run<'a> {
                 self.source_hashes[slot] = uptodate::hash_sources(root, task).ok();
             }
         }
+        // An aggregate (or a confirmation gate) has nothing to run.
+        let Some(action) = task.action.clone() else {
+            let status = if self.opts.mode == Mode::Diff {
+                Status::NoChange
+            } else {
+                Status::Ok
+            };
+            return Some(self.result(slot, status, None));
+        };
 
         let name = self.names[slot].clone();
         let outputs = self.outputs.subset(&task.uses_outputs_of);
@@ -256,6 +260,13 @@ impl<'a> Run<'a> {
             ),
             Mode::Apply | Mode::DryRun => plan.lines.into_iter().next(),
         };
+        // Show the values of dependencies' outputs, now that they are known.
+        let command = command.map(|line| {
+            Template::expand_known(&line, |name| {
+                let (task, key) = name.strip_prefix("tasks.")?.split_once('.')?;
+                outputs.output(task, key).map(str::to_owned)
+            })
+        });
         let (timeout, retries, mode) = (task.timeout, task.retries, self.opts.mode);
         let (tx, cancel) = (tx.clone(), self.cancel.clone());
         // Reported here rather than from the task, so that start order is stable.
@@ -282,6 +293,7 @@ impl<'a> Run<'a> {
                 cancel: cancel.clone(),
                 sink,
                 outputs: &outputs,
+                produced: std::sync::Mutex::new(Vec::new()),
             };
             let mut attempt = 1;
             let result = loop {
@@ -314,6 +326,7 @@ impl<'a> Run<'a> {
             Finished {
                 slot,
                 result,
+                produced: cx.take_produced(),
                 duration: started.elapsed(),
             }
         });
@@ -325,9 +338,15 @@ impl<'a> Run<'a> {
         let Finished {
             slot,
             result,
+            produced,
             duration,
         } = finished;
         let task = self.set.get(self.order[slot]);
+        if result.is_ok() {
+            for (key, value) in produced {
+                self.outputs.insert(&task.name, key, value);
+            }
+        }
         let mut out = self.result(slot, Status::Ok, None);
         out.duration = Some(duration);
         match result {

@@ -18,6 +18,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use super::error::LoadError;
 use super::scalar::Scalar;
 use crate::diagnostic::{SourceFile, span, suggestion};
+use crate::executor::raw;
 
 /// One `[tasks.NAME]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -39,6 +40,13 @@ pub struct RawTask {
     pub confirm: Option<Spanned<String>>,
     // The action keys: at most one may be set. A new step kind adds its key here
     // and one arm in `executor::resolve`.
+    pub nix_build: Option<Spanned<raw::NixBuild>>,
+    pub nix_eval: Option<Spanned<raw::NixEval>>,
+    pub git_tag: Option<Spanned<raw::GitTag>>,
+    pub ansible: Option<Spanned<raw::Ansible>>,
+    pub caddy: Option<Spanned<raw::Caddy>>,
+    pub http_check: Option<Spanned<raw::HttpCheck>>,
+    pub gate: Option<Spanned<raw::Gate>>,
     /// argv, run without a shell.
     pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
     /// A script run by `sh -c`.

@@ -302,7 +302,11 @@ impl Resolver<'_> {
             retries: raw.retries.as_ref().map_or(0, |r| *r.get_ref()),
             env,
             dir,
-            confirm: raw.confirm.as_ref().map(|c| self.text(c)),
+            confirm: raw
+                .confirm
+                .as_ref()
+                .map(|c| self.text(c))
+                .or_else(|| action.as_ref().and_then(Action::question).map(str::to_owned)),
             uses_outputs_of: Vec::new(),
             action,
             file: self.source.name().to_owned(),
@@ -359,6 +363,18 @@ impl Resolver<'_> {
         }
     }
 
+    /// A string in which only known variables are substituted; other placeholders
+    /// stay for a later template language (Jinja in Ansible variables).
+    pub fn expand_known(&self, value: &str) -> String {
+        Template::expand_known(value, |name| {
+            self.overrides
+                .0
+                .get(name)
+                .or_else(|| self.vars.get(name))
+                .cloned()
+        })
+    }
+
     /// A string whose value must be known at load time (no task outputs).
     pub fn text(&mut self, value: &Spanned<String>) -> String {
         self.template(value).display()
@@ -412,6 +428,13 @@ impl Resolver<'_> {
 
 fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
     executor::RawActions {
+        nix_build: raw.nix_build.as_ref(),
+        nix_eval: raw.nix_eval.as_ref(),
+        git_tag: raw.git_tag.as_ref(),
+        ansible: raw.ansible.as_ref(),
+        caddy: raw.caddy.as_ref(),
+        http_check: raw.http_check.as_ref(),
+        gate: raw.gate.as_ref(),
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
         check: raw.check.as_ref(),

@@ -1,6 +1,7 @@
 //! Integration tests: the real `ops` binary on task files in temporary directories.
 
 mod common;
+mod servers;
 
 mod confirm;
 mod diagnostics;
@@ -14,4 +15,10 @@ mod nix_files;
 mod output;
 mod parallel;
 mod signals;
+mod steps_ansible;
+mod steps_caddy;
+mod steps_gate;
+mod steps_git;
+mod steps_http;
+mod steps_nix;
 mod up_to_date;

@@ -1,0 +1,303 @@
+//! `ansible`: run a playbook; `--diff` runs it with `--check --diff`.
+//!
+//! ```toml
+//! [tasks.provision-caddy]
+//! ansible = { playbook = "ansible/playbooks/indri.yml", inventory = "ansible/inventory/hosts.yml", tags = ["caddy"], limit = "indri", extra-vars = { caddy_https_port = 443 } }
+//! ```
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `playbook` | the playbook, relative to the task's directory |
+//! | `inventory` | `-i` (a file, or a host list such as `"localhost,"`) |
+//! | `tags`, `skip-tags` | `--tags`, `--skip-tags` |
+//! | `limit` | `--limit` |
+//! | `extra-vars` | passed as one JSON `-e`, so numbers and booleans keep their type |
+//! | `args` | further arguments for `ansible-playbook` |
+//!
+//! The play recap is parsed: the step reports ok/changed/failed/unreachable counts
+//! per host, produces `changed` (a count) for dependents, and fails naming the hosts
+//! that failed or were unreachable. In `--diff`, any changed count means changes
+//! are pending (check mode skips handlers and `validate:`, so it proves less than a run).
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::task::Resolver;
+use crate::template::Template;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    playbook: Option<Spanned<String>>,
+    inventory: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<Spanned<String>>,
+    #[serde(default)]
+    skip_tags: Vec<Spanned<String>>,
+    limit: Option<Spanned<String>>,
+    #[serde(default)]
+    extra_vars: IndexMap<String, toml::Value>,
+    #[serde(default)]
+    args: Vec<Spanned<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ansible {
+    playbook: Template,
+    inventory: Option<Template>,
+    tags: Vec<Template>,
+    skip_tags: Vec<Template>,
+    limit: Option<Template>,
+    /// JSON text of the extra vars (templates expanded at load time).
+    extra_vars: Option<String>,
+    args: Vec<Template>,
+}
+
+pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<Ansible> {
+    let Some(playbook) = raw.get_ref().playbook.as_ref() else {
+        cx.invalid(
+            raw.span(),
+            format!("`ansible` of task `{}` has no `playbook`", cx.task_name()),
+            "playbook missing",
+            None,
+        );
+        return None;
+    };
+    let raw = raw.get_ref();
+    let many =
+        |cx: &mut Resolver<'_>, list: &[Spanned<String>]| list.iter().map(|t| cx.template(t)).collect();
+    let extra_vars = (!raw.extra_vars.is_empty()).then(|| {
+        let map: serde_json::Map<String, serde_json::Value> = raw
+            .extra_vars
+            .iter()
+            .map(|(k, v)| (k.clone(), json_value(v, cx)))
+            .collect();
+        serde_json::Value::Object(map).to_string()
+    });
+    Some(Ansible {
+        playbook: cx.template(playbook),
+        inventory: raw.inventory.as_ref().map(|i| cx.template(i)),
+        tags: many(cx, &raw.tags),
+        skip_tags: many(cx, &raw.skip_tags),
+        limit: raw.limit.as_ref().map(|l| cx.template(l)),
+        extra_vars,
+        args: many(cx, &raw.args),
+    })
+}
+
+/// A TOML value as JSON, with known `{{ var }}` names substituted in its strings
+/// (other placeholders are Jinja, for Ansible).
+fn json_value(value: &toml::Value, cx: &Resolver<'_>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(cx.expand_known(s)),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.iter().map(|v| json_value(v, cx)).collect()),
+        toml::Value::Table(table) => J::Object(
+            table
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v, cx)))
+                .collect(),
+        ),
+    }
+}
+
+/// One host's line of the play recap.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct HostRecap {
+    pub host: String,
+    pub ok: u32,
+    pub changed: u32,
+    pub unreachable: u32,
+    pub failed: u32,
+}
+
+/// Parse `host : ok=2 changed=1 unreachable=0 failed=0 ...` lines after `PLAY RECAP`.
+pub fn parse_recap(output: &str) -> Vec<HostRecap> {
+    let Some(start) = output.rfind("PLAY RECAP") else {
+        return Vec::new();
+    };
+    output[start..]
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let (host, counts) = line.split_once(" : ")?;
+            let mut recap = HostRecap {
+                host: host.trim().to_owned(),
+                ..HostRecap::default()
+            };
+            for pair in counts.split_whitespace() {
+                let (key, value) = pair.split_once('=')?;
+                let value = value.parse().ok()?;
+                match key {
+                    "ok" => recap.ok = value,
+                    "changed" => recap.changed = value,
+                    "unreachable" => recap.unreachable = value,
+                    "failed" => recap.failed = value,
+                    _ => {}
+                }
+            }
+            Some(recap)
+        })
+        .collect()
+}
+
+impl Ansible {
+    fn argv(&self, cx: &StepContext<'_>, check: bool) -> Vec<String> {
+        let outputs = cx.outputs;
+        let mut argv = Vec::new();
+        if let Some(inventory) = &self.inventory {
+            argv.extend(["-i".into(), inventory.render(outputs)]);
+        }
+        argv.push(self.playbook.render(outputs));
+        let join = |list: &[Template]| {
+            list.iter()
+                .map(|t| t.render(outputs))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        if !self.tags.is_empty() {
+            argv.extend(["--tags".into(), join(&self.tags)]);
+        }
+        if !self.skip_tags.is_empty() {
+            argv.extend(["--skip-tags".into(), join(&self.skip_tags)]);
+        }
+        if let Some(limit) = &self.limit {
+            argv.extend(["--limit".into(), limit.render(outputs)]);
+        }
+        if let Some(vars) = &self.extra_vars {
+            argv.extend(["-e".into(), vars.clone()]);
+        }
+        argv.extend(self.args.iter().map(|a| a.render(outputs)));
+        if check {
+            argv.extend(["--check".into(), "--diff".into()]);
+        }
+        argv
+    }
+
+    fn display(&self, check: bool) -> String {
+        let mut words = vec!["ansible-playbook".to_owned()];
+        if let Some(inventory) = &self.inventory {
+            words.extend(["-i".into(), inventory.display()]);
+        }
+        words.push(self.playbook.display());
+        let join = |list: &[Template]| list.iter().map(Template::display).collect::<Vec<_>>().join(",");
+        if !self.tags.is_empty() {
+            words.extend(["--tags".into(), join(&self.tags)]);
+        }
+        if !self.skip_tags.is_empty() {
+            words.extend(["--skip-tags".into(), join(&self.skip_tags)]);
+        }
+        if let Some(limit) = &self.limit {
+            words.extend(["--limit".into(), limit.display()]);
+        }
+        if let Some(vars) = &self.extra_vars {
+            words.extend(["-e".into(), vars.clone()]);
+        }
+        words.extend(self.args.iter().map(Template::display));
+        if check {
+            words.extend(["--check".into(), "--diff".into()]);
+        }
+        format!(
+            "$ {}",
+            shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+        )
+    }
+
+    /// Run the playbook and read its recap.
+    async fn play(&self, cx: &StepContext<'_>, check: bool) -> Result<Vec<HostRecap>, StepError> {
+        let mut spec = cx.spec("ansible-playbook", self.argv(cx, check));
+        spec.env.extend([
+            ("ANSIBLE_NOCOLOR".to_owned(), "1".to_owned()),
+            ("ANSIBLE_FORCE_COLOR".to_owned(), "0".to_owned()),
+            ("PYTHONUNBUFFERED".to_owned(), "1".to_owned()),
+        ]);
+        let output = cx.run(&spec).await?;
+        let recap = parse_recap(&output.stdout_tail);
+        let broken: Vec<String> = recap
+            .iter()
+            .filter(|h| h.failed > 0 || h.unreachable > 0)
+            .map(|h| format!("{} (failed={}, unreachable={})", h.host, h.failed, h.unreachable))
+            .collect();
+        if !broken.is_empty() {
+            return Err(StepError::Failed(format!(
+                "ansible-playbook failed on {}",
+                broken.join(", ")
+            )));
+        }
+        output.check("ansible-playbook")?;
+        for h in &recap {
+            cx.report(format!("{}: ok={} changed={}", h.host, h.ok, h.changed));
+        }
+        Ok(recap)
+    }
+}
+
+impl Executor for Ansible {
+    const KEY: &'static str = "ansible";
+
+    fn plan(&self) -> StepPlan {
+        StepPlan {
+            lines: vec![self.display(false)],
+            check: Some(self.display(true)),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        let recap = self.play(cx, true).await?;
+        Ok(if recap.iter().any(|h| h.changed > 0) {
+            Diff::Changes
+        } else {
+            Diff::NoChange
+        })
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let recap = self.play(cx, false).await?;
+        let changed: u32 = recap.iter().map(|h| h.changed).sum();
+        Ok(Applied {
+            outputs: vec![("changed".into(), changed.to_string())],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_recap() {
+        let out = "PLAY [x] ***\nTASK [y] ***\nchanged: [localhost]\n\nPLAY RECAP *********\n\
+                   localhost                  : ok=2    changed=1    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n\
+                   web-1 : ok=0 changed=0 unreachable=1 failed=0\n";
+        assert_eq!(
+            parse_recap(out),
+            vec![
+                HostRecap {
+                    host: "localhost".into(),
+                    ok: 2,
+                    changed: 1,
+                    unreachable: 0,
+                    failed: 0
+                },
+                HostRecap {
+                    host: "web-1".into(),
+                    ok: 0,
+                    changed: 0,
+                    unreachable: 1,
+                    failed: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn no_recap_no_hosts() {
+        assert!(parse_recap("ERROR! the playbook could not be found").is_empty());
+    }
+}

@@ -1,0 +1,199 @@
+//! `gate`: a condition the runbook must meet before going on.
+//!
+//! ```toml
+//! [tasks.migration-verified]
+//! gate = { shell = "kubectl logs deploy/pharia-iam | grep 'User migration completed'",
+//!          expect = '"total_failed":(?P<failed>0),', reject = '"failed_user_ids":"\[[^\]]' }
+//!
+//! [tasks.old-database-can-go]
+//! gate = { confirm = "Have all users logged in through Dex at least once?" }
+//! ```
+//!
+//! - With `cmd` (argv) or `shell`: runs the read-only command (in `--diff` too) and
+//!   passes only when it exits 0, its standard output matches `expect` and does not
+//!   match `reject`. Named groups of `expect` are reported and produced for
+//!   dependents (`{{ tasks.NAME.failed }}`). Up to 16 MiB of output is examined.
+//! - With `confirm`: asks a person when the run reaches it; a run that cannot ask
+//!   fails before anything starts unless `--yes`. `--diff` and `--dry-run` do not ask.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::command::{Program, argv_program};
+use super::pattern::Pattern;
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::task::Resolver;
+
+/// How much output a gate examines.
+const GATE_CAPTURE: usize = 16 * 1024 * 1024;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    cmd: Option<Spanned<Vec<Spanned<String>>>>,
+    shell: Option<Spanned<String>>,
+    expect: Option<Spanned<String>>,
+    reject: Option<Spanned<String>>,
+    confirm: Option<Spanned<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Gate {
+    Command {
+        program: Program,
+        expect: Option<Pattern>,
+        reject: Option<Pattern>,
+    },
+    Confirm(String),
+}
+
+pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<Gate> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let program = match (&raw.cmd, &raw.shell) {
+        (Some(argv), None) => argv_program(argv, cx),
+        (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
+        (Some(_), Some(shell)) => {
+            cx.invalid(
+                shell.span(),
+                "a gate runs `cmd` or `shell`, not both".into(),
+                "second command",
+                None,
+            );
+            None
+        }
+        (None, None) => None,
+    };
+    match (program, &raw.confirm) {
+        (Some(program), None) => Some(Gate::Command {
+            program,
+            expect: raw.expect.as_ref().and_then(|p| Pattern::resolve(p, cx)),
+            reject: raw.reject.as_ref().and_then(|p| Pattern::resolve(p, cx)),
+        }),
+        (None, Some(question)) if raw.expect.is_none() && raw.reject.is_none() => {
+            Some(Gate::Confirm(cx.text(question)))
+        }
+        _ => {
+            cx.invalid(
+                span,
+                format!(
+                    "the gate of task `{}` needs either a command or a confirmation",
+                    cx.task_name()
+                ),
+                "gate",
+                Some(
+                    "`gate = { shell = \"…\", expect = \"regex\" }` or `gate = { confirm = \"question\" }`"
+                        .into(),
+                ),
+            );
+            None
+        }
+    }
+}
+
+impl Gate {
+    /// The question a confirmation gate asks.
+    pub fn question(&self) -> Option<&str> {
+        match self {
+            Self::Confirm(q) => Some(q),
+            Self::Command { .. } => None,
+        }
+    }
+
+    async fn check(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
+        let Self::Command {
+            program,
+            expect,
+            reject,
+        } = self
+        else {
+            return Ok(());
+        };
+        let (name, args) = program.argv(cx);
+        let output = cx
+            .run(&cx.spec(&name, args).capture(GATE_CAPTURE))
+            .await?
+            .check(&name)?;
+        let text = &output.stdout_tail;
+        if let Some(reject) = reject {
+            if let Some(m) = reject.regex().find(text) {
+                let line = text[..m.start()].lines().count().max(1);
+                return Err(StepError::Failed(format!(
+                    "gate rejected: /{}/ matched on line {line}: {}",
+                    reject.as_str(),
+                    line_at(text, m.start())
+                )));
+            }
+        }
+        if let Some(expect) = expect {
+            let Some(caps) = expect.regex().captures(text) else {
+                return Err(StepError::Failed(format!(
+                    "gate not met: /{}/ not found in the output of `{}`",
+                    expect.as_str(),
+                    program.display()
+                )));
+            };
+            cx.report(format!(
+                "gate met: {}",
+                line_at(text, caps.get(0).map_or(0, |m| m.start()))
+            ));
+            for name in expect.regex().capture_names().flatten() {
+                if let Some(value) = caps.name(name) {
+                    cx.report(format!("  {name} = {}", value.as_str()));
+                    cx.produce(name, value.as_str());
+                }
+            }
+        } else {
+            cx.report("gate met");
+        }
+        Ok(())
+    }
+}
+
+/// The whole line around byte `at`, trimmed and cut to 200 characters.
+fn line_at(text: &str, at: usize) -> String {
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    text[start..end].trim().chars().take(200).collect()
+}
+
+impl Executor for Gate {
+    const KEY: &'static str = "gate";
+
+    fn plan(&self) -> StepPlan {
+        match self {
+            Self::Command {
+                program,
+                expect,
+                reject,
+            } => {
+                let mut lines = vec![format!("$ {}", program.display())];
+                if let Some(e) = expect {
+                    lines.push(format!("expect /{}/", e.as_str()));
+                }
+                if let Some(r) = reject {
+                    lines.push(format!("reject /{}/", r.as_str()));
+                }
+                StepPlan {
+                    check: Some(format!("$ {}", program.display())),
+                    lines,
+                }
+            }
+            Self::Confirm(q) => StepPlan {
+                lines: vec![format!("asks: {q}")],
+                check: None,
+            },
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        if let Self::Confirm(q) = self {
+            cx.report(format!("would ask: {q}"));
+        }
+        self.check(cx).await.map(|()| Diff::NoChange)
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        self.check(cx).await.map(|()| Applied::default())
+    }
+}

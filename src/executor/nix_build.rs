@@ -1,0 +1,192 @@
+//! `nix-build`: build a derivation with Nix.
+//!
+//! ```toml
+//! [tasks.build-authentik]
+//! nix-build = { file = "containers/authentik/default.nix", out-link = "result-authentik", args = { version = "{{ version }}" } }
+//! ```
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `file` | the Nix file (default `default.nix`), relative to the task's directory |
+//! | `attr` | attribute to build (`-A`) |
+//! | `args` | `--argstr NAME VALUE` for each entry |
+//! | `out-link` | the result symlink (`-o`); without it, `--no-out-link` |
+//!
+//! - apply: builds; produces `out` (the store path) for dependents: `{{ tasks.NAME.out }}`.
+//! - `--diff`: instantiates the derivation (`drv`), asks the store for its output path
+//!   (`out`), and runs `nix-build --dry-run` to list what would be built or fetched.
+//!   No change when the output is in the store and the out-link already points at it.
+//! - `--dry-run`: shows the command.
+
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::task::{Resolver, Scalar};
+use crate::template::{Outputs, Template};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    file: Option<Spanned<String>>,
+    attr: Option<Spanned<String>>,
+    #[serde(default)]
+    args: IndexMap<String, Spanned<Scalar>>,
+    out_link: Option<Spanned<String>>,
+}
+
+/// A Nix file, an attribute in it and `--argstr` arguments: what `nix-build`,
+/// `nix-instantiate` and `nix-instantiate --eval` are pointed at.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NixTarget {
+    file: Template,
+    attr: Option<Template>,
+    args: Vec<(String, Template)>,
+}
+
+impl NixTarget {
+    pub(super) fn resolve(
+        file: Option<&Spanned<String>>,
+        attr: Option<&Spanned<String>>,
+        args: &IndexMap<String, Spanned<Scalar>>,
+        cx: &mut Resolver<'_>,
+    ) -> Self {
+        Self {
+            file: file.map_or_else(|| Template::literal("default.nix"), |f| cx.template(f)),
+            attr: attr.map(|a| cx.template(a)),
+            args: args
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        cx.template(&Spanned::new(v.span(), v.get_ref().0.clone())),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// `FILE [-A ATTR] [--argstr NAME VALUE]...`
+    pub(super) fn argv(&self, outputs: &dyn Outputs) -> Vec<String> {
+        let mut argv = vec![self.file.render(outputs)];
+        if let Some(attr) = &self.attr {
+            argv.push("-A".into());
+            argv.push(attr.render(outputs));
+        }
+        for (name, value) in &self.args {
+            argv.extend(["--argstr".into(), name.clone(), value.render(outputs)]);
+        }
+        argv
+    }
+
+    pub(super) fn display(&self) -> String {
+        let mut words = vec![self.file.display()];
+        if let Some(attr) = &self.attr {
+            words.extend(["-A".into(), attr.display()]);
+        }
+        for (name, value) in &self.args {
+            words.extend(["--argstr".into(), name.clone(), value.display()]);
+        }
+        shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+    }
+}
+
+/// Build a derivation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NixBuild {
+    target: NixTarget,
+    out_link: Option<Template>,
+}
+
+pub(super) fn resolve(raw: &Raw, cx: &mut Resolver<'_>) -> NixBuild {
+    NixBuild {
+        target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
+        out_link: raw.out_link.as_ref().map(|o| cx.template(o)),
+    }
+}
+
+/// The last non-empty line of a command's stdout.
+pub(super) fn last_line(text: &str) -> Option<String> {
+    text.lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(str::to_owned)
+}
+
+impl Executor for NixBuild {
+    const KEY: &'static str = "nix-build";
+
+    fn plan(&self) -> StepPlan {
+        let link = self
+            .out_link
+            .as_ref()
+            .map_or_else(|| "--no-out-link".to_owned(), |l| format!("-o {}", l.display()));
+        StepPlan {
+            lines: vec![format!("$ nix-build {} {link}", self.target.display())],
+            check: Some(format!("$ nix-build --dry-run {}", self.target.display())),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        let args = self.target.argv(cx.outputs);
+        let drv = cx
+            .run(&cx.spec("nix-instantiate", args.clone()).quiet())
+            .await?
+            .check("nix-instantiate")?;
+        let drv = last_line(&drv.stdout_tail).unwrap_or_default();
+        let query = vec!["--query".into(), "--outputs".into(), drv.clone()];
+        let out = cx
+            .run(&cx.spec("nix-store", query).quiet())
+            .await?
+            .check("nix-store")?;
+        let out = last_line(&out.stdout_tail).unwrap_or_default();
+        cx.produce("drv", drv.as_str());
+        cx.produce("out", out.as_str());
+        cx.report(format!("derivation: {drv}"));
+        cx.report(format!("output:     {out}"));
+
+        let mut dry_args = vec!["--dry-run".to_owned()];
+        dry_args.extend(args);
+        // The list of what would be built or fetched comes on stderr, streamed as is.
+        cx.run(&cx.spec("nix-build", dry_args).quiet())
+            .await?
+            .check("nix-build")?;
+
+        let built = Path::new(&out).exists();
+        let link = self.out_link.as_ref().map(|l| l.render(cx.outputs));
+        let linked = link
+            .as_ref()
+            .is_none_or(|l| std::fs::read_link(cx.dir.join(l)).is_ok_and(|target| target == Path::new(&out)));
+        match (built, linked, link) {
+            (true, true, _) => {
+                cx.report("nothing to build: the output is in the store");
+                Ok(Diff::NoChange)
+            }
+            (true, false, Some(link)) => {
+                cx.report(format!("would point {link} at {out}"));
+                Ok(Diff::Changes)
+            }
+            _ => {
+                cx.report("would build the derivation");
+                Ok(Diff::Changes)
+            }
+        }
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let mut args = self.target.argv(cx.outputs);
+        match &self.out_link {
+            Some(link) => args.extend(["-o".into(), link.render(cx.outputs)]),
+            None => args.push("--no-out-link".into()),
+        }
+        let output = cx.run(&cx.spec("nix-build", args)).await?.check("nix-build")?;
+        let out = last_line(&output.stdout_tail).unwrap_or_default();
+        Ok(Applied {
+            outputs: vec![("out".into(), out)],
+        })
+    }
+}

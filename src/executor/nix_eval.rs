@@ -1,0 +1,90 @@
+//! `nix-eval`: read a value from a Nix expression (a package version, say) for
+//! later tasks, as `{{ tasks.NAME.value }}`.
+//!
+//! ```toml
+//! [tasks.authentik-version]
+//! nix-eval = { file = "containers/authentik/version.nix", attr = "version" }
+//!
+//! [tasks.release]
+//! deps = ["authentik-version"]
+//! git-tag = { tag = "authentik-v{{ tasks.authentik-version.value }}" }
+//! ```
+//!
+//! Keys: `file` (default `default.nix`), `attr`, `args` (`--argstr`), as for `nix-build`.
+//! It only reads, so it runs in `--diff` as well and its value is there for the checks
+//! of later tasks. A string is produced as it is; any other value as compact JSON.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::nix_build::NixTarget;
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::task::{Resolver, Scalar};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    file: Option<Spanned<String>>,
+    attr: Option<Spanned<String>>,
+    #[serde(default)]
+    args: IndexMap<String, Spanned<Scalar>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NixEval {
+    target: NixTarget,
+}
+
+pub(super) fn resolve(raw: &Raw, cx: &mut Resolver<'_>) -> NixEval {
+    NixEval {
+        target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
+    }
+}
+
+impl NixEval {
+    async fn evaluate(&self, cx: &StepContext<'_>) -> Result<String, StepError> {
+        let mut args = vec!["--eval".to_owned(), "--strict".into(), "--json".into()];
+        args.extend(self.target.argv(cx.outputs));
+        let output = cx
+            .run(&cx.spec("nix-instantiate", args).quiet())
+            .await?
+            .check("nix-instantiate")?;
+        let json = output.stdout_tail.trim();
+        let value = match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(other) => other.to_string(),
+            Err(e) => {
+                return Err(StepError::Failed(format!(
+                    "nix-instantiate printed no JSON value ({e}): {json}"
+                )));
+            }
+        };
+        cx.report(format!("value = {value}"));
+        cx.produce("value", value.as_str());
+        Ok(value)
+    }
+}
+
+impl Executor for NixEval {
+    const KEY: &'static str = "nix-eval";
+
+    fn plan(&self) -> StepPlan {
+        let line = format!(
+            "$ nix-instantiate --eval --strict --json {}",
+            self.target.display()
+        );
+        StepPlan {
+            lines: vec![line.clone()],
+            check: Some(line),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        self.evaluate(cx).await.map(|_| Diff::NoChange)
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        self.evaluate(cx).await.map(|_| Applied::default())
+    }
+}

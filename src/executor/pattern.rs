@@ -1,0 +1,54 @@
+//! A regular expression from a task file, compiled once and checked when the files load.
+
+use std::hash::{Hash, Hasher};
+
+use regex::Regex;
+use toml::Spanned;
+
+use crate::task::Resolver;
+
+#[derive(Clone, Debug)]
+pub struct Pattern {
+    regex: Regex,
+}
+
+impl Pattern {
+    /// Compile `value` (after variable expansion); an invalid pattern is a load error.
+    pub fn resolve(value: &Spanned<String>, cx: &mut Resolver<'_>) -> Option<Self> {
+        let source = cx.text(value);
+        match Regex::new(&source) {
+            Ok(regex) => Some(Self { regex }),
+            Err(e) => {
+                cx.invalid(
+                    value.span(),
+                    format!("invalid regular expression in task `{}`", cx.task_name()),
+                    "cannot compile",
+                    Some(e.to_string()),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn regex(&self) -> &Regex {
+        &self.regex
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.regex.as_str()
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Pattern {}
+
+impl Hash for Pattern {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}

@@ -1,0 +1,163 @@
+//! Loopback servers for the tests: HTTP backends that answer, answer wrong, hang or
+//! refuse, and a real Caddy.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// A port nothing listens on (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What a test backend does with each request.
+#[derive(Clone, Copy)]
+pub enum Behaviour {
+    /// 200 with this body.
+    Ok(&'static str),
+    /// This status, with a short body.
+    Status(u16),
+    /// Accept and never answer.
+    Hang,
+    /// Fail (503) the first N requests, then 200 "recovered".
+    FailFirst(usize),
+}
+
+/// An HTTP/1.1 server on 127.0.0.1 running in background threads for the test's life.
+pub struct Backend {
+    pub port: u16,
+    pub requests: Arc<AtomicUsize>,
+}
+
+impl Backend {
+    pub fn start(behaviour: Behaviour) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                std::thread::spawn(move || serve(stream, behaviour, n));
+            }
+        });
+        Self { port, requests }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn serve(mut stream: TcpStream, behaviour: Behaviour, n: usize) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    // Read the request head.
+    while reader.read_line(&mut line).is_ok_and(|read| read > 0) {
+        if line == "\r\n" || line == "\n" {
+            break;
+        }
+        line.clear();
+    }
+    let (status, body) = match behaviour {
+        Behaviour::Ok(body) => (200, body.to_owned()),
+        Behaviour::Status(code) => (code, format!("status {code}")),
+        Behaviour::Hang => {
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        Behaviour::FailFirst(k) if n < k => (503, "not yet".to_owned()),
+        Behaviour::FailFirst(_) => (200, "recovered".to_owned()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// A plain HTTP GET on loopback, returning (status, body).
+pub fn get(port: u16, path: &str, host: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A real Caddy with its admin API on a free loopback port, stopped on drop.
+pub struct CaddyServer {
+    child: Child,
+    pub admin_port: u16,
+}
+
+impl CaddyServer {
+    pub fn start(dir: &Path) -> Self {
+        let admin_port = free_port();
+        let config = dir.join("caddy-initial.json");
+        std::fs::write(
+            &config,
+            format!(r#"{{"admin": {{"listen": "127.0.0.1:{admin_port}"}}}}"#),
+        )
+        .unwrap();
+        let child = Command::new("caddy")
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("XDG_CONFIG_HOME", dir.join("xdg-config"))
+            .env("XDG_DATA_HOME", dir.join("xdg-data"))
+            .env("HOME", dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start caddy");
+        let server = Self { child, admin_port };
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", admin_port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "caddy admin API never came up"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// The live config, as the admin API returns it.
+    pub fn config(&self) -> String {
+        get(
+            self.admin_port,
+            "/config/",
+            &format!("127.0.0.1:{}", self.admin_port),
+        )
+        .1
+    }
+}
+
+impl Drop for CaddyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,110 @@
+use crate::common::{Test, require_tool};
+use crate::servers::{Backend, Behaviour, CaddyServer, free_port, get};
+
+fn tasks(admin: u16, listen: u16, backend: u16) -> String {
+    format!(
+        r#"
+[tasks.caddy-routes]
+caddy = {{ admin = "http://127.0.0.1:{admin}", listen = "127.0.0.1:{listen}", tls = false, domain = "ops.test",
+          routes = [{{ host = "authentik", backend = "127.0.0.1:{backend}" }}] }}
+"#
+    )
+}
+
+#[test]
+fn diff_shows_the_route_apply_loads_it_and_traffic_flows() {
+    if !require_tool("caddy") {
+        return;
+    }
+    let backend = Backend::start(Behaviour::Ok("authentik says hi"));
+    let listen = free_port();
+    let test = Test::new();
+    let caddy = CaddyServer::start(test.root());
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        tasks(caddy.admin_port, listen, backend.port),
+    )
+    .unwrap();
+
+    let diff = test.run_with(&["run", "caddy-routes", "--diff", "--detailed-exitcode"]);
+    diff.assert_code(3);
+    assert!(
+        diff.stdout
+            .contains("caddy validate: the rendered config is valid"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains(r#"+                    "authentik.ops.test""#),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !caddy.config().contains("authentik"),
+        "--diff must not load anything"
+    );
+
+    let apply = test.run_with(&["run", "caddy-routes"]);
+    apply.assert_code(0);
+    assert!(
+        apply
+            .stdout
+            .contains("authentik.ops.test answers through Caddy (200 OK)"),
+        "{}",
+        apply.stdout
+    );
+    assert!(caddy.config().contains("authentik.ops.test"));
+    assert_eq!(
+        get(listen, "/", "authentik.ops.test"),
+        (200, "authentik says hi".to_owned())
+    );
+
+    let again = test.run_with(&["run", "caddy-routes", "--diff", "--detailed-exitcode"]);
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("the live config is the rendered one"),
+        "{}",
+        again.stdout
+    );
+}
+
+#[test]
+fn a_backend_that_is_down_fails_the_apply() {
+    if !require_tool("caddy") {
+        return;
+    }
+    let test = Test::new();
+    let caddy = CaddyServer::start(test.root());
+    let listen = free_port();
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        tasks(caddy.admin_port, listen, free_port()),
+    )
+    .unwrap();
+    let ran = test.run_with(&["run", "caddy-routes"]);
+    ran.assert_code(1);
+    assert!(
+        ran.stdout
+            .contains("authentik.ops.test (502 Bad Gateway: Caddy cannot reach the backend)"),
+        "{}",
+        ran.stdout
+    );
+}
+
+#[test]
+fn an_unreachable_admin_api_is_named() {
+    let test = Test::new();
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        tasks(free_port(), free_port(), free_port()),
+    )
+    .unwrap();
+    let ran = test.run_with(&["run", "caddy-routes", "--diff"]);
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("is not reachable: connection refused"),
+        "{}",
+        ran.stdout
+    );
+}
