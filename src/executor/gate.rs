@@ -12,7 +12,8 @@
 //! - With `cmd` (argv) or `shell`: runs the read-only command (in `--diff` too) and
 //!   passes only when it exits 0, its standard output matches `expect` and does not
 //!   match `reject`. Named groups of `expect` are reported and produced for
-//!   dependents (`{{ tasks.NAME.failed }}`). Up to 16 MiB of output is examined.
+//!   dependents (`{{ tasks.NAME.failed }}`). Up to 16 MiB of output is examined;
+//!   the step shows the matching line rather than the whole output.
 //! - With `confirm`: asks a person when the run reaches it; a run that cannot ask
 //!   fails before anything starts unless `--yes`. `--diff` and `--dry-run` do not ask.
 
@@ -111,7 +112,7 @@ impl Gate {
         };
         let (name, args) = program.argv(cx);
         let output = cx
-            .run(&cx.spec(&name, args).capture(GATE_CAPTURE))
+            .run(&cx.spec(&name, args).capture(GATE_CAPTURE).quiet())
             .await?
             .check(&name)?;
         let text = &output.stdout_tail;

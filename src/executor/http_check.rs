@@ -275,7 +275,10 @@ impl Executor for HttpCheck {
             })
             .collect();
         StepPlan {
-            check: Some(format!("{} HTTP checks (read-only)", lines.len())),
+            check: Some(match lines.len() {
+                1 => "1 HTTP check (read-only)".to_owned(),
+                n => format!("{n} HTTP checks (read-only)"),
+            }),
             lines,
         }
     }

@@ -50,14 +50,21 @@ pub fn render(p: &Plan) -> String {
                 Style::new().dim().apply_to(format!("[{}]", notes.join("; ")))
             );
             for line in &t.lines {
-                let _ = writeln!(out, "      {line}");
+                let _ = writeln!(out, "      {}", indent(line));
             }
-            if let Some(check) = &t.check {
-                let _ = writeln!(
-                    out,
-                    "      {}",
-                    Style::new().dim().apply_to(format!("diff: {check}"))
-                );
+            let dim = Style::new().dim();
+            match &t.check {
+                Some(check) if t.lines.first() == Some(check) => {
+                    let _ = writeln!(
+                        out,
+                        "      {}",
+                        dim.apply_to("diff: runs it as it is (read-only)")
+                    );
+                }
+                Some(check) => {
+                    let _ = writeln!(out, "      {}", dim.apply_to(format!("diff: {}", indent(check))));
+                }
+                None => {}
             }
             if let Some(q) = &t.confirm {
                 confirmations.push((t.task.clone(), q.clone()));
@@ -75,4 +82,9 @@ pub fn render(p: &Plan) -> String {
         }
     }
     out
+}
+
+/// A multi-line command with its continuation lines indented under the first.
+fn indent(text: &str) -> String {
+    text.trim_end().replace('\n', "\n        ")
 }

@@ -20,5 +20,6 @@ mod steps_caddy;
 mod steps_gate;
 mod steps_git;
 mod steps_http;
+mod steps_mixed;
 mod steps_nix;
 mod up_to_date;
