@@ -74,3 +74,44 @@ deps = ["announce"]
     settings.add_filter(r" *\d+ms", " [MS]");
     settings.bind(|| insta::assert_snapshot!("mixed_diff_report", ran.stdout));
 }
+
+#[test]
+fn dry_run_shows_every_step_kind_without_running_anything() {
+    let tasks = r#"
+[vars]
+version = "2026.2.0"
+
+[tasks.version]
+nix-eval = { file = "version.nix", attr = "version" }
+
+[tasks.build]
+deps = ["version"]
+nix-build = { file = "containers/authentik/default.nix", out-link = "result-authentik", args = { version = "{{ tasks.version.value }}" } }
+
+[tasks.release]
+deps = ["build"]
+git-tag = { tag = "authentik-v{{ version }}", push = "origin" }
+
+[tasks.provision-caddy]
+ansible = { playbook = "ansible/playbooks/indri.yml", inventory = "ansible/inventory/hosts.yml", tags = ["caddy"], limit = "indri", extra-vars = { caddy_https_port = 443 } }
+
+[tasks.caddy-routes]
+deps = ["provision-caddy"]
+caddy = { admin = "http://127.0.0.1:2019", listen = ":443", domain = "ops.example.net", routes = [{ host = "authentik", backend = "https://authentik.example.net" }] }
+
+[tasks.migration-verified]
+gate = { shell = "kubectl logs deploy/iam", expect = '"total_failed":0' }
+
+[tasks.shutdown-zitadel]
+deps = ["migration-verified"]
+gate = { confirm = "Shut Zitadel down?" }
+
+[tasks.services-check]
+deps = ["release", "caddy-routes", "shutdown-zitadel"]
+http-check = { checks = [{ name = "authentik", url = "https://authentik.ops.example.net/-/health/live/", body = "ok" }] }
+"#;
+    let ran = Test::new().tasks(tasks).env("PATH", "/nonexistent").args(&["run", "services-check", "--dry-run"]).run();
+    ran.assert_code(0);
+    assert!(!ran.exists("result-authentik"));
+    snapshot_settings().bind(|| insta::assert_snapshot!("dry_run_step_kinds", ran.stdout));
+}
