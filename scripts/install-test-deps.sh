@@ -7,6 +7,7 @@ apt_packages=(
   nix-bin   # nix-build, nix-instantiate: the nix-build/nix-eval steps, flake.nix parsing
   caddy     # the caddy step against a real Caddy admin API
   git       # the git-tag step, with a local bare remote
+  bsdutils  # `script`, to run ops in a pseudo-terminal
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(

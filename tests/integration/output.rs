@@ -34,3 +34,43 @@ fn grouped_mode_prints_each_task_in_one_block() {
     let second = ran.stdout.find("── second").unwrap();
     assert!(first < two && two < second, "{}", ran.stdout);
 }
+
+/// Run `ops` inside a pseudo-terminal (util-linux `script`), as a person would.
+fn in_terminal(test: &Test, no_color: bool) -> String {
+    let ops = crate::common::ops_bin();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-qec", &format!("{ops} run second"), "/dev/null"])
+        .current_dir(test.root())
+        .env_remove("CI")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("FORGEJO_ACTIONS");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    } else {
+        cmd.env_remove("NO_COLOR");
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_terminal_gets_progress_and_color_unless_no_color() {
+    if !crate::common::require_tool("script") {
+        return;
+    }
+    let test = Test::new().tasks(TASKS);
+    let colored = in_terminal(&test, false);
+    assert!(
+        colored.contains("\u{1b}[32m"),
+        "green status on a terminal: {colored:?}"
+    );
+    assert!(
+        colored.contains("\u{1b}[2K"),
+        "progress lines are redrawn: {colored:?}"
+    );
+    assert!(colored.contains("three"));
+    let plain = in_terminal(&test, true);
+    assert!(!plain.contains("\u{1b}[3"), "NO_COLOR: no colors: {plain:?}");
+    assert!(plain.contains("three"));
+}

@@ -110,7 +110,11 @@ gate = { confirm = "Shut Zitadel down?" }
 deps = ["release", "caddy-routes", "shutdown-zitadel"]
 http-check = { checks = [{ name = "authentik", url = "https://authentik.ops.example.net/-/health/live/", body = "ok" }] }
 "#;
-    let ran = Test::new().tasks(tasks).env("PATH", "/nonexistent").args(&["run", "services-check", "--dry-run"]).run();
+    let ran = Test::new()
+        .tasks(tasks)
+        .env("PATH", "/nonexistent")
+        .args(&["run", "services-check", "--dry-run"])
+        .run();
     ran.assert_code(0);
     assert!(!ran.exists("result-authentik"));
     snapshot_settings().bind(|| insta::assert_snapshot!("dry_run_step_kinds", ran.stdout));
