@@ -4,7 +4,8 @@
 //! so an unknown name is a load error. `{{ tasks.NAME.KEY }}` refers to a value that
 //! the dependency `NAME` produces when it runs; it stays in the template until then.
 //! Text between braces that is not a name (a Go template such as `{{.status}}`, say)
-//! is left alone.
+//! is left alone. `{{ secrets.NAME }}` is a secret, resolved only when the task runs
+//! and never displayed.
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -26,6 +27,7 @@ pub struct Template {
 enum Part {
     Text(String),
     Output { task: String, key: String },
+    Secret(String),
 }
 
 /// A placeholder whose name is not defined.
@@ -39,6 +41,11 @@ pub struct UnknownName {
 /// Values produced by tasks that ran, looked up when a template is rendered.
 pub trait Outputs {
     fn output(&self, task: &str, key: &str) -> Option<&str>;
+
+    /// The value of a secret, once resolved for the task being run.
+    fn secret(&self, _name: &str) -> Option<&str> {
+        None
+    }
 }
 
 impl Template {
@@ -60,6 +67,13 @@ impl Template {
             let name = &caps[1];
             text.push_str(&input[last..whole.start()]);
             last = whole.end();
+            if let Some(secret) = name.strip_prefix("secrets.").filter(|s| !s.contains('.')) {
+                if !text.is_empty() {
+                    parts.push(Part::Text(std::mem::take(&mut text)));
+                }
+                parts.push(Part::Secret(secret.to_owned()));
+                continue;
+            }
             if let Some(rest) = name.strip_prefix("tasks.") {
                 if let Some((task, key)) = rest.split_once('.').filter(|(_, key)| !key.contains('.')) {
                     if !text.is_empty() {
@@ -102,11 +116,19 @@ impl Template {
             .into_owned()
     }
 
+    /// The secrets this template uses.
+    pub fn secret_refs(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Secret(name) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// The tasks whose outputs this template uses, with the key.
     pub fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts.iter().filter_map(|part| match part {
             Part::Output { task, key } => Some((task.as_str(), key.as_str())),
-            Part::Text(_) => None,
+            Part::Text(_) | Part::Secret(_) => None,
         })
     }
 
@@ -119,6 +141,7 @@ impl Template {
                 Part::Output { task, key } => {
                     out.push_str(outputs.output(task, key).unwrap_or_default());
                 }
+                Part::Secret(name) => out.push_str(outputs.secret(name).unwrap_or_default()),
             }
         }
         out
@@ -135,6 +158,11 @@ impl Template {
                     out.push_str(task);
                     out.push('.');
                     out.push_str(key);
+                    out.push_str(" }}");
+                }
+                Part::Secret(name) => {
+                    out.push_str("{{ secrets.");
+                    out.push_str(name);
                     out.push_str(" }}");
                 }
             }

@@ -7,6 +7,7 @@
 mod human;
 mod json;
 mod plan;
+mod redact;
 mod summary;
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 pub use human::{Human, HumanOptions, OutputMode};
 pub use json::Json;
+pub use redact::Redactor;
 
 use crate::process::Stream;
 use crate::run::Mode;

@@ -3,6 +3,7 @@
 
 mod outputs;
 mod scheduler;
+mod secrets;
 pub mod uptodate;
 
 use std::sync::Arc;

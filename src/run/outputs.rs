@@ -5,11 +5,16 @@ use std::collections::HashMap;
 use crate::template::Outputs;
 
 #[derive(Clone, Debug, Default)]
-pub struct OutputMap(HashMap<(String, String), String>);
+pub struct OutputMap(HashMap<(String, String), String>, HashMap<String, String>);
 
 impl OutputMap {
     pub fn insert(&mut self, task: &str, key: String, value: String) {
         self.0.insert((task.to_owned(), key), value);
+    }
+
+    /// A secret's value, for the task about to run.
+    pub fn insert_secret(&mut self, name: &str, value: String) {
+        self.1.insert(name.to_owned(), value);
     }
 
     /// The outputs of the named tasks only.
@@ -24,6 +29,7 @@ impl OutputMap {
                 .filter(|((task, _), _)| tasks.contains(task))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            HashMap::new(),
         )
     }
 }
@@ -31,5 +37,9 @@ impl OutputMap {
 impl Outputs for OutputMap {
     fn output(&self, task: &str, key: &str) -> Option<&str> {
         self.0.get(&(task.to_owned(), key.to_owned())).map(String::as_str)
+    }
+
+    fn secret(&self, name: &str) -> Option<&str> {
+        self.1.get(name).map(String::as_str)
     }
 }

@@ -13,12 +13,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::outputs::OutputMap;
+use super::secrets::SecretStore;
 use super::uptodate::{self, State};
 use super::{Mode, Options};
 use crate::error::ExitStatus;
 use crate::executor::{Action, Applied, Diff, StepContext, StepError};
 use crate::process::{LineSink, Stream};
-use crate::report::{Event, Name, Reporter, Status, Summary, TaskResult};
+use crate::report::{Event, Name, Redactor, Reporter, Status, Summary, TaskResult};
 use crate::task::{TaskId, TaskSet};
 use crate::template::{Outputs as _, Template};
 
@@ -46,6 +47,11 @@ pub async fn execute(
 ) -> ExitStatus {
     let started = Instant::now();
     let mut run = Run::new(set, order, opts);
+    let mut redacting = Redacting {
+        redactor: Arc::clone(&run.secrets.redactor),
+        inner: reporter,
+    };
+    let reporter: &mut dyn Reporter = &mut redacting;
     reporter.handle(&Event::RunStarted {
         mode: opts.mode,
         targets,
@@ -142,6 +148,7 @@ struct Run<'a> {
     /// Source hash taken when a task with `sources` started.
     source_hashes: Vec<Option<String>>,
     outputs: OutputMap,
+    secrets: Arc<SecretStore>,
     state: State,
     cancel: CancellationToken,
     stopping: bool,
@@ -178,6 +185,7 @@ impl<'a> Run<'a> {
             results: vec![None; order.len()],
             source_hashes: vec![None; order.len()],
             outputs: OutputMap::default(),
+            secrets: Arc::new(SecretStore::new(Arc::default())),
             state: State::load(set.root()),
             cancel: CancellationToken::new(),
             stopping: false,
@@ -242,12 +250,14 @@ impl<'a> Run<'a> {
         };
 
         let name = self.names[slot].clone();
-        let outputs = self.outputs.subset(&task.uses_outputs_of);
-        let mut env: Vec<(String, String)> = vec![
+        let mut outputs = self.outputs.subset(&task.uses_outputs_of);
+        let base_env: Vec<(String, String)> = vec![
             ("OPS_ROOT".into(), root.display().to_string()),
             ("OPS_TASK".into(), task.name.clone()),
         ];
-        env.extend(task.env.iter().map(|(k, v)| (k.clone(), v.render(&outputs))));
+        let env_templates = task.env.clone();
+        let task_secrets = task.secrets.clone();
+        let store = Arc::clone(&self.secrets);
         let dir: PathBuf = task
             .dir
             .as_ref()
@@ -286,6 +296,21 @@ impl<'a> Run<'a> {
                     line,
                 });
             });
+            for (secret, source) in &task_secrets {
+                match store.get(source, &sink, &cancel).await {
+                    Ok(value) => outputs.insert_secret(secret, value),
+                    Err(reason) => {
+                        return Finished {
+                            slot,
+                            result: Err(StepError::Failed(format!("cannot read secret `{secret}`: {reason}"))),
+                            produced: Vec::new(),
+                            duration: started.elapsed(),
+                        };
+                    }
+                }
+            }
+            let mut env = base_env;
+            env.extend(env_templates.iter().map(|(k, v)| (k.clone(), v.render(&outputs))));
             let cx = StepContext {
                 dir,
                 env,
@@ -478,4 +503,24 @@ async fn step(action: &Action, mode: Mode, cx: &StepContext<'_>) -> Result<StepO
 /// 0.5 s, 1 s, 2 s, … up to 30 s between attempts.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << (attempt - 1).min(6))).min(Duration::from_secs(30))
+}
+
+/// Passes every event through the [`Redactor`] before the real reporter sees it.
+struct Redacting<'r> {
+    redactor: Arc<Redactor>,
+    inner: &'r mut dyn Reporter,
+}
+
+impl Reporter for Redacting<'_> {
+    fn handle(&mut self, event: &Event) {
+        if self.redactor.is_empty() {
+            self.inner.handle(event);
+        } else {
+            self.inner.handle(&self.redactor.event(event.clone()));
+        }
+    }
+
+    fn confirm(&mut self, task: &str, question: &str) -> bool {
+        self.inner.confirm(task, question)
+    }
 }

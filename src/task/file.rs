@@ -16,6 +16,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::error::LoadError;
+use super::model::SecretSource;
 use super::scalar::Scalar;
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::raw;
@@ -70,10 +71,11 @@ pub struct RawEntry {
 #[derive(Debug, Default)]
 pub struct RawFile {
     pub vars: IndexMap<String, Spanned<Scalar>>,
+    pub secrets: IndexMap<String, Spanned<SecretSource>>,
     pub tasks: Vec<RawEntry>,
 }
 
-const TOP_LEVEL_KEYS: [&str; 2] = ["vars", "tasks"];
+const TOP_LEVEL_KEYS: [&str; 3] = ["vars", "secrets", "tasks"];
 
 /// Parse one task file, collecting every problem rather than stopping at the first.
 pub fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
@@ -86,6 +88,7 @@ pub fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
     for (key, value) in document.into_inner() {
         match key.get_ref().as_ref() {
             "vars" => file.vars = parse_vars(source, value, errors),
+            "secrets" => file.secrets = parse_secrets(source, value, errors),
             "tasks" => file.tasks = parse_tasks(source, value, errors),
             other => errors.push(LoadError::UnknownKey {
                 src: source.named(),
@@ -108,6 +111,65 @@ fn parse_vars(
         errors.push(LoadError::from_toml(source, &e));
         IndexMap::new()
     })
+}
+
+/// `[secrets]`: `name = "op://vault/item/field"`, `{ op = "op://…" }` or `{ env = "VAR" }`.
+fn parse_secrets(
+    source: &SourceFile,
+    value: Spanned<DeValue<'_>>,
+    errors: &mut Vec<LoadError>,
+) -> IndexMap<String, Spanned<SecretSource>> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Reference(String),
+        Table(RawTable),
+    }
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RawTable {
+        op: Option<String>,
+        env: Option<String>,
+    }
+    let raw = match IndexMap::<String, Spanned<Raw>>::deserialize(ValueDeserializer::from(value)) {
+        Ok(raw) => raw,
+        Err(e) => {
+            errors.push(LoadError::from_toml(source, &e));
+            return IndexMap::new();
+        }
+    };
+    let mut secrets = IndexMap::new();
+    for (name, spec) in raw {
+        let at = spec.span();
+        let parsed = match spec.into_inner() {
+            Raw::Reference(r)
+            | Raw::Table(RawTable {
+                op: Some(r),
+                env: None,
+            }) if r.starts_with("op://") => Some(SecretSource::OnePassword(r)),
+            Raw::Table(RawTable {
+                op: None,
+                env: Some(var),
+            }) if !var.is_empty() => Some(SecretSource::Env(var)),
+            _ => None,
+        };
+        match parsed {
+            Some(s) => {
+                secrets.insert(name, Spanned::new(at, s));
+            }
+            None => errors.push(LoadError::Schema {
+                src: source.named(),
+                span: span(at),
+                message: format!(
+                    "secret `{name}` must be an `op://vault/item/field` reference or `{{ env = \"VAR\" }}`"
+                ),
+                help: Some(
+                    "secrets are never written in task files; they are read when a task needs them".into(),
+                ),
+            }),
+        }
+    }
+    secrets
 }
 
 fn parse_tasks(

@@ -12,7 +12,7 @@ use toml::Spanned;
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
-use super::model::{Task, TaskId, TaskSet};
+use super::model::{SecretSource, Task, TaskId, TaskSet};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action};
 use crate::template::Template;
@@ -69,12 +69,15 @@ pub fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
             let mut resolver = Resolver {
                 source,
                 vars: &vars,
+                secrets: &raw.secrets,
                 overrides,
                 task: name.get_ref(),
                 errors: &mut errors,
                 output_refs: Vec::new(),
+                used_secrets: Vec::new(),
             };
             let mut task_model = resolver.task(&task);
+            task_model.secrets = resolver.used_secrets;
             let output_refs = resolver.output_refs;
             task_model.uses_outputs_of = output_refs.iter().map(|(t, _)| t.clone()).collect();
             task_model.uses_outputs_of.dedup();
@@ -268,10 +271,12 @@ fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut V
 pub struct Resolver<'a> {
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
+    secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
     task: &'a str,
     errors: &'a mut Vec<LoadError>,
     output_refs: OutputRefs,
+    used_secrets: Vec<(String, SecretSource)>,
 }
 
 impl Resolver<'_> {
@@ -308,6 +313,7 @@ impl Resolver<'_> {
                 .map(|c| self.text(c))
                 .or_else(|| action.as_ref().and_then(Action::question).map(str::to_owned)),
             uses_outputs_of: Vec::new(),
+            secrets: Vec::new(),
             action,
             file: self.source.name().to_owned(),
             fingerprint,
@@ -332,6 +338,9 @@ impl Resolver<'_> {
             Ok(template) => {
                 for (task, _) in template.output_refs() {
                     self.output_refs.push((task.to_owned(), value.span()));
+                }
+                for name in template.secret_refs() {
+                    self.use_secret(name, value);
                 }
                 template
             }
@@ -361,6 +370,33 @@ impl Resolver<'_> {
                 Template::literal(value.get_ref().clone())
             }
         }
+    }
+
+    fn use_secret(&mut self, name: &str, value: &Spanned<String>) {
+        if let Some(source) = self.secrets.get(name) {
+            if !self.used_secrets.iter().any(|(n, _)| n == name) {
+                self.used_secrets
+                    .push((name.to_owned(), source.get_ref().clone()));
+            }
+            return;
+        }
+        let placeholder = format!("secrets.{name}");
+        let full = value.span();
+        let at = self.source.text()[full.clone()]
+            .find(&placeholder)
+            .map_or(full.clone(), |i| {
+                full.start + i..full.start + i + placeholder.len()
+            });
+        self.errors.push(LoadError::UnknownVariable {
+            src: self.source.named(),
+            span: span(at),
+            name: placeholder,
+            help: suggestion(name, self.secrets.keys().map(String::as_str)).or_else(|| {
+                Some(format!(
+                    "declare it under [secrets]: {name} = \"op://vault/item/field\""
+                ))
+            }),
+        });
     }
 
     /// A string in which only known variables are substituted; other placeholders

@@ -13,5 +13,5 @@ mod scalar;
 
 pub use error::{LoadError, LoadErrors};
 pub use load::{Resolver, Vars, load};
-pub use model::{Task, TaskId, TaskSet};
+pub use model::{SecretSource, Task, TaskId, TaskSet};
 pub use scalar::Scalar;

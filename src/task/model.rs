@@ -18,6 +18,15 @@ impl TaskId {
     }
 }
 
+/// Where a secret's value comes from, read only when a task that uses it runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum SecretSource {
+    /// `op read REFERENCE` (the 1Password CLI).
+    OnePassword(String),
+    /// An environment variable of `ops` itself.
+    Env(String),
+}
+
 /// A validated task.
 #[derive(Debug)]
 pub struct Task {
@@ -35,6 +44,8 @@ pub struct Task {
     pub dir: Option<PathBuf>,
     /// A question asked before the task runs.
     pub confirm: Option<String>,
+    /// Secrets this task uses (`{{ secrets.NAME }}`), with their sources.
+    pub secrets: Vec<(String, SecretSource)>,
     /// Tasks whose outputs (`{{ tasks.NAME.KEY }}`) this task uses.
     pub uses_outputs_of: Vec<String>,
     /// `None` for an aggregate task, which only runs its dependencies.

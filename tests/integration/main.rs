@@ -14,6 +14,7 @@ mod list_graph;
 mod nix_files;
 mod output;
 mod parallel;
+mod secrets;
 mod signals;
 mod steps_ansible;
 mod steps_caddy;

@@ -1,0 +1,63 @@
+//! Secrets, read when a task that uses them runs: from the environment, or from
+//! 1Password with `op read`. Each is read once per run and registered with the
+//! [`Redactor`] before any task sees it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::process::{self, LineSink};
+use crate::report::Redactor;
+use crate::task::SecretSource;
+
+#[derive(Default)]
+pub struct SecretStore {
+    cache: Mutex<HashMap<SecretSource, String>>,
+    pub redactor: Arc<Redactor>,
+}
+
+impl SecretStore {
+    pub fn new(redactor: Arc<Redactor>) -> Self {
+        Self {
+            cache: Mutex::default(),
+            redactor,
+        }
+    }
+
+    /// The value of a secret; `sink` gets the reader's error output (never the value).
+    pub async fn get(
+        &self,
+        source: &SecretSource,
+        sink: &LineSink,
+        cancel: &CancellationToken,
+    ) -> Result<String, String> {
+        let mut cache = self.cache.lock().await;
+        if let Some(value) = cache.get(source) {
+            return Ok(value.clone());
+        }
+        let value = match source {
+            SecretSource::Env(var) => {
+                std::env::var(var).map_err(|_| format!("the environment variable {var} is not set"))?
+            }
+            SecretSource::OnePassword(reference) => {
+                let args = vec!["read".to_owned(), "--no-newline".to_owned(), reference.clone()];
+                let spec =
+                    process::Spec::new("op", args, std::env::current_dir().unwrap_or_default()).quiet();
+                let output = process::run(&spec, sink, cancel)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !output.success() {
+                    return Err(format!(
+                        "`op read {reference}` failed (is the 1Password CLI signed in?)"
+                    ));
+                }
+                output.stdout_tail
+            }
+        };
+        self.redactor.add(&value);
+        cache.insert(source.clone(), value.clone());
+        Ok(value)
+    }
+}
