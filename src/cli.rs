@@ -56,6 +56,12 @@ Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pend
     )]
     Graph(GraphArgs),
 
+    /// List recorded runs, or show one (`ops runs show ID`)
+    #[command(
+        after_help = "Examples:\n  ops runs\n  ops runs show 20261122T183012-4f2a\n  ops run deploy-authentik --resume"
+    )]
+    Runs(RunsArgs),
+
     /// Load and validate every task file; print only problems
     #[command(after_help = "Exit codes: 0 valid, 2 problems found.")]
     Validate,
@@ -104,6 +110,14 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Continue the last failed or interrupted run of these tasks: what it finished is not run again
+    #[arg(long, conflicts_with_all = ["dry_run", "diff"])]
+    pub resume: bool,
+
+    /// Wait for another run in this repository to finish instead of failing
+    #[arg(long)]
+    pub wait_lock: bool,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub output: Format,
@@ -111,6 +125,25 @@ pub struct RunArgs {
     /// How task output is laid out (default: grouped in CI workflows, prefixed elsewhere)
     #[arg(long, value_enum)]
     pub output_mode: Option<OutputMode>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    #[command(subcommand)]
+    pub command: Option<RunsCommand>,
+
+    /// How many runs to list
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// Every task of one run: status, duration, exit code, note
+    Show {
+        /// The run id (a unique prefix is enough)
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]

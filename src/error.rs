@@ -53,6 +53,14 @@ pub enum Error {
     #[diagnostic(transparent)]
     Select(#[from] crate::run::SelectError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lock(#[from] crate::run::LockError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    UnknownRun(#[from] crate::commands::UnknownRun),
+
     #[error("could not write {what}")]
     #[diagnostic(code(ops::io))]
     Io {
@@ -65,8 +73,8 @@ pub enum Error {
 impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::Io { .. } => ExitStatus::Failure,
-            Self::Root(_) | Self::Load(_) | Self::Select(_) => ExitStatus::Usage,
+            Self::Io { .. } | Self::Lock(_) => ExitStatus::Failure,
+            Self::Root(_) | Self::Load(_) | Self::Select(_) | Self::UnknownRun(_) => ExitStatus::Usage,
         }
     }
 }

@@ -3,6 +3,9 @@
 mod graph;
 mod list;
 mod run;
+mod runs;
+
+pub use runs::UnknownRun;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, ExitStatus};
@@ -20,6 +23,10 @@ pub fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Success)
         }
         Command::Validate => load().map(|_| ExitStatus::Success),
+        Command::Runs(args) => {
+            let root = crate::root::find(cli.root.as_deref())?;
+            Ok(runs::run(&root, args)?)
+        }
         Command::List(args) => Ok(list::run(&load()?, args)),
         Command::Graph(args) => graph::run(&load()?, args),
         Command::Run(args) => run::run(&load()?, args),

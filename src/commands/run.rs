@@ -27,6 +27,8 @@ pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         force: args.force,
         detailed_exitcode: args.detailed_exitcode,
         interactive: std::io::stdin().is_terminal(),
+        wait_lock: args.wait_lock,
+        resume: None,
     };
     let mut reporter: Box<dyn Reporter> = match args.output {
         Format::Json => Box::new(Json::new()),
@@ -51,6 +53,18 @@ pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
             }))
         }
     };
+    let mut opts = opts;
+    if args.resume {
+        let (resume, changed) = run::Resume::find(set.root(), set, &args.tasks)?;
+        if !changed.is_empty() {
+            reporter.handle(&crate::report::Event::Warning(format!(
+                "changed since run {}, so they run again: {}",
+                resume.run_id,
+                changed.join(", ")
+            )));
+        }
+        opts.resume = Some(resume);
+    }
     run::run(set, &order, &args.tasks, &opts, reporter.as_mut())
 }
 

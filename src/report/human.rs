@@ -171,6 +171,16 @@ impl Reporter for Human {
                 }
             }
             Event::TaskFinished(result) => self.finished(result),
+            Event::Warning(message) => {
+                let line = format!(
+                    "{} {message}\n",
+                    console::Style::new().yellow().apply_to("warning:")
+                );
+                match &self.bars {
+                    Some(bars) => bars.suspend(|| eprint!("{line}")),
+                    None => eprint!("{line}"),
+                }
+            }
             Event::RunFinished(s) => {
                 if let Some(bars) = &self.bars {
                     let _ = bars.clear();

@@ -38,6 +38,8 @@ pub enum Status {
     Unknown,
     /// Stopped by Ctrl-C or SIGTERM.
     Interrupted,
+    /// `--resume`: done by the run being resumed, not run again.
+    Resumed,
 }
 
 impl Status {
@@ -51,6 +53,7 @@ impl Status {
             Self::Changes => "changes",
             Self::Unknown => "unknown",
             Self::Interrupted => "interrupted",
+            Self::Resumed => "done earlier",
         }
     }
 
@@ -58,6 +61,7 @@ impl Status {
     pub fn id(self) -> &'static str {
         match self {
             Self::UpToDate => "up_to_date",
+            Self::Resumed => "resumed",
             Self::NoChange => "no_change",
             other => other.as_str(),
         }
@@ -140,6 +144,9 @@ pub enum Event {
         by_flag: bool,
     },
     TaskFinished(TaskResult),
+    /// Something the user should know that is not a task's output (a journal that
+    /// cannot be written, tasks that changed since the run being resumed).
+    Warning(String),
     RunFinished(Summary),
 }
 

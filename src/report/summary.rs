@@ -11,7 +11,7 @@ fn style(status: Status) -> Style {
         Status::Ok | Status::NoChange => Style::new().green(),
         Status::Failed | Status::Interrupted => Style::new().red().bold(),
         Status::Changes | Status::Unknown => Style::new().yellow(),
-        Status::Skipped | Status::UpToDate => Style::new().dim(),
+        Status::Skipped | Status::UpToDate | Status::Resumed => Style::new().dim(),
     }
 }
 
@@ -20,7 +20,7 @@ fn symbol(status: Status) -> &'static str {
         Status::Ok => "✓",
         Status::Failed => "✗",
         Status::Skipped => "↷",
-        Status::UpToDate | Status::NoChange => "=",
+        Status::UpToDate | Status::NoChange | Status::Resumed => "=",
         Status::Changes => "~",
         Status::Unknown => "?",
         Status::Interrupted => "■",
@@ -50,13 +50,13 @@ pub fn render(s: &Summary) -> String {
         .max(4);
     let mut out = String::from("\n");
     let header = format!(
-        "{:<width$}  {:<11}  {:>8}  {}",
+        "{:<width$}  {:<12}  {:>8}  {}",
         "TASK", "STATUS", "DURATION", "NOTE"
     );
     let _ = writeln!(out, "{}", Style::new().bold().apply_to(header.trim_end()));
     for r in &s.results {
         let duration = r.duration.map_or_else(|| "-".to_owned(), short_duration);
-        let status = style(r.status).apply_to(format!("{:<11}", r.status.as_str()));
+        let status = style(r.status).apply_to(format!("{:<12}", r.status.as_str()));
         let line = format!(
             "{:<width$}  {status}  {duration:>8}  {}",
             r.task,

@@ -1,7 +1,10 @@
 //! `ops run`: select tasks, check the plan can run, then print it (`--dry-run`) or
 //! hand it to the scheduler (`--diff`, apply).
 
+pub mod journal;
+mod lock;
 mod outputs;
+mod resume;
 mod scheduler;
 mod secrets;
 pub mod uptodate;
@@ -16,7 +19,9 @@ use crate::error::{Error as OpsError, ExitStatus};
 use crate::report::{Event, Name, Plan, PlannedTask, Reporter};
 use crate::task::{TaskId, TaskSet, graph};
 
+pub use lock::LockError;
 pub use outputs::OutputMap;
+pub use resume::Resume;
 
 /// The three modes of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +58,10 @@ pub struct Options {
     pub detailed_exitcode: bool,
     /// A person can answer questions (stdin is a terminal).
     pub interactive: bool,
+    /// Wait for another run's lock instead of failing.
+    pub wait_lock: bool,
+    /// `--resume`: what an earlier run of the same targets already did.
+    pub resume: Option<Resume>,
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -64,6 +73,13 @@ pub enum SelectError {
         #[help]
         help: Option<String>,
     },
+
+    #[error("no failed or interrupted run of `{targets}` to resume")]
+    #[diagnostic(
+        code(ops::run::nothing_to_resume),
+        help("`ops runs` lists the recorded runs; run without --resume to start afresh")
+    )]
+    NothingToResume { targets: String },
 
     #[error("the plan asks for confirmation, but nobody can answer: {tasks}")]
     #[diagnostic(
@@ -118,6 +134,25 @@ pub fn run(
         reporter.handle(&Event::Plan(plan(set, order, &state, targets, opts.force)));
         return Ok(ExitStatus::Success);
     }
+    let _lock = if opts.mode == Mode::Apply {
+        let holder = lock::Holder {
+            pid: std::process::id(),
+            tasks: targets.iter().map(ToString::to_string).collect(),
+            started_at: journal::now(),
+        };
+        let held = lock::acquire(set.root(), &holder, opts.wait_lock)?;
+        if let Some(previous) = &held.took_over {
+            reporter.handle(&Event::Warning(format!(
+                "took over the lock of pid {} ({}, started {}), which is no longer running",
+                previous.pid,
+                previous.tasks.join(", "),
+                previous.started_at
+            )));
+        }
+        Some(held)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(opts.jobs.clamp(1, 4))
         .enable_all()

@@ -12,6 +12,15 @@ impl OutputMap {
         self.0.insert((task.to_owned(), key), value);
     }
 
+    /// Everything one task produced.
+    pub fn of_task(&self, task: &str) -> std::collections::BTreeMap<String, String> {
+        self.0
+            .iter()
+            .filter(|((t, _), _)| t == task)
+            .map(|((_, k), v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     /// A secret's value, for the task about to run.
     pub fn insert_secret(&mut self, name: &str, value: String) {
         self.1.insert(name.to_owned(), value);

@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::journal::{self, Journal};
 use super::outputs::OutputMap;
 use super::secrets::SecretStore;
 use super::uptodate::{self, State};
@@ -45,6 +46,9 @@ pub async fn execute(
     opts: &Options,
     reporter: &mut dyn Reporter,
 ) -> ExitStatus {
+    // With a file-size limit, a write past it must fail (EFBIG, reported) rather
+    // than kill ops: handling SIGXFSZ turns off its default action.
+    let _file_size_limit = signal(SignalKind::from_raw(nix::libc::SIGXFSZ)).ok();
     let started = Instant::now();
     let mut run = Run::new(set, order, opts);
     let mut redacting = Redacting {
@@ -52,6 +56,18 @@ pub async fn execute(
         inner: reporter,
     };
     let reporter: &mut dyn Reporter = &mut redacting;
+    let run_record = journal::Record::Run {
+        id: journal::new_id(),
+        graph: journal::graph_hash(set, order),
+        targets: targets.iter().map(ToString::to_string).collect(),
+        mode: opts.mode.as_str().to_owned(),
+        pid: std::process::id(),
+        started_at: journal::now(),
+    };
+    match Journal::create(set.root(), &run_record) {
+        Ok(j) => run.journal = Some(j),
+        Err(e) => reporter.handle(&Event::Warning(format!("this run is not recorded: {e}"))),
+    }
     reporter.handle(&Event::RunStarted {
         mode: opts.mode,
         targets,
@@ -96,6 +112,21 @@ pub async fn execute(
     run.skip_unstarted(reporter);
     let summary = run.summary(started.elapsed());
     let status = exit_status(&summary, opts);
+    if let Some(journal) = run.journal.as_mut() {
+        let end = journal::Record::End {
+            status: match status {
+                ExitStatus::Success | ExitStatus::ChangesPending => "ok",
+                ExitStatus::Interrupted => "interrupted",
+                ExitStatus::Failure | ExitStatus::Usage => "failed",
+            }
+            .to_owned(),
+            exit_code: status.code(),
+            finished_at: journal::now(),
+        };
+        if let Some(e) = journal.append(&end) {
+            reporter.handle(&Event::Warning(e));
+        }
+    }
     reporter.handle(&Event::RunFinished(Summary {
         exit_code: status.code(),
         ..summary
@@ -149,6 +180,7 @@ struct Run<'a> {
     source_hashes: Vec<Option<String>>,
     outputs: OutputMap,
     secrets: Arc<SecretStore>,
+    journal: Option<Journal>,
     state: State,
     cancel: CancellationToken,
     stopping: bool,
@@ -186,6 +218,7 @@ impl<'a> Run<'a> {
             source_hashes: vec![None; order.len()],
             outputs: OutputMap::default(),
             secrets: Arc::new(SecretStore::new(Arc::default())),
+            journal: None,
             state: State::load(set.root()),
             cancel: CancellationToken::new(),
             stopping: false,
@@ -215,6 +248,15 @@ impl<'a> Run<'a> {
     ) -> Option<TaskResult> {
         let task = self.set.get(self.order[slot]);
         let root = self.set.root();
+        if let Some(resume) = &self.opts.resume {
+            if let Some(outputs) = resume.done(&task.name, &task.fingerprint) {
+                for (key, value) in outputs {
+                    self.outputs.insert(&task.name, key.clone(), value.clone());
+                }
+                let reason = format!("done in run {}", resume.run_id);
+                return Some(self.result(slot, Status::Resumed, Some(reason)));
+            }
+        }
         if task.action.is_some() && !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
             return Some(self.result(slot, Status::UpToDate, None));
         }
@@ -422,6 +464,7 @@ impl<'a> Run<'a> {
     /// Record a result, report it, and release or skip the dependents.
     fn complete(&mut self, slot: usize, result: TaskResult, reporter: &mut dyn Reporter) {
         let failed = matches!(result.status, Status::Failed | Status::Interrupted);
+        self.journal_task(slot, &result, reporter);
         reporter.handle(&Event::TaskFinished(result.clone()));
         self.results[slot] = Some(result);
         if failed {
@@ -451,9 +494,27 @@ impl<'a> Run<'a> {
                 continue;
             }
             let result = self.result(dependent, Status::Skipped, Some(reason.clone()));
+            self.journal_task(dependent, &result, reporter);
             reporter.handle(&Event::TaskFinished(result.clone()));
             self.results[dependent] = Some(result);
             stack.extend(self.dependents[dependent].iter().copied());
+        }
+    }
+
+    /// Append a task's record to the journal; report (once) if it cannot be written.
+    fn journal_task(&mut self, slot: usize, result: &TaskResult, reporter: &mut dyn Reporter) {
+        let Some(journal) = self.journal.as_mut() else {
+            return;
+        };
+        let task = self.set.get(self.order[slot]);
+        let record = journal::task_record(
+            result,
+            &task.fingerprint,
+            self.outputs.of_task(&task.name),
+            &self.secrets.redactor,
+        );
+        if let Some(e) = journal.append(&record) {
+            reporter.handle(&Event::Warning(e));
         }
     }
 
@@ -476,6 +537,7 @@ impl<'a> Run<'a> {
         for slot in 0..self.order.len() {
             if self.results[slot].is_none() {
                 let result = self.result(slot, Status::Skipped, Some(reason.clone()));
+                self.journal_task(slot, &result, reporter);
                 reporter.handle(&Event::TaskFinished(result.clone()));
                 self.results[slot] = Some(result);
             }

@@ -9,6 +9,7 @@ mod diff;
 mod dry_run;
 mod failure;
 mod graph_order;
+mod journal;
 mod json;
 mod list_graph;
 mod nix_files;

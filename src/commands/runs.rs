@@ -1,0 +1,116 @@
+//! `ops runs`: the recorded runs of this repository, from `.ops/runs/`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+use crate::cli::{RunsArgs, RunsCommand};
+use crate::error::ExitStatus;
+use crate::run::journal::{self, Record, RunLog};
+
+#[derive(Debug, Error, Diagnostic)]
+#[error("no single run matches `{id}` in .ops/runs/")]
+#[diagnostic(code(ops::runs::unknown), help("`ops runs` lists the recorded runs"))]
+pub struct UnknownRun {
+    id: String,
+}
+
+pub fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun> {
+    let logs = journal::list(root);
+    let text = match &args.command {
+        None => list(&logs, args.limit),
+        Some(RunsCommand::Show { id }) => {
+            let matching: Vec<&RunLog> = logs.iter().filter(|l| l.id.starts_with(id.as_str())).collect();
+            match matching.as_slice() {
+                [log] => show(log),
+                _ => return Err(UnknownRun { id: id.clone() }),
+            }
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitStatus::Success)
+}
+
+fn counts(log: &RunLog) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for record in log.tasks().values() {
+        if let Record::Task { status, .. } = record {
+            match counts.iter_mut().find(|(s, _)| s == status) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((status.clone(), 1)),
+            }
+        }
+    }
+    counts
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn list(logs: &[RunLog], limit: usize) -> String {
+    if logs.is_empty() {
+        return "no runs recorded yet\n".to_owned();
+    }
+    let mut out = format!(
+        "{:<26}  {:<20}  {:<7}  {:<11}  {:<24}  {}\n",
+        "RUN", "STARTED", "MODE", "STATUS", "TARGETS", "TASKS"
+    );
+    for log in logs.iter().take(limit) {
+        let (_, targets, mode, _, started) = log.run();
+        let line = format!(
+            "{:<26}  {:<20}  {:<7}  {:<11}  {:<24}  {}",
+            log.id,
+            started,
+            mode,
+            log.status(),
+            targets.join(" "),
+            counts(log)
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+fn show(log: &RunLog) -> String {
+    let (graph, targets, mode, pid, started) = log.run();
+    let mut out = format!(
+        "run {}\n  targets  {}\n  mode     {mode}\n  started  {started} (pid {pid})\n  graph    {graph}\n  status   {}\n\n",
+        log.id,
+        targets.join(" "),
+        log.status()
+    );
+    let tasks = log.tasks();
+    let width = tasks.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<11}  {:>9}  {:>4}  NOTE",
+        "TASK", "STATUS", "DURATION", "EXIT"
+    );
+    for record in log.records.iter().filter(|r| matches!(r, Record::Task { .. })) {
+        let Record::Task {
+            task,
+            status,
+            duration_ms,
+            exit_code,
+            outputs,
+            reason,
+            ..
+        } = record
+        else {
+            continue;
+        };
+        let duration = duration_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms}ms"));
+        let exit = exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        let mut note = reason.clone().unwrap_or_default();
+        for (k, v) in outputs {
+            let _ = write!(note, "{}{k}={v}", if note.is_empty() { "" } else { "; " });
+        }
+        let line = format!("{task:<width$}  {status:<11}  {duration:>9}  {exit:>4}  {note}");
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}

@@ -1,0 +1,240 @@
+//! The run journal: `.ops/runs/<id>.jsonl`, one JSON record per line, appended and
+//! synced as tasks finish, so that a crash (or `kill -9`) loses at most the tasks
+//! in flight. A torn last line is ignored when reading.
+//!
+//! Records: `run` (id, graph hash, targets, mode, pid, start), `task` (status,
+//! times, exit code, fingerprint, produced values, reason), `end` (status, exit code).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::report::{Redactor, TaskResult};
+use crate::task::{TaskId, TaskSet};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    Run {
+        id: String,
+        graph: String,
+        targets: Vec<String>,
+        mode: String,
+        pid: u32,
+        started_at: String,
+    },
+    Task {
+        task: String,
+        status: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        duration_ms: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        fingerprint: String,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        outputs: BTreeMap<String, String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        finished_at: String,
+    },
+    End {
+        status: String,
+        exit_code: u8,
+        finished_at: String,
+    },
+}
+
+/// A journal being written.
+pub struct Journal {
+    file: File,
+    path: PathBuf,
+    /// The first write error, reported once; later records are not attempted.
+    failed: Option<String>,
+}
+
+pub fn runs_dir(root: &Path) -> PathBuf {
+    root.join(".ops").join("runs")
+}
+
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// An id that sorts by start time: `20261122T183012.345-4f2a`.
+pub fn new_id() -> String {
+    let stamp = humantime::format_rfc3339_millis(SystemTime::now())
+        .to_string()
+        .replace(['-', ':'], "")
+        .trim_end_matches('Z')
+        .to_owned();
+    let salt = blake3::hash(format!("{:?}{}", SystemTime::now(), std::process::id()).as_bytes()).to_hex();
+    format!("{stamp}-{}", &salt[..4])
+}
+
+/// Hash of what the selected tasks are: names, definitions and dependencies.
+pub fn graph_hash(set: &TaskSet, order: &[TaskId]) -> String {
+    let mut hasher = blake3::Hasher::new();
+    for &id in order {
+        let task = set.get(id);
+        hasher.update(task.name.as_bytes());
+        hasher.update(task.fingerprint.as_bytes());
+        for dep in &task.deps {
+            hasher.update(set.get(*dep).name.as_bytes());
+        }
+        hasher.update(b"\n");
+    }
+    hasher.finalize().to_hex()[..16].to_owned()
+}
+
+impl Journal {
+    /// Create the journal and write its `run` record.
+    pub fn create(root: &Path, run: &Record) -> std::io::Result<Self> {
+        let Record::Run { id, .. } = run else {
+            return Err(std::io::Error::other("a journal starts with a run record"));
+        };
+        let dir = runs_dir(root);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{id}.jsonl"));
+        let file = File::options().create_new(true).append(true).open(&path)?;
+        let mut journal = Self {
+            file,
+            path,
+            failed: None,
+        };
+        journal.append(run);
+        match journal.failed.take() {
+            Some(e) => Err(std::io::Error::other(e)),
+            None => Ok(journal),
+        }
+    }
+
+    /// Append one record as one line, then sync. Returns the error text of the first
+    /// failure (a full disk, say) so the caller can report it once.
+    pub fn append(&mut self, record: &Record) -> Option<String> {
+        if self.failed.is_some() {
+            return None;
+        }
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        if let Err(e) = self.file.write_all(&line).and_then(|()| self.file.sync_data()) {
+            let message = format!("cannot write the run journal {}: {e}", self.path.display());
+            self.failed = Some(message.clone());
+            return Some(message);
+        }
+        None
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// A `task` record for a finished task, with secrets redacted.
+pub fn task_record(
+    result: &TaskResult,
+    fingerprint: &str,
+    outputs: BTreeMap<String, String>,
+    redactor: &Redactor,
+) -> Record {
+    Record::Task {
+        task: result.task.to_string(),
+        status: result.status.id().to_owned(),
+        duration_ms: result
+            .duration
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        exit_code: result.exit_code,
+        fingerprint: fingerprint.to_owned(),
+        outputs: outputs
+            .into_iter()
+            .map(|(k, v)| (k, redactor.redact(&v).into_owned()))
+            .collect(),
+        reason: result.reason.as_ref().map(|r| redactor.redact(r).into_owned()),
+        finished_at: now(),
+    }
+}
+
+/// A journal read back: its records in order (a torn last line is skipped).
+#[derive(Debug, Clone)]
+pub struct RunLog {
+    pub id: String,
+    pub records: Vec<Record>,
+}
+
+impl RunLog {
+    pub fn read(path: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let records: Vec<Record> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let id = path.file_stem()?.to_string_lossy().into_owned();
+        matches!(records.first(), Some(Record::Run { .. })).then_some(Self { id, records })
+    }
+
+    pub fn run(&self) -> (&str, &[String], &str, u32, &str) {
+        match &self.records[0] {
+            Record::Run {
+                graph,
+                targets,
+                mode,
+                pid,
+                started_at,
+                ..
+            } => (graph, targets, mode, *pid, started_at),
+            _ => unreachable!("RunLog::read checks the first record"),
+        }
+    }
+
+    pub fn end(&self) -> Option<(&str, u8)> {
+        self.records.iter().rev().find_map(|r| match r {
+            Record::End {
+                status, exit_code, ..
+            } => Some((status.as_str(), *exit_code)),
+            _ => None,
+        })
+    }
+
+    /// `finished`, `failed`, `interrupted`, `running` or `crashed` (no end record and
+    /// the process is gone).
+    pub fn status(&self) -> String {
+        if let Some((status, _)) = self.end() {
+            return status.to_owned();
+        }
+        let pid = self.run().3;
+        let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        });
+        if alive { "running".into() } else { "crashed".into() }
+    }
+
+    /// The task records, last one per task.
+    pub fn tasks(&self) -> BTreeMap<&str, &Record> {
+        let mut tasks = BTreeMap::new();
+        for r in &self.records {
+            if let Record::Task { task, .. } = r {
+                tasks.insert(task.as_str(), r);
+            }
+        }
+        tasks
+    }
+}
+
+/// Every journal under `root`, newest first.
+pub fn list(root: &Path) -> Vec<RunLog> {
+    let Ok(entries) = std::fs::read_dir(runs_dir(root)) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    paths.sort();
+    paths.reverse();
+    paths.iter().filter_map(|p| RunLog::read(p)).collect()
+}

@@ -1,0 +1,78 @@
+//! `--resume`: continue the last failed or interrupted run of the same targets.
+//! Tasks it finished are not run again (their produced values are restored),
+//! unless their definition changed since.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::SelectError;
+use super::journal::{self, Record};
+use crate::task::TaskSet;
+
+/// What the run being resumed already did.
+#[derive(Clone, Debug, Default)]
+pub struct Resume {
+    pub run_id: String,
+    /// Task name → (fingerprint, produced values).
+    done: HashMap<String, (String, BTreeMap<String, String>)>,
+}
+
+impl Resume {
+    /// Find the newest unfinished apply run of exactly these targets.
+    pub fn find(root: &Path, set: &TaskSet, targets: &[String]) -> Result<(Self, Vec<String>), SelectError> {
+        let mut wanted: Vec<&String> = targets.iter().collect();
+        wanted.sort();
+        wanted.dedup();
+        let log = journal::list(root)
+            .into_iter()
+            .find(|log| {
+                let (_, logged, mode, ..) = log.run();
+                let mut logged: Vec<&String> = logged.iter().collect();
+                logged.sort();
+                logged.dedup();
+                mode == "apply" && logged == wanted
+            })
+            .filter(|log| log.status() != "ok")
+            .ok_or_else(|| SelectError::NothingToResume {
+                targets: targets.join(" "),
+            })?;
+        let mut done = HashMap::new();
+        let mut changed = Vec::new();
+        for (name, record) in log.tasks() {
+            let Record::Task {
+                status,
+                fingerprint,
+                outputs,
+                ..
+            } = record
+            else {
+                continue;
+            };
+            if !matches!(status.as_str(), "ok" | "up_to_date" | "resumed") {
+                continue;
+            }
+            match set.find(name).map(|id| &set.get(id).fingerprint) {
+                Some(now) if now == fingerprint => {
+                    done.insert(name.to_owned(), (fingerprint.clone(), outputs.clone()));
+                }
+                Some(_) => changed.push(name.to_owned()),
+                None => {}
+            }
+        }
+        Ok((
+            Self {
+                run_id: log.id.clone(),
+                done,
+            },
+            changed,
+        ))
+    }
+
+    /// The values a task produced, if it is done and unchanged.
+    pub fn done(&self, task: &str, fingerprint: &str) -> Option<&BTreeMap<String, String>> {
+        self.done
+            .get(task)
+            .filter(|(f, _)| f == fingerprint)
+            .map(|(_, outputs)| outputs)
+    }
+}

@@ -1,0 +1,234 @@
+//! The run journal, `--resume`, `ops runs` and the run lock.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::common::Test;
+
+const FLAKY: &str = r#"
+[tasks.one]
+shell = "echo one >> log; echo v1"
+
+[tasks.two]
+deps = ["one"]
+shell = "echo two >> log; test -e fixed"
+
+[tasks.three]
+deps = ["two"]
+shell = "echo three {{ tasks.one.stdout }} >> log"
+"#;
+
+#[test]
+fn resume_after_a_failure_skips_what_finished_and_restores_its_values() {
+    let test = Test::new().tasks(FLAKY);
+    test.run_with(&["run", "three"]).assert_code(1);
+    std::fs::write(test.root().join("fixed"), "").unwrap();
+    let resumed = test.run_with(&["run", "three", "--resume", "--output", "json"]);
+    resumed.assert_code(0);
+    assert_eq!(
+        resumed.read("log"),
+        "one\ntwo\ntwo\nthree v1\n",
+        "one ran once; its stdout was restored"
+    );
+    let statuses: Vec<(String, String)> = resumed
+        .events()
+        .iter()
+        .filter(|e| e["event"] == "task_finished")
+        .map(|e| {
+            (
+                e["task"].as_str().unwrap().into(),
+                e["status"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("one".into(), "resumed".into()),
+            ("two".into(), "ok".into()),
+            ("three".into(), "ok".into())
+        ]
+    );
+    let again = test.run_with(&["run", "three", "--resume"]);
+    again.assert_code(2);
+    assert!(
+        again
+            .stderr
+            .contains("no failed or interrupted run of `three` to resume"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn resume_reruns_tasks_whose_definition_changed() {
+    let test = Test::new().tasks(FLAKY);
+    test.run_with(&["run", "three"]).assert_code(1);
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        FLAKY.replace("echo v1", "echo v2"),
+    )
+    .unwrap();
+    std::fs::write(test.root().join("fixed"), "").unwrap();
+    let resumed = test.run_with(&["run", "three", "--resume"]);
+    resumed.assert_code(0);
+    assert!(
+        resumed.stderr.contains("so they run again: one"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(resumed.read("log"), "one\ntwo\none\ntwo\nthree v2\n");
+}
+
+fn wait_for(path: &std::path::Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+const SLOW: &str = r#"
+[tasks.a]
+shell = "echo a >> log"
+
+[tasks.b]
+deps = ["a"]
+shell = "echo $$ > b.pid; if test -e slow; then touch b-started; sleep 60; fi; echo b >> log"
+
+[tasks.c]
+deps = ["b"]
+shell = "echo c >> log"
+"#;
+
+#[test]
+fn kill_9_mid_run_then_resume() {
+    let test = Test::new().tasks(SLOW).file("slow", "");
+    let mut ops = test
+        .command_with(&["run", "c"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&test.root().join("b-started"));
+    kill(Pid::from_raw(i32::try_from(ops.id()).unwrap()), Signal::SIGKILL).unwrap();
+    ops.wait().unwrap();
+    // ops could not clean up after SIGKILL: stop the orphaned task ourselves.
+    let b: i32 = std::fs::read_to_string(test.root().join("b.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::killpg(Pid::from_raw(b), Signal::SIGKILL);
+    let start = Instant::now();
+    while alive(b) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let runs = test.run_with(&["runs"]);
+    runs.assert_code(0);
+    assert!(runs.stdout.contains("crashed"), "{}", runs.stdout);
+    assert!(
+        runs.stdout.contains("1 ok"),
+        "a is recorded as done: {}",
+        runs.stdout
+    );
+
+    std::fs::remove_file(test.root().join("slow")).unwrap();
+    let resumed = test.run_with(&["run", "c", "--resume"]);
+    resumed.assert_code(0);
+    assert!(
+        resumed.stderr.contains("took over the lock of pid"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(resumed.read("log"), "a\nb\nc\n", "a is not run again");
+}
+
+#[test]
+fn a_second_run_fails_naming_the_holder_or_waits() {
+    let test = Test::new()
+        .tasks("[tasks.hold]\nshell = \"touch holding; sleep 1\"\n\n[tasks.other]\nshell = \"echo other\"\n");
+    let mut first = test
+        .command_with(&["run", "hold"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&test.root().join("holding"));
+    let second = test.run_with(&["run", "other"]);
+    second.assert_code(1);
+    assert!(
+        second
+            .stderr
+            .contains(&format!("pid {} running hold", first.id())),
+        "{}",
+        second.stderr
+    );
+    assert!(second.stderr.contains("--wait-lock"), "{}", second.stderr);
+    // Diff and dry-run change nothing and do not take the lock.
+    test.run_with(&["run", "other", "--diff"]).assert_code(0);
+    let waited = test.run_with(&["run", "other", "--wait-lock"]);
+    waited.assert_code(0);
+    assert!(first.wait().unwrap().success());
+}
+
+#[test]
+fn a_torn_journal_line_is_ignored() {
+    let test = Test::new().tasks(FLAKY);
+    test.run_with(&["run", "one"]).assert_code(0);
+    let dir = test.root().join(".ops/runs");
+    let journal = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let mut contents = std::fs::read_to_string(&journal).unwrap();
+    for line in contents.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(record["record"].is_string());
+    }
+    contents.push_str("{\"record\":\"task\",\"task\":\"tw");
+    std::fs::write(&journal, contents).unwrap();
+    let runs = test.run_with(&["runs"]);
+    runs.assert_code(0);
+    assert!(runs.stdout.contains("1 ok"), "{}", runs.stdout);
+}
+
+#[test]
+fn a_full_disk_for_the_journal_is_reported_and_the_run_goes_on() {
+    let test = Test::new().tasks(
+        "[tasks.a]\nshell = \"true\"\n[tasks.b]\ndeps = [\"a\"]\nshell = \"true\"\n[tasks.c]\ndeps = [\"b\"]\nshell = \"true\"\n[tasks.d]\ndeps = [\"c\"]\nshell = \"true\"\n",
+    );
+    std::fs::create_dir_all(test.root().join(".ops/runs")).unwrap();
+    // A file-size limit of 512 bytes: the run record fits, the task records do not.
+    let out = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 1 && exec \"$OPS_BIN\" run d"])
+        .env("OPS_BIN", crate::common::ops_bin())
+        .env("NO_COLOR", "1")
+        .current_dir(test.root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("cannot write the run journal"), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot write the run journal").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    let runs = test.run_with(&["runs"]);
+    runs.assert_code(0);
+    assert!(
+        runs.stdout.contains(" d "),
+        "the journal is still readable: {}",
+        runs.stdout
+    );
+}
