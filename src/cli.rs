@@ -79,7 +79,7 @@ Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pend
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Tasks to run (their dependencies run first)
-    #[arg(required = true, value_name = "TASK")]
+    #[arg(required_unless_present = "plan", value_name = "TASK")]
     pub tasks: Vec<String>,
 
     /// Print the plan: tasks in waves, resolved commands, what is up to date; run nothing
@@ -117,6 +117,14 @@ pub struct RunArgs {
     /// Wait for another run in this repository to finish instead of failing
     #[arg(long)]
     pub wait_lock: bool,
+
+    /// With --diff: save the plan (what each task would change) to FILE
+    #[arg(long, value_name = "FILE", requires = "diff")]
+    pub save_plan: Option<std::path::PathBuf>,
+
+    /// Apply a plan saved by --save-plan: skip what it found unchanged; refuse it if stale
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "diff", "resume"])]
+    pub plan: Option<std::path::PathBuf>,
 
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -36,6 +36,42 @@ impl SourceFile {
     }
 }
 
+/// Lines longer than this are cut around the error when shown.
+const LONG_LINE: usize = 240;
+
+impl SourceFile {
+    /// The source and span to show for an error at `range`: the file itself, or, when
+    /// the error sits on a very long line (minified or generated input), a window of
+    /// that line named with the real line and column.
+    pub fn excerpt(&self, range: std::ops::Range<usize>) -> (NamedSource<Arc<str>>, SourceSpan) {
+        let text = self.text();
+        let start = range.start.min(text.len());
+        let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        if line_end - line_start <= LONG_LINE {
+            return (self.named(), span(range));
+        }
+        let floor = |mut i: usize| {
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let from = floor(start.saturating_sub(60).max(line_start));
+        let to = floor((start + 60).min(line_end));
+        let line = text[..start].matches('\n').count() + 1;
+        let column = text[line_start..start].chars().count() + 1;
+        let window = format!("…{}…", &text[from..to]);
+        let offset = '…'.len_utf8() + (start - from);
+        let len = (range.end.min(to)).saturating_sub(start);
+        let name = format!("{} line {line} column {column}, shortened", self.name());
+        (
+            NamedSource::new(name, Arc::from(window)),
+            SourceSpan::from(offset..offset + len),
+        )
+    }
+}
+
 /// A byte range into a [`SourceFile`].
 pub fn span(range: std::ops::Range<usize>) -> SourceSpan {
     SourceSpan::from(range.start..range.end)

@@ -61,6 +61,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     UnknownRun(#[from] crate::commands::UnknownRun),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plan(#[from] crate::run::saved_plan::PlanError),
+
     #[error("could not write {what}")]
     #[diagnostic(code(ops::io))]
     Io {
@@ -74,7 +78,9 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Io { .. } | Self::Lock(_) => ExitStatus::Failure,
-            Self::Root(_) | Self::Load(_) | Self::Select(_) | Self::UnknownRun(_) => ExitStatus::Usage,
+            Self::Root(_) | Self::Load(_) | Self::Select(_) | Self::UnknownRun(_) | Self::Plan(_) => {
+                ExitStatus::Usage
+            }
         }
     }
 }

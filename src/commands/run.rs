@@ -5,11 +5,21 @@ use std::io::IsTerminal as _;
 use crate::cli::{Format, RunArgs};
 use crate::error::{Error, ExitStatus};
 use crate::report::{Human, HumanOptions, Json, OutputMode, Reporter};
+use crate::run::saved_plan::SavedPlan;
 use crate::run::{self, Mode, Options};
 use crate::task::TaskSet;
 
 pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
-    let order = run::select(set, &args.tasks)?;
+    let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
+    let targets: Vec<String> = match &saved {
+        Some(plan) if args.tasks.is_empty() => plan.targets.clone(),
+        _ => args.tasks.clone(),
+    };
+    let order = run::select(set, &targets)?;
+    let resume = match (&saved, args.plan.as_deref()) {
+        (Some(plan), Some(path)) => Some(plan.check(path, set, &order)?),
+        _ => None,
+    };
     let opts = Options {
         mode: if args.dry_run {
             Mode::DryRun
@@ -28,7 +38,8 @@ pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         detailed_exitcode: args.detailed_exitcode,
         interactive: std::io::stdin().is_terminal(),
         wait_lock: args.wait_lock,
-        resume: None,
+        resume,
+        save_plan: args.save_plan.clone(),
     };
     let mut reporter: Box<dyn Reporter> = match args.output {
         Format::Json => Box::new(Json::new()),
@@ -55,17 +66,17 @@ pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     };
     let mut opts = opts;
     if args.resume {
-        let (resume, changed) = run::Resume::find(set.root(), set, &args.tasks)?;
+        let (resume, changed) = run::Resume::find(set.root(), set, &targets)?;
         if !changed.is_empty() {
             reporter.handle(&crate::report::Event::Warning(format!(
-                "changed since run {}, so they run again: {}",
-                resume.run_id,
+                "changed since {}, so they run again: {}",
+                resume.origin,
                 changed.join(", ")
             )));
         }
         opts.resume = Some(resume);
     }
-    run::run(set, &order, &args.tasks, &opts, reporter.as_mut())
+    run::run(set, &order, &targets, &opts, reporter.as_mut())
 }
 
 fn env_set(name: &str) -> bool {

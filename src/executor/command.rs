@@ -94,7 +94,8 @@ impl Executor for Command {
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         if self.read_only {
             let (program, args) = self.program.argv(cx);
-            cx.run(&cx.spec(&program, args)).await?.check(&program)?;
+            let output = cx.run(&cx.spec(&program, args)).await?.check(&program)?;
+            cx.produce("stdout", output.stdout_tail.trim());
             return Ok(Diff::NoChange);
         }
         let Some(check) = &self.check else {

@@ -63,6 +63,13 @@ impl Human {
         }
     }
 
+    fn print_stderr(&self, text: &str) {
+        match &self.bars {
+            Some(bars) => bars.suspend(|| eprint!("{text}")),
+            None => eprint!("{text}"),
+        }
+    }
+
     fn prefixed(&self, task: &str, line: &str) -> String {
         let dim = Style::new().dim();
         format!(
@@ -172,14 +179,12 @@ impl Reporter for Human {
             }
             Event::TaskFinished(result) => self.finished(result),
             Event::Warning(message) => {
-                let line = format!(
-                    "{} {message}\n",
-                    console::Style::new().yellow().apply_to("warning:")
-                );
-                match &self.bars {
-                    Some(bars) => bars.suspend(|| eprint!("{line}")),
-                    None => eprint!("{line}"),
-                }
+                let label = console::Style::new().yellow().apply_to("warning:");
+                self.print_stderr(&format!("{label} {message}\n"));
+            }
+            Event::Note(message) => {
+                let label = console::Style::new().bold().apply_to("note:");
+                self.print_stderr(&format!("{label} {message}\n"));
             }
             Event::RunFinished(s) => {
                 if let Some(bars) = &self.bars {

@@ -104,6 +104,7 @@ pub fn event(e: &Event) -> Value {
             json!({"event": "confirmed", "task": &**task, "question": question, "by_flag": by_flag})
         }
         Event::Warning(message) => json!({"event": "warning", "message": message}),
+        Event::Note(message) => json!({"event": "note", "message": message}),
         Event::TaskFinished(r) => {
             let mut v = result(r);
             v["event"] = json!("task_finished");

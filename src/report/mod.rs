@@ -147,6 +147,8 @@ pub enum Event {
     /// Something the user should know that is not a task's output (a journal that
     /// cannot be written, tasks that changed since the run being resumed).
     Warning(String),
+    /// Information about the run itself (where a plan was saved).
+    Note(String),
     RunFinished(Summary),
 }
 

@@ -75,7 +75,7 @@ impl Redactor {
             Event::TaskFinished(r) => self.result(r),
             Event::RunFinished(s) => s.results.iter_mut().for_each(|r| self.result(r)),
             Event::TaskStarted { command: Some(c), .. } => self.owned(c),
-            Event::Warning(message) => self.owned(message),
+            Event::Warning(message) | Event::Note(message) => self.owned(message),
             Event::RunStarted { .. }
             | Event::Plan(_)
             | Event::Confirmed { .. }

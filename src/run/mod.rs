@@ -5,6 +5,7 @@ pub mod journal;
 mod lock;
 mod outputs;
 mod resume;
+pub mod saved_plan;
 mod scheduler;
 mod secrets;
 pub mod uptodate;
@@ -62,6 +63,8 @@ pub struct Options {
     pub wait_lock: bool,
     /// `--resume`: what an earlier run of the same targets already did.
     pub resume: Option<Resume>,
+    /// `--diff --save-plan FILE`: where to write the plan.
+    pub save_plan: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Error, Diagnostic)]

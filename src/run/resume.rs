@@ -1,6 +1,7 @@
-//! `--resume`: continue the last failed or interrupted run of the same targets.
-//! Tasks it finished are not run again (their produced values are restored),
-//! unless their definition changed since.
+//! Work that is already done: `--resume` continues the last failed or interrupted
+//! run of the same targets (tasks it finished are not run again, their produced
+//! values are restored, unless their definition changed since), and `--plan FILE`
+//! skips the tasks whose saved diff said "no change".
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -12,7 +13,10 @@ use crate::task::TaskSet;
 /// What the run being resumed already did.
 #[derive(Clone, Debug, Default)]
 pub struct Resume {
-    pub run_id: String,
+    /// Where the work was done: `run ID` or `plan FILE`.
+    pub origin: String,
+    /// From a saved plan: the tasks are skipped as "no change", not "done earlier".
+    pub planned: bool,
     /// Task name → (fingerprint, produced values).
     done: HashMap<String, (String, BTreeMap<String, String>)>,
 }
@@ -61,11 +65,21 @@ impl Resume {
         }
         Ok((
             Self {
-                run_id: log.id.clone(),
+                origin: format!("run {}", log.id),
+                planned: false,
                 done,
             },
             changed,
         ))
+    }
+
+    /// Tasks a saved plan found nothing to change in.
+    pub fn planned(origin: String, done: HashMap<String, (String, BTreeMap<String, String>)>) -> Self {
+        Self {
+            origin,
+            planned: true,
+            done,
+        }
     }
 
     /// The values a task produced, if it is done and unchanged.

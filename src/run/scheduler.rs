@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::journal::{self, Journal};
 use super::outputs::OutputMap;
+use super::saved_plan;
 use super::secrets::SecretStore;
 use super::uptodate::{self, State};
 use super::{Mode, Options};
@@ -50,6 +51,7 @@ pub async fn execute(
     // than kill ops: handling SIGXFSZ turns off its default action.
     let _file_size_limit = signal(SignalKind::from_raw(nix::libc::SIGXFSZ)).ok();
     let started = Instant::now();
+    let target_names: Vec<String> = targets.iter().map(ToString::to_string).collect();
     let mut run = Run::new(set, order, opts);
     let mut redacting = Redacting {
         redactor: Arc::clone(&run.secrets.redactor),
@@ -112,6 +114,21 @@ pub async fn execute(
     run.skip_unstarted(reporter);
     let summary = run.summary(started.elapsed());
     let status = exit_status(&summary, opts);
+    if let Some(path) = &opts.save_plan {
+        let shown = path.display();
+        reporter.handle(
+            &if matches!(status, ExitStatus::Success | ExitStatus::ChangesPending) {
+                match run.saved_plan(order, &summary, target_names).write(path) {
+                    Ok(()) => Event::Note(format!(
+                        "plan saved to {shown}: apply it with `ops run --plan {shown}`"
+                    )),
+                    Err(e) => Event::Warning(format!("cannot save the plan to {shown}: {e}")),
+                }
+            } else {
+                Event::Warning(format!("plan not saved to {shown}: the diff did not complete"))
+            },
+        );
+    }
     if let Some(journal) = run.journal.as_mut() {
         let end = journal::Record::End {
             status: match status {
@@ -253,8 +270,15 @@ impl<'a> Run<'a> {
                 for (key, value) in outputs {
                     self.outputs.insert(&task.name, key.clone(), value.clone());
                 }
-                let reason = format!("done in run {}", resume.run_id);
-                return Some(self.result(slot, Status::Resumed, Some(reason)));
+                return Some(if resume.planned {
+                    self.result(
+                        slot,
+                        Status::NoChange,
+                        Some(format!("no change in {}", resume.origin)),
+                    )
+                } else {
+                    self.result(slot, Status::Resumed, Some(format!("done in {}", resume.origin)))
+                });
             }
         }
         if task.action.is_some() && !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
@@ -499,6 +523,34 @@ impl<'a> Run<'a> {
             self.results[dependent] = Some(result);
             stack.extend(self.dependents[dependent].iter().copied());
         }
+    }
+
+    /// The plan `--save-plan` writes: each task's diff status and produced values.
+    fn saved_plan(&self, order: &[TaskId], summary: &Summary, targets: Vec<String>) -> saved_plan::SavedPlan {
+        let tasks = order
+            .iter()
+            .zip(&summary.results)
+            .map(|(&id, result)| {
+                let task = self.set.get(id);
+                let redact = |v: &String| self.secrets.redactor.redact(v).into_owned();
+                saved_plan::PlannedStep {
+                    task: task.name.clone(),
+                    fingerprint: task.fingerprint.clone(),
+                    sources: (!task.sources.is_empty())
+                        .then(|| uptodate::hash_sources(self.set.root(), task).ok())
+                        .flatten(),
+                    diff: result.status.id().to_owned(),
+                    commands: task.action.as_ref().map(|a| a.plan().lines).unwrap_or_default(),
+                    outputs: self
+                        .outputs
+                        .of_task(&task.name)
+                        .iter()
+                        .map(|(k, v)| (k.clone(), redact(v)))
+                        .collect(),
+                }
+            })
+            .collect();
+        saved_plan::new(journal::graph_hash(self.set, order), targets, tasks)
     }
 
     /// Append a task's record to the journal; report (once) if it cannot be written.

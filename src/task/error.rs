@@ -225,16 +225,13 @@ impl LoadError {
             let expected: Vec<&str> = caps[2].split(", ").map(|s| s.trim_matches('`')).collect();
             let help = suggestion(&key, expected.iter().copied())
                 .or_else(|| Some(format!("known keys: {}", expected.join(", "))));
-            return Self::UnknownKey {
-                src: source.named(),
-                span: span(range),
-                key,
-                help,
-            };
+            let (src, span) = source.excerpt(range);
+            return Self::UnknownKey { src, span, key, help };
         }
+        let (src, span) = source.excerpt(range);
         Self::Schema {
-            src: source.named(),
-            span: span(range),
+            src,
+            span,
             message,
             help: None,
         }
@@ -242,9 +239,10 @@ impl LoadError {
 
     /// A TOML syntax error.
     pub fn syntax(source: &SourceFile, error: &toml::de::Error) -> Self {
+        let (src, span) = source.excerpt(error.span().unwrap_or(0..0));
         Self::Syntax {
-            src: source.named(),
-            span: span(error.span().unwrap_or(0..0)),
+            src,
+            span,
             message: error.message().trim().to_owned(),
         }
     }

@@ -3,11 +3,13 @@
 mod common;
 mod servers;
 
+mod bad_input;
 mod confirm;
 mod diagnostics;
 mod diff;
 mod dry_run;
 mod failure;
+mod faults;
 mod graph_order;
 mod journal;
 mod json;
@@ -15,6 +17,7 @@ mod list_graph;
 mod nix_files;
 mod output;
 mod parallel;
+mod saved_plan;
 mod secrets;
 mod signals;
 mod steps_ansible;

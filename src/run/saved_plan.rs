@@ -1,0 +1,144 @@
+//! Saved plans: `ops run TASK --diff --save-plan FILE` records what every task would
+//! change; `ops run --plan FILE` applies exactly that, skipping the tasks whose diff
+//! said "no change", and refuses a stale plan (a task definition, the graph or a
+//! task's sources changed since), naming what changed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+use std::path::Path;
+
+use miette::Diagnostic;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::Resume;
+use super::journal;
+use super::uptodate;
+use crate::task::{TaskId, TaskSet};
+
+const VERSION: u32 = 1;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub ops_plan: u32,
+    pub created_at: String,
+    pub graph: String,
+    pub targets: Vec<String>,
+    pub tasks: Vec<PlannedStep>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub task: String,
+    pub fingerprint: String,
+    /// Hash of the task's `sources`, when it has some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<String>,
+    /// `changes`, `no_change`, `unknown`, `up_to_date`.
+    pub diff: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum PlanError {
+    #[error("cannot read the plan {path}: {reason}")]
+    #[diagnostic(code(ops::plan::unreadable))]
+    Unreadable { path: String, reason: String },
+
+    #[error("the plan {path} is stale: {changes}")]
+    #[diagnostic(
+        code(ops::plan::stale),
+        help("make a new one with `ops run {targets} --diff --save-plan {path}`; nothing was run")
+    )]
+    Stale {
+        path: String,
+        targets: String,
+        changes: String,
+    },
+}
+
+impl SavedPlan {
+    pub fn read(path: &Path) -> Result<Self, PlanError> {
+        let unreadable = |reason: String| PlanError::Unreadable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+        let plan: Self =
+            serde_json::from_str(&text).map_err(|e| unreadable(format!("not an ops plan: {e}")))?;
+        if plan.ops_plan != VERSION {
+            return Err(unreadable(format!(
+                "plan format {} (this ops reads {VERSION})",
+                plan.ops_plan
+            )));
+        }
+        Ok(plan)
+    }
+
+    /// Written to a temporary file next to `path`, then renamed over it.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        serde_json::to_writer_pretty(&mut tmp, self)?;
+        tmp.write_all(b"\n")?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Check the plan against the task files as they are now; `Ok` holds what to skip.
+    pub fn check(&self, path: &Path, set: &TaskSet, order: &[TaskId]) -> Result<Resume, PlanError> {
+        let mut changes = Vec::new();
+        let planned: HashMap<&str, &PlannedStep> = self.tasks.iter().map(|t| (t.task.as_str(), t)).collect();
+        for &id in order {
+            let task = set.get(id);
+            match planned.get(task.name.as_str()) {
+                None => changes.push(format!("{} (not in the plan)", task.name)),
+                Some(step) if step.fingerprint != task.fingerprint => {
+                    changes.push(format!("{} (definition changed)", task.name));
+                }
+                Some(step) => {
+                    let now = (!task.sources.is_empty())
+                        .then(|| uptodate::hash_sources(set.root(), task).ok())
+                        .flatten();
+                    if now != step.sources {
+                        changes.push(format!("{} (sources changed)", task.name));
+                    }
+                }
+            }
+        }
+        if changes.is_empty() && journal::graph_hash(set, order) != self.graph {
+            changes.push("the dependency graph changed".to_owned());
+        }
+        if !changes.is_empty() {
+            return Err(PlanError::Stale {
+                path: path.display().to_string(),
+                targets: self.targets.join(" "),
+                changes: changes.join(", "),
+            });
+        }
+        let done = self
+            .tasks
+            .iter()
+            .filter(|t| matches!(t.diff.as_str(), "no_change" | "up_to_date"))
+            .map(|t| (t.task.clone(), (t.fingerprint.clone(), t.outputs.clone())))
+            .collect();
+        Ok(Resume::planned(format!("plan {}", path.display()), done))
+    }
+}
+
+pub fn new(graph: String, targets: Vec<String>, tasks: Vec<PlannedStep>) -> SavedPlan {
+    SavedPlan {
+        ops_plan: VERSION,
+        created_at: journal::now(),
+        graph,
+        targets,
+        tasks,
+    }
+}

@@ -1,0 +1,90 @@
+use crate::common::Test;
+
+const TASKS: &str = r#"
+[tasks.in-sync]
+cmd = ["touch", "applied-in-sync"]
+check-shell = "echo nothing to do"
+
+[tasks.drifted]
+sources = ["src/*"]
+cmd = ["touch", "applied-drifted"]
+check-shell = "echo '+ replicas: 3'; exit 1"
+
+[tasks.version]
+read-only = true
+shell = "echo 1.4.2"
+
+[tasks.announce]
+deps = ["version", "drifted"]
+shell = "echo v{{ tasks.version.stdout }} > announced"
+
+[tasks.all]
+deps = ["in-sync", "announce"]
+"#;
+
+#[test]
+fn apply_exactly_the_saved_plan() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    let diff = test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"]);
+    diff.assert_code(0);
+    assert!(
+        diff.stderr.contains("plan saved to deploy.plan"),
+        "{}",
+        diff.stderr
+    );
+    let plan: serde_json::Value = serde_json::from_str(&diff.read("deploy.plan")).unwrap();
+    assert_eq!(plan["targets"], serde_json::json!(["all"]));
+    assert!(!test.root().join("applied-drifted").exists());
+
+    let applied = test.run_with(&["run", "--plan", "deploy.plan", "--output", "json"]);
+    applied.assert_code(0);
+    assert!(
+        !applied.exists("applied-in-sync"),
+        "no change in the plan: not run"
+    );
+    assert!(applied.exists("applied-drifted"), "changes in the plan: run");
+    assert_eq!(
+        applied.read("announced"),
+        "v1.4.2\n",
+        "values from the diff are restored"
+    );
+}
+
+#[test]
+fn a_stale_plan_is_refused_naming_what_changed() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    std::fs::write(test.root().join("src/a"), "two\n").unwrap();
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        TASKS.replace("applied-in-sync", "applied-sync"),
+    )
+    .unwrap();
+    let ran = test.run_with(&["run", "--plan", "deploy.plan"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr.contains("in-sync (definition changed)"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("drifted (sources changed)"), "{}", ran.stderr);
+    assert!(!test.root().join("applied-drifted").exists(), "nothing ran");
+}
+
+#[test]
+fn a_failed_diff_saves_no_plan() {
+    let test = Test::new().tasks("[tasks.x]\nshell = \"true\"\ncheck-shell = \"exit 9\"\n");
+    let ran = test.run_with(&["run", "x", "--diff", "--save-plan", "x.plan"]);
+    ran.assert_code(1);
+    assert!(!test.root().join("x.plan").exists());
+    assert!(ran.stderr.contains("plan not saved"), "{}", ran.stderr);
+}
+
+#[test]
+fn a_file_that_is_not_a_plan() {
+    let test = Test::new().tasks(TASKS).file("bad.plan", "{\"hello\": 1}");
+    let ran = test.run_with(&["run", "--plan", "bad.plan"]);
+    ran.assert_code(2);
+    assert!(ran.stderr.contains("not an ops plan"), "{}", ran.stderr);
+}
