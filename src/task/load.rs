@@ -31,6 +31,20 @@ impl Vars {
 pub fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
     let mut errors = Vec::new();
     let files = read_files(root, &mut errors);
+    load_files(root, files, overrides, errors)
+}
+
+/// Load task files given as text (for tools and fuzzing; `root` is where tasks run).
+pub fn load_sources(root: &Path, files: Vec<SourceFile>, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
+    load_files(root, files, overrides, Vec::new())
+}
+
+fn load_files(
+    root: &Path,
+    files: Vec<SourceFile>,
+    overrides: &Vars,
+    mut errors: Vec<LoadError>,
+) -> Result<TaskSet, LoadErrors> {
     let mut pending: Vec<Pending> = Vec::new();
     let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
 

@@ -12,6 +12,6 @@ mod model;
 mod scalar;
 
 pub use error::{LoadError, LoadErrors};
-pub use load::{Resolver, Vars, load};
+pub use load::{Resolver, Vars, load, load_sources};
 pub use model::{SecretSource, Task, TaskId, TaskSet};
 pub use scalar::Scalar;
