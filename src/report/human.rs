@@ -195,10 +195,20 @@ impl Reporter for Human {
         }
     }
 
-    fn confirm(&mut self, task: &str, question: &str) -> bool {
-        match &self.bars {
-            Some(bars) => bars.suspend(|| super::ask(task, question)),
-            None => super::ask(task, question),
+    fn prompt(&mut self, task: &str, question: &str) {
+        if let Some(bars) = &self.bars {
+            bars.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        let text = format!(
+            "{} {question} [y/N] ",
+            Style::new().bold().apply_to(format!("{task}:"))
+        );
+        eprint!("{text}");
+    }
+
+    fn prompt_done(&mut self) {
+        if let Some(bars) = &self.bars {
+            bars.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         }
     }
 }

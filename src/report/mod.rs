@@ -156,23 +156,17 @@ pub enum Event {
 pub trait Reporter: Send {
     fn handle(&mut self, event: &Event);
 
-    /// Ask a person a yes/no question (the run checked that one can answer).
-    fn confirm(&mut self, task: &str, question: &str) -> bool {
-        ask(task, question)
+    /// Show a yes/no question; the answer is read from stdin by the caller.
+    /// Live output (progress bars) stays paused until [`Reporter::prompt_done`].
+    fn prompt(&mut self, task: &str, question: &str) {
+        use std::io::Write as _;
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "{task}: {question} [y/N] ");
+        let _ = stderr.flush();
     }
-}
 
-/// Ask on the terminal; anything but `y`/`yes` is a no.
-pub fn ask(task: &str, question: &str) -> bool {
-    use std::io::{BufRead as _, Write as _};
-    let mut stderr = std::io::stderr().lock();
-    let _ = write!(stderr, "{task}: {question} [y/N] ");
-    let _ = stderr.flush();
-    let mut answer = String::new();
-    if std::io::stdin().lock().read_line(&mut answer).is_err() {
-        return false;
-    }
-    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+    /// The question was answered (or abandoned).
+    fn prompt_done(&mut self) {}
 }
 
 /// Format a duration as people read it in a summary: `0.4s`, `12.3s`, `2m 05s`.

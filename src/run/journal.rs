@@ -1,6 +1,8 @@
-//! The run journal: `.ops/runs/<id>.jsonl`, one JSON record per line, appended and
-//! synced as tasks finish, so that a crash (or `kill -9`) loses at most the tasks
-//! in flight. A torn last line is ignored when reading.
+//! The run journal: `.ops/runs/<id>.jsonl`, one JSON record per line, each written
+//! with a single append as its task finishes, so that a crash (or `kill -9`) of ops
+//! loses at most the tasks in flight. The file is synced to disk at most once a
+//! second and at the end of the run (what a power cut could lose). A torn last
+//! line is ignored when reading.
 //!
 //! Records: `run` (id, graph hash, targets, mode, pid, start), `task` (status,
 //! times, exit code, fingerprint, produced values, reason), `end` (status, exit code).
@@ -52,6 +54,7 @@ pub enum Record {
 pub struct Journal {
     file: File,
     path: PathBuf,
+    last_sync: std::time::Instant,
     /// The first write error, reported once; later records are not attempted.
     failed: Option<String>,
 }
@@ -103,6 +106,7 @@ impl Journal {
         let mut journal = Self {
             file,
             path,
+            last_sync: std::time::Instant::now(),
             failed: None,
         };
         journal.append(run);
@@ -120,7 +124,16 @@ impl Journal {
         }
         let mut line = serde_json::to_vec(record).unwrap_or_default();
         line.push(b'\n');
-        if let Err(e) = self.file.write_all(&line).and_then(|()| self.file.sync_data()) {
+        let sync = matches!(record, Record::End { .. }) || self.last_sync.elapsed().as_secs() >= 1;
+        let written = self.file.write_all(&line).and_then(|()| {
+            if sync {
+                self.last_sync = std::time::Instant::now();
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
             let message = format!("cannot write the run journal {}: {e}", self.path.display());
             self.failed = Some(message.clone());
             return Some(message);

@@ -156,15 +156,18 @@ pub fn run(
     } else {
         None
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.jobs.clamp(1, 4))
+    // One thread is enough to drive child processes, and keeps per-task latency low.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| OpsError::Io {
             what: "the task runtime".into(),
             source,
         })?;
-    Ok(runtime.block_on(scheduler::execute(set, order, targets, opts, reporter)))
+    let status = runtime.block_on(scheduler::execute(set, order, targets, opts, reporter));
+    // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(status)
 }
 
 /// The plan `--dry-run` prints: nothing is spawned, only files are read for

@@ -25,6 +25,39 @@ use crate::report::{Event, Name, Redactor, Reporter, Status, Summary, TaskResult
 use crate::task::{TaskId, TaskSet};
 use crate::template::{Outputs as _, Template};
 
+/// What happened when the scheduler tried to start a task.
+enum Start {
+    Spawned,
+    /// Finished at once: an aggregate, up to date, done earlier.
+    Done(TaskResult),
+    /// Needs a person's yes first.
+    Ask(String),
+}
+
+/// Ask a person; `None` when the run is interrupted while waiting.
+async fn ask(
+    reporter: &mut dyn Reporter,
+    task: &str,
+    question: &str,
+    sigint: &mut Option<tokio::signal::unix::Signal>,
+    sigterm: &mut Option<tokio::signal::unix::Signal>,
+) -> Option<bool> {
+    reporter.prompt(task, question);
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    });
+    let answer = tokio::select! {
+        line = read => Some(line.ok().and_then(Result::ok).is_some_and(|l| {
+            matches!(l.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        })),
+        Some(()) = recv(sigint) => None,
+        Some(()) = recv(sigterm) => None,
+    };
+    reporter.prompt_done();
+    answer
+}
+
 /// What a step's future returns.
 struct Finished {
     slot: usize,
@@ -86,8 +119,24 @@ pub async fn execute(
             let Some(slot) = run.ready.pop_front() else {
                 break;
             };
-            if let Some(done) = run.start(slot, &tx, reporter, &mut joins) {
-                run.complete(slot, done, reporter);
+            match run.start(slot, &tx, reporter, &mut joins) {
+                Start::Spawned => {}
+                Start::Done(result) => run.complete(slot, result, reporter),
+                Start::Ask(question) => {
+                    let name = run.names[slot].clone();
+                    match ask(reporter, &name, &question, &mut sigint, &mut sigterm).await {
+                        Some(true) => {
+                            run.confirmed[slot] = true;
+                            run.ready.push_front(slot);
+                        }
+                        Some(false) => {
+                            let declined =
+                                run.result(slot, Status::Failed, Some("declined at the confirmation".into()));
+                            run.complete(slot, declined, reporter);
+                        }
+                        None => run.interrupt(),
+                    }
+                }
             }
         }
         if joins.is_empty() {
@@ -200,6 +249,8 @@ struct Run<'a> {
     journal: Option<Journal>,
     state: State,
     cancel: CancellationToken,
+    /// Tasks whose confirmation a person gave.
+    confirmed: Vec<bool>,
     stopping: bool,
     interrupted: bool,
     first_failure: Option<Name>,
@@ -238,6 +289,7 @@ impl<'a> Run<'a> {
             journal: None,
             state: State::load(set.root()),
             cancel: CancellationToken::new(),
+            confirmed: vec![false; order.len()],
             stopping: false,
             interrupted: false,
             first_failure: None,
@@ -255,14 +307,15 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Start a task, or return its result at once (aggregate, up to date, declined).
+    /// Start a task, or return its result at once (aggregate, up to date, resumed),
+    /// or ask for its confirmation first.
     fn start(
         &mut self,
         slot: usize,
         tx: &UnboundedSender<Event>,
         reporter: &mut dyn Reporter,
         joins: &mut JoinSet<Finished>,
-    ) -> Option<TaskResult> {
+    ) -> Start {
         let task = self.set.get(self.order[slot]);
         let root = self.set.root();
         if let Some(resume) = &self.opts.resume {
@@ -270,7 +323,7 @@ impl<'a> Run<'a> {
                 for (key, value) in outputs {
                     self.outputs.insert(&task.name, key.clone(), value.clone());
                 }
-                return Some(if resume.planned {
+                return Start::Done(if resume.planned {
                     self.result(
                         slot,
                         Status::NoChange,
@@ -282,21 +335,15 @@ impl<'a> Run<'a> {
             }
         }
         if task.action.is_some() && !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
-            return Some(self.result(slot, Status::UpToDate, None));
+            return Start::Done(self.result(slot, Status::UpToDate, None));
         }
         if self.opts.mode == Mode::Apply {
             if let Some(question) = &task.confirm {
-                let name = self.names[slot].clone();
-                let yes = self.opts.yes || tokio::task::block_in_place(|| reporter.confirm(&name, question));
-                if !yes {
-                    return Some(self.result(
-                        slot,
-                        Status::Failed,
-                        Some("declined at the confirmation".into()),
-                    ));
+                if !self.opts.yes && !self.confirmed[slot] {
+                    return Start::Ask(question.clone());
                 }
                 reporter.handle(&Event::Confirmed {
-                    task: name,
+                    task: self.names[slot].clone(),
                     question: question.clone(),
                     by_flag: self.opts.yes,
                 });
@@ -312,7 +359,7 @@ impl<'a> Run<'a> {
             } else {
                 Status::Ok
             };
-            return Some(self.result(slot, status, None));
+            return Start::Done(self.result(slot, status, None));
         };
 
         let name = self.names[slot].clone();
@@ -421,7 +468,7 @@ impl<'a> Run<'a> {
                 duration: started.elapsed(),
             }
         });
-        None
+        Start::Spawned
     }
 
     /// Turn a finished future into a result; record outputs and up-to-date state.
@@ -634,7 +681,11 @@ impl Reporter for Redacting<'_> {
         }
     }
 
-    fn confirm(&mut self, task: &str, question: &str) -> bool {
-        self.inner.confirm(task, question)
+    fn prompt(&mut self, task: &str, question: &str) {
+        self.inner.prompt(task, question);
+    }
+
+    fn prompt_done(&mut self) {
+        self.inner.prompt_done();
     }
 }

@@ -39,3 +39,59 @@ fn diff_and_dry_run_do_not_ask() {
     assert!(plan.stdout.contains("This deletes the database. Continue?"));
     assert!(!test.root().join("dropped").exists());
 }
+
+/// Run `ops` in a pseudo-terminal with `input` typed at it.
+fn in_terminal(test: &Test, args: &str, input: &[u8]) -> (Option<i32>, String) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", crate::common::ops_bin()),
+            "/dev/null",
+        ])
+        .current_dir(test.root())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give the prompt time to appear before answering, as a person would.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child.stdin.as_mut().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_person_answers_at_the_prompt() {
+    if !crate::common::require_tool("script") {
+        return;
+    }
+    let test = Test::new().tasks(TASKS);
+    let (code, screen) = in_terminal(&test, "run drop-db", b"n\n");
+    assert_eq!(code, Some(1), "{screen}");
+    assert!(
+        screen.contains("This deletes the database. Continue? [y/N]"),
+        "{screen}"
+    );
+    assert!(screen.contains("declined at the confirmation"), "{screen}");
+    assert!(test.root().join("safe").exists() && !test.root().join("dropped").exists());
+
+    let (code, screen) = in_terminal(&test, "run drop-db", b"y\n");
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(test.root().join("dropped").exists());
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_stops_the_run() {
+    if !crate::common::require_tool("script") {
+        return;
+    }
+    let test = Test::new().tasks(TASKS);
+    let (code, screen) = in_terminal(&test, "run drop-db", b"\x03");
+    assert_eq!(code, Some(130), "{screen}");
+    assert!(!test.root().join("dropped").exists());
+}
