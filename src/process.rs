@@ -171,9 +171,42 @@ impl ProcessError {
     }
 }
 
+/// Where `program` is on `PATH`, looked up once per program and run (the child would
+/// otherwise try every `PATH` directory at each spawn). A spec that sets its own
+/// `PATH`, or a program given with a `/`, is left to the usual lookup.
+fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
+    use std::collections::HashMap;
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::sync::{Mutex, OnceLock};
+    static FOUND: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    if spec.program.contains('/') || spec.env.iter().any(|(k, _)| k == "PATH") {
+        return std::borrow::Cow::Borrowed(&spec.program);
+    }
+    let cache = FOUND.get_or_init(Mutex::default);
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&spec.program).cloned()) {
+        return std::borrow::Cow::Owned(found);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(&spec.program))
+        .find(|candidate| {
+            std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .and_then(|p| p.to_str().map(str::to_owned));
+    match found {
+        Some(found) => {
+            if let Ok(mut c) = cache.lock() {
+                c.insert(spec.program.clone(), found.clone());
+            }
+            std::borrow::Cow::Owned(found)
+        }
+        None => std::borrow::Cow::Borrowed(&spec.program),
+    }
+}
+
 /// Run `spec` to completion, or until its timeout or `cancel`, streaming lines to `sink`.
 pub async fn run(spec: &Spec, sink: &LineSink, cancel: &CancellationToken) -> Result<Output, ProcessError> {
-    let mut command = tokio::process::Command::new(&spec.program);
+    let mut command = tokio::process::Command::new(&*resolve(spec));
     command
         .args(&spec.args)
         .current_dir(&spec.dir)
