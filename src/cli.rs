@@ -62,6 +62,27 @@ Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pend
     )]
     Runs(RunsArgs),
 
+    /// Check the repository's manifests against its policies (policies/*.toml)
+    #[command(after_help = "Examples:
+  ops lint                                   the whole repository
+  ops lint argocd/manifests/authentik        one directory
+  ops lint --format sarif > ops.sarif        for code scanning
+  ops lint --format github                   annotations in Forgejo/GitHub Actions
+  ops lint --rule pinned-image               one rule
+
+Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usage.")]
+    Lint(LintArgs),
+
+    /// List the lint rules
+    Rules,
+
+    /// Show what a lint rule checks, why, an example and the fix
+    #[command(after_help = "Example:\n  ops rule pinned-image")]
+    Rule {
+        /// The rule id, e.g. pinned-image
+        id: String,
+    },
+
     /// Load and validate every task file; print only problems
     #[command(after_help = "Exit codes: 0 valid, 2 problems found.")]
     Validate,
@@ -133,6 +154,28 @@ pub struct RunArgs {
     /// How task output is laid out (default: grouped in CI workflows, prefixed elsewhere)
     #[arg(long, value_enum)]
     pub output_mode: Option<OutputMode>,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files or directories to check (default: the whole repository)
+    pub paths: Vec<std::path::PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+
+    /// Run only this rule (repeatable)
+    #[arg(long = "rule", value_name = "ID")]
+    pub rules: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Debug, Args)]

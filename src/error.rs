@@ -65,6 +65,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     Plan(#[from] crate::run::saved_plan::PlanError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lint(#[from] crate::commands::LintError),
+
     #[error("could not write {what}")]
     #[diagnostic(code(ops::io))]
     Io {
@@ -78,9 +82,12 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Io { .. } | Self::Lock(_) => ExitStatus::Failure,
-            Self::Root(_) | Self::Load(_) | Self::Select(_) | Self::UnknownRun(_) | Self::Plan(_) => {
-                ExitStatus::Usage
-            }
+            Self::Root(_)
+            | Self::Load(_)
+            | Self::Select(_)
+            | Self::UnknownRun(_)
+            | Self::Plan(_)
+            | Self::Lint(_) => ExitStatus::Usage,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! One file per subcommand; [`dispatch`] maps the parsed command line onto them.
 
 mod graph;
+mod lint;
 mod list;
 mod run;
 mod runs;
 
+pub use lint::LintError;
 pub use runs::UnknownRun;
 
 use crate::cli::{Cli, Command};
@@ -23,6 +25,9 @@ pub fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Success)
         }
         Command::Validate => load().map(|_| ExitStatus::Success),
+        Command::Lint(args) => Ok(lint::lint(cli.root.as_deref(), args)?),
+        Command::Rules => Ok(lint::rules()),
+        Command::Rule { id } => Ok(lint::show_rule(id)?),
         Command::Runs(args) => {
             let root = crate::root::find(cli.root.as_deref())?;
             Ok(runs::run(&root, args)?)

@@ -1,0 +1,198 @@
+//! Rules written in `policies/*.toml`, without Rust: a regular expression over a
+//! file's content or over the values at a field path.
+//!
+//! ```toml
+//! [[custom]]
+//! id = "no-nodeport"
+//! message = "use an Ingress, not a NodePort"
+//! severity = "warning"
+//! field = "spec.type"                               # or: spec.template.spec.containers[*].image
+//! forbid = "^NodePort$"                              # or `require = "regex"`
+//! include = ["argocd/**"]
+//! ```
+//! Without `field`, the pattern is matched against the whole file: `forbid` reports
+//! every match, `require` reports a file where it never matches.
+
+use globset::GlobSet;
+use regex::Regex;
+
+use super::finding::{Finding, Severity};
+use super::repo::ManifestFile;
+use super::yaml::{Node, Pos};
+
+#[derive(Debug)]
+pub struct CustomRule {
+    pub id: String,
+    message: String,
+    severity: Severity,
+    field: Option<Vec<Step>>,
+    pattern: Regex,
+    forbid: bool,
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+    Each,
+}
+
+fn parse_field(field: &str) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for part in field.split('.') {
+        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            steps.push(Step::Key(key.to_owned()));
+        }
+        while !rest.is_empty() {
+            let (inside, after) = rest
+                .split_once(']')
+                .ok_or_else(|| format!("unclosed `[` in field `{field}`"))?;
+            steps.push(match inside {
+                "*" => Step::Each,
+                n => Step::Index(
+                    n.parse()
+                        .map_err(|_| format!("bad index `[{n}]` in field `{field}`"))?,
+                ),
+            });
+            rest = after.strip_prefix('[').unwrap_or(after);
+        }
+    }
+    Ok(steps)
+}
+
+fn select<'a>(node: &'a Node, steps: &[Step], out: &mut Vec<&'a Node>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(node);
+        return;
+    };
+    match step {
+        Step::Key(k) => {
+            if let Some(child) = node.get(k) {
+                select(child, rest, out);
+            }
+        }
+        Step::Index(i) => {
+            if let Some(child) = node.as_seq().get(*i) {
+                select(child, rest, out);
+            }
+        }
+        Step::Each => node.as_seq().iter().for_each(|child| select(child, rest, out)),
+    }
+}
+
+impl CustomRule {
+    pub fn from_table(mut table: toml::Table) -> Result<Self, String> {
+        let mut text = |key: &str| {
+            table.remove(key).map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or(format!("`{key}` must be a string"))
+            })
+        };
+        let id = text("id").ok_or("a custom rule needs an `id`")??;
+        let message = text("message").ok_or(format!("custom rule `{id}` needs a `message`"))??;
+        let field = text("field").transpose()?.map(|f| parse_field(&f)).transpose()?;
+        let (pattern, forbid) = match (text("forbid").transpose()?, text("require").transpose()?) {
+            (Some(p), None) => (p, true),
+            (None, Some(p)) => (p, false),
+            _ => return Err(format!("custom rule `{id}` needs one of `forbid` or `require`")),
+        };
+        let pattern = Regex::new(&pattern).map_err(|e| format!("custom rule `{id}`: {e}"))?;
+        if super::rule::ids().any(|builtin| builtin == id) {
+            return Err(format!("custom rule `{id}` has the id of a built-in rule"));
+        }
+        let severity = super::config::severity_of(table.remove("severity").as_ref())?;
+        let include = table
+            .remove("include")
+            .map(|v| super::config::globs(&v))
+            .transpose()?;
+        let exclude = table
+            .remove("exclude")
+            .map(|v| super::config::globs(&v))
+            .transpose()?;
+        if let Some(key) = table.keys().next() {
+            return Err(format!(
+                "custom rule `{id}`: unknown key `{key}` (keys: id, message, severity, field, forbid, require, include, exclude)"
+            ));
+        }
+        Ok(Self {
+            id,
+            message,
+            severity,
+            field,
+            pattern,
+            forbid,
+            include,
+            exclude,
+        })
+    }
+
+    pub fn check(&self, file: &ManifestFile, out: &mut Vec<Finding>) {
+        let path = &file.path;
+        if !self.include.as_ref().is_none_or(|g| g.is_match(path))
+            || self.exclude.as_ref().is_some_and(|g| g.is_match(path))
+        {
+            return;
+        }
+        let mut add = |pos: Pos, detail: String| {
+            out.push(Finding {
+                rule: "custom",
+                code: "OPS900",
+                severity: self.severity,
+                path: path.clone(),
+                pos,
+                message: format!("{}: {detail}", self.message),
+                help: Some(format!("custom rule `{}` in policies/", self.id)),
+            });
+        };
+        let text = file.source.text();
+        match &self.field {
+            None if self.forbid => {
+                for m in self.pattern.find_iter(text) {
+                    add(pos_of(text, m.start(), m.end()), format!("`{}`", m.as_str()));
+                }
+            }
+            None => {
+                if !self.pattern.is_match(text) {
+                    add(
+                        Pos {
+                            line: 1,
+                            column: 1,
+                            start: 0,
+                            end: 0,
+                        },
+                        format!("/{}/ not found", self.pattern.as_str()),
+                    );
+                }
+            }
+            Some(steps) => {
+                for doc in file.objects() {
+                    let mut found = Vec::new();
+                    select(doc, steps, &mut found);
+                    for node in found {
+                        let Some(value) = node.scalar_text() else { continue };
+                        if self.pattern.is_match(&value) == self.forbid {
+                            add(node.pos, format!("`{value}`"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The position of a byte range in `text`.
+pub fn pos_of(text: &str, start: usize, end: usize) -> Pos {
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Pos {
+        line,
+        column,
+        start,
+        end,
+    }
+}

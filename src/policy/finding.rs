@@ -1,0 +1,37 @@
+//! A finding: a rule, a place, a message.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::yaml::Pos;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub code: &'static str,
+    pub severity: Severity,
+    /// Relative to the root.
+    pub path: PathBuf,
+    pub pos: Pos,
+    pub message: String,
+    pub help: Option<String>,
+}

@@ -1,0 +1,141 @@
+//! `ops lint`: policies for a GitOps repository, checked over its YAML files with
+//! positions, kustomize-aware.
+//!
+//! The flow: [`repo::Repo::load`] walks and parses the files (in parallel) and
+//! indexes the kustomizations; every enabled rule (`rules/`, one per file) and
+//! custom rule checks every file (in parallel); suppressions are applied; the
+//! findings go to a renderer in `output/`.
+
+pub mod config;
+pub mod custom;
+pub mod finding;
+pub mod image_ref;
+pub mod kustomize;
+pub mod output;
+pub mod repo;
+pub mod rule;
+pub mod rules;
+mod suppress;
+pub mod workload;
+pub mod yaml;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use config::Config;
+use finding::{Finding, Severity};
+use repo::{ManifestFile, Repo};
+use rule::{Context, Findings};
+
+/// What a lint found.
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub files_scanned: usize,
+    pub duration: Duration,
+    pub repo: Repo,
+}
+
+impl Report {
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+}
+
+fn check_file(repo: &Repo, config: &Config, file: &ManifestFile) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if let Err(e) = &file.docs {
+        found.push(Finding {
+            rule: "yaml-syntax",
+            code: "OPS007",
+            severity: Severity::Error,
+            path: file.path.clone(),
+            pos: e.pos,
+            message: format!("YAML syntax error: {}", e.message),
+            help: None,
+        });
+    }
+    for rule in rule::RULES {
+        let Some(settings) = config.rule(rule.id()) else {
+            continue;
+        };
+        if !settings.applies_to(&file.path) {
+            continue;
+        }
+        let cx = Context {
+            repo,
+            config: settings,
+        };
+        let mut out = Findings {
+            rule: *rule,
+            severity: settings.severity,
+            file,
+            found: Vec::new(),
+        };
+        rule.check(&cx, file, &mut out);
+        found.extend(out.found);
+    }
+    for custom in &config.custom {
+        custom.check(file, &mut found);
+    }
+    found
+}
+
+/// Lint `paths` (files or directories relative to `root`; everything when empty).
+pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
+    let started = Instant::now();
+    let repo = Repo::load(root, paths);
+    let mut findings: Vec<Finding> = repo
+        .files
+        .par_iter()
+        .flat_map(|file| check_file(&repo, config, file))
+        .collect();
+
+    // The same override can be reported through several manifests: keep one.
+    let mut seen = HashSet::new();
+    findings.retain(|f| seen.insert((f.rule, f.path.clone(), f.pos.start, f.message.clone())));
+
+    let custom_ids: Vec<&str> = config.custom.iter().map(|c| c.id.as_str()).collect();
+    let known = |id: &str| rule::ids().any(|r| r == id) || id == "custom" || custom_ids.contains(&id);
+    let mut by_path: BTreeMap<PathBuf, Vec<Finding>> = BTreeMap::new();
+    for f in findings {
+        by_path.entry(f.path.clone()).or_default().push(f);
+    }
+    for file in repo
+        .files
+        .iter()
+        .filter(|f| f.source.text().contains("# ops:ignore"))
+    {
+        by_path.entry(file.path.clone()).or_default();
+    }
+    let mut findings = Vec::new();
+    for (path, mut found) in by_path {
+        if let Some(source) = repo.source(&path) {
+            suppress::apply(&path, source.text(), &known, &mut found);
+        }
+        findings.extend(found);
+    }
+    findings.sort_by(|a, b| {
+        (&a.path, a.pos.line, a.pos.column, a.rule).cmp(&(&b.path, b.pos.line, b.pos.column, b.rule))
+    });
+    Report {
+        files_scanned: repo.files.len(),
+        findings,
+        duration: started.elapsed(),
+        repo,
+    }
+}
+
+/// The root `ops lint` works in: the nearest directory upwards holding `tasks/`,
+/// `policies/` or `.git`, else the working directory.
+pub fn find_root(explicit: Option<&Path>) -> PathBuf {
+    if let Some(root) = explicit {
+        return root.to_path_buf();
+    }
+    let cwd = std::env::current_dir().unwrap_or_default();
+    cwd.ancestors()
+        .find(|d| ["tasks", "policies", ".git"].iter().any(|m| d.join(m).exists()))
+        .map_or(cwd.clone(), Path::to_path_buf)
+}

@@ -1,0 +1,213 @@
+//! The files `ops lint` looks at: found by walking the root (respecting `.gitignore`,
+//! skipping `.git`, `target` and `result*`) or given on the command line, read and
+//! parsed once, in parallel; and the kustomizations around them.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::kustomize::{self, Kustomization};
+use super::yaml::{self, Node, SyntaxError};
+use crate::diagnostic::SourceFile;
+
+/// A YAML file, parsed.
+pub struct ManifestFile {
+    /// Relative to the root, with `/` separators.
+    pub path: PathBuf,
+    pub source: SourceFile,
+    pub docs: Result<Vec<Node>, SyntaxError>,
+}
+
+impl ManifestFile {
+    fn read(root: &Path, path: PathBuf) -> Option<Self> {
+        let bytes = std::fs::read(root.join(&path)).ok()?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let docs = yaml::load(&text);
+        Some(Self {
+            source: SourceFile::new(path.to_string_lossy().into_owned(), text),
+            path,
+            docs,
+        })
+    }
+
+    /// The documents that are Kubernetes objects (they have `apiVersion` and `kind`).
+    pub fn objects(&self) -> impl Iterator<Item = &Node> {
+        self.docs
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter(|d| d.get("apiVersion").is_some() && d.get("kind").and_then(Node::as_str).is_some())
+    }
+
+    pub fn file_name(&self) -> &str {
+        self.path.file_name().and_then(|n| n.to_str()).unwrap_or_default()
+    }
+
+    pub fn is_kustomization(&self) -> bool {
+        kustomize::FILE_NAMES.contains(&self.file_name())
+    }
+}
+
+/// What the rules see.
+pub struct Repo {
+    pub root: PathBuf,
+    /// The files to check.
+    pub files: Vec<ManifestFile>,
+    /// Kustomizations by directory (relative to the root).
+    pub kustomizations: HashMap<PathBuf, Kustomization>,
+    /// Directory → the kustomization directories that list it.
+    included_by: HashMap<PathBuf, Vec<PathBuf>>,
+    /// Kustomization files read besides `files` (around a partial lint).
+    extra: Vec<ManifestFile>,
+}
+
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+        || path.file_name().is_some_and(|n| n == "Kustomization")
+}
+
+fn skipped(name: &str) -> bool {
+    name == ".git"
+        || name == "target"
+        || name == "node_modules"
+        || name == ".ops"
+        || name.starts_with("result")
+}
+
+/// Every YAML file under `root`, relative to it.
+fn walk(root: &Path, under: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let walker = ignore::WalkBuilder::new(root.join(under))
+        .hidden(true)
+        .filter_entry(|e| !e.file_name().to_str().is_some_and(skipped))
+        .build();
+    for entry in walker.flatten() {
+        if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(entry.path()) {
+            if let Ok(rel) = entry.path().strip_prefix(root) {
+                found.push(rel.to_path_buf());
+            }
+        }
+    }
+    found
+}
+
+impl Repo {
+    /// Load the files under `paths` (files or directories, relative to the root; the
+    /// whole root when empty) and every kustomization around them.
+    pub fn load(root: &Path, paths: &[PathBuf]) -> Self {
+        let whole = paths.is_empty();
+        let mut wanted: Vec<PathBuf> = if whole {
+            walk(root, Path::new(""))
+        } else {
+            paths
+                .iter()
+                .flat_map(|p| {
+                    if root.join(p).is_dir() {
+                        walk(root, p)
+                    } else {
+                        vec![p.clone()]
+                    }
+                })
+                .filter(|p| is_yaml(p) || p.file_name().is_some_and(|n| n == "Chart.yaml"))
+                .collect()
+        };
+        wanted.sort();
+        wanted.dedup();
+        let files: Vec<ManifestFile> = wanted
+            .into_par_iter()
+            .filter_map(|p| ManifestFile::read(root, p))
+            .collect();
+
+        let mut kustomizations = HashMap::new();
+        for file in files.iter().filter(|f| f.is_kustomization()) {
+            if let Some(doc) = file.docs.as_ref().ok().and_then(|d| d.first()) {
+                let k = Kustomization::from_node(&file.path, doc);
+                kustomizations.insert(k.dir.clone(), k);
+            }
+        }
+        let mut extra = Vec::new();
+        if !whole {
+            // Only some files: read the kustomizations next to them and above them.
+            let mut dirs: HashSet<PathBuf> = HashSet::new();
+            for file in &files {
+                let mut dir = file.path.parent();
+                while let Some(d) = dir {
+                    if !dirs.insert(d.to_path_buf()) {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            }
+            for dir in dirs {
+                if kustomizations.contains_key(&dir) {
+                    continue;
+                }
+                for name in kustomize::FILE_NAMES {
+                    let path = dir.join(name);
+                    if let Some(file) = ManifestFile::read(root, path) {
+                        if let Some(doc) = file.docs.as_ref().ok().and_then(|d| d.first()) {
+                            kustomizations.insert(dir.clone(), Kustomization::from_node(&file.path, doc));
+                        }
+                        extra.push(file);
+                        break;
+                    }
+                }
+            }
+        }
+        let mut included_by: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+        for k in kustomizations.values() {
+            for listed in &k.listed {
+                included_by
+                    .entry(listed.path.clone())
+                    .or_default()
+                    .push(k.dir.clone());
+            }
+        }
+        Self {
+            root: root.to_path_buf(),
+            files,
+            kustomizations,
+            included_by,
+            extra,
+        }
+    }
+
+    /// The text of a file that was read (for suppressions and snippets).
+    pub fn source(&self, path: &Path) -> Option<&SourceFile> {
+        self.files
+            .iter()
+            .chain(&self.extra)
+            .find(|f| f.path == path)
+            .map(|f| &f.source)
+    }
+
+    /// Whether any kustomization lists `path`.
+    pub fn is_listed(&self, path: &Path) -> bool {
+        self.included_by.contains_key(path)
+    }
+
+    /// The kustomizations that build `file`: the one that lists it, and every one that
+    /// includes that directory, transitively.
+    pub fn kustomizations_of(&self, file: &Path) -> Vec<&Kustomization> {
+        let mut out: Vec<&Kustomization> = Vec::new();
+        let mut queue: Vec<PathBuf> = Vec::new();
+        if let Some(dir) = file.parent() {
+            if let Some(k) = self.kustomizations.get(dir).filter(|k| k.lists(file)) {
+                out.push(k);
+                queue.push(k.dir.clone());
+            }
+        }
+        while let Some(dir) = queue.pop() {
+            for includer in self.included_by.get(&dir).into_iter().flatten() {
+                if let Some(k) = self.kustomizations.get(includer) {
+                    if !out.iter().any(|o| o.dir == k.dir) {
+                        out.push(k);
+                        queue.push(k.dir.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,122 @@
+use crate::policy::repo::ManifestFile;
+use crate::policy::rule::{Context, Findings, Rule, declare_rule};
+use crate::policy::yaml::Node;
+
+declare_rule! {
+    /// ## What it checks
+    /// An ArgoCD Application (or ApplicationSet template) whose `repoURL` is this
+    /// repository points at a `path` that exists.
+    ///
+    /// ## Why
+    /// A wrong path makes the Application sync nothing (or fail) after the merge,
+    /// which is the first time anyone finds out.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// source:
+    ///   repoURL: ssh://git@forge.example.net/homelab/gitops.git
+    ///   path: argocd/manifests/authentk     # typo
+    /// ```
+    ///
+    /// ## Fix
+    /// Correct the path.
+    ///
+    /// ## Options
+    /// - `repo-urls`: the URLs of this repository. Default: the `origin` remote in
+    ///   `.git/config`; with neither, every Application source with a `path` is checked.
+    pub struct ArgocdAppPath;
+}
+
+/// The `origin` remote URL of the git repository at `root`.
+fn origin_url(root: &std::path::Path) -> Option<String> {
+    let config = std::fs::read_to_string(root.join(".git/config")).ok()?;
+    let mut in_origin = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_origin = line == "[remote \"origin\"]";
+        } else if in_origin {
+            if let Some(url) = line
+                .strip_prefix("url")
+                .map(str::trim)
+                .and_then(|l| l.strip_prefix('='))
+            {
+                return Some(url.trim().to_owned());
+            }
+        }
+    }
+    None
+}
+
+fn normalise(url: &str) -> &str {
+    url.trim_end_matches('/').trim_end_matches(".git")
+}
+
+impl Rule for ArgocdAppPath {
+    fn id(&self) -> &'static str {
+        "argocd-app-path"
+    }
+    fn code(&self) -> &'static str {
+        "OPS004"
+    }
+    fn summary(&self) -> &'static str {
+        "an ArgoCD Application of this repository points at a path that exists"
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+    fn options(&self) -> &'static [&'static str] {
+        &["repo-urls"]
+    }
+
+    fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
+        let configured: Vec<String> = cx
+            .config
+            .list("repo-urls")
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let ours: Vec<String> = if configured.is_empty() {
+            origin_url(&cx.repo.root).into_iter().collect()
+        } else {
+            configured
+        };
+        for object in file.objects() {
+            let api = object
+                .get("apiVersion")
+                .and_then(Node::as_str)
+                .unwrap_or_default();
+            let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
+            if !api.starts_with("argoproj.io/") || !matches!(kind, "Application" | "ApplicationSet") {
+                continue;
+            }
+            let spec = if kind == "ApplicationSet" {
+                object.path("spec.template.spec")
+            } else {
+                object.get("spec")
+            };
+            let Some(spec) = spec else { continue };
+            for source in spec
+                .get("source")
+                .into_iter()
+                .chain(spec.get("sources").into_iter().flat_map(Node::as_seq))
+            {
+                let Some(path) = source.get("path") else { continue };
+                let url = source.get("repoURL").and_then(Node::as_str).unwrap_or_default();
+                if !ours.is_empty() && !ours.iter().any(|o| normalise(o) == normalise(url)) {
+                    continue;
+                }
+                let Some(dir) = path.as_str() else { continue };
+                if dir.contains("{{") {
+                    continue; // an ApplicationSet generator fills it in
+                }
+                if !cx.repo.root.join(dir).is_dir() {
+                    out.add(
+                        path.pos,
+                        format!("path `{dir}` does not exist in this repository"),
+                        Some("point the Application at an existing directory"),
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::policy::custom::pos_of;
+use crate::policy::repo::ManifestFile;
+use crate::policy::rule::{Context, Findings, Rule, declare_rule};
+use crate::policy::yaml::{Node, Pos};
+
+declare_rule! {
+    /// ## What it checks
+    /// No Helm anywhere: a `Chart.yaml`, an ArgoCD Application (or ApplicationSet)
+    /// whose source uses `chart:` or `helm:`, a Flux `HelmRelease`, kustomize
+    /// `helmCharts:`/`helmGlobals:`, or Helm template placeholders
+    /// (`{{ .Values.… }}`, `{{ .Release.… }}`, `{{ .Chart.… }}`) in a Kubernetes
+    /// manifest. Jinja in Ansible files and Go templates of other tools
+    /// (ExternalSecret's `{{ .password }}`) are not Helm.
+    ///
+    /// ## Why
+    /// A repository that chose plain manifests and kustomize wants every object
+    /// visible and diffable in git; Helm renders objects nobody reviewed.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Application
+    /// spec:
+    ///   source:
+    ///     chart: external-secrets       # Helm
+    /// ```
+    ///
+    /// ## Fix
+    /// Render the chart once (`helm template`), commit the manifests you need as a
+    /// kustomize directory, and point the Application at it. Or allow it explicitly:
+    /// `# ops:ignore no-helm -- vendor operator, upgraded by hand`.
+    pub struct NoHelm;
+}
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{\{-?\s*\.(Values|Release|Chart|Capabilities|Files|Template)\b").expect("pattern is valid")
+});
+
+const HELP: &str = "this repository deploys with kustomize only; render the chart and commit the manifests";
+
+impl Rule for NoHelm {
+    fn id(&self) -> &'static str {
+        "no-helm"
+    }
+    fn code(&self) -> &'static str {
+        "OPS002"
+    }
+    fn summary(&self) -> &'static str {
+        "no Helm: charts, helm sources in ArgoCD, HelmRelease, helmCharts, .Values placeholders"
+    }
+    fn doc(&self) -> &'static str {
+        Self::DOC
+    }
+
+    fn check(&self, _cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
+        if file.file_name() == "Chart.yaml" {
+            let pos = Pos {
+                line: 1,
+                column: 1,
+                start: 0,
+                end: 0,
+            };
+            out.add(pos, "a Helm chart".into(), Some(HELP));
+            return;
+        }
+        if file.is_kustomization() {
+            for doc in file.docs.as_deref().unwrap_or_default() {
+                for key in ["helmCharts", "helmGlobals"] {
+                    if let Some((k, _)) = doc.entries().iter().find(|(k, _)| k.as_str() == Some(key)) {
+                        out.add(
+                            k.pos,
+                            format!("kustomize `{key}` renders a Helm chart"),
+                            Some(HELP),
+                        );
+                    }
+                }
+            }
+            return;
+        }
+        let mut is_manifest = false;
+        for object in file.objects() {
+            is_manifest = true;
+            let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
+            let api = object
+                .get("apiVersion")
+                .and_then(Node::as_str)
+                .unwrap_or_default();
+            if kind == "HelmRelease" {
+                let at = object.get("kind").map_or(object.pos, |k| k.pos);
+                out.add(at, "a Flux HelmRelease".into(), Some(HELP));
+            }
+            if api.starts_with("argoproj.io/") && matches!(kind, "Application" | "ApplicationSet") {
+                let spec = if kind == "ApplicationSet" {
+                    object.path("spec.template.spec")
+                } else {
+                    object.get("spec")
+                };
+                let Some(spec) = spec else { continue };
+                let sources = spec
+                    .get("source")
+                    .into_iter()
+                    .chain(spec.get("sources").into_iter().flat_map(Node::as_seq));
+                for source in sources {
+                    for key in ["chart", "helm"] {
+                        if let Some((k, _)) = source.entries().iter().find(|(k, _)| k.as_str() == Some(key)) {
+                            out.add(
+                                k.pos,
+                                format!("ArgoCD {kind} with a Helm source (`{key}:`)"),
+                                Some(HELP),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        if is_manifest {
+            let text = file.source.text();
+            for m in PLACEHOLDER.find_iter(text) {
+                out.add(
+                    pos_of(text, m.start(), m.end()),
+                    format!("Helm template placeholder `{}…}}}}`", m.as_str()),
+                    Some(HELP),
+                );
+            }
+        }
+    }
+}
