@@ -1,0 +1,217 @@
+//! `ops lint` on the fixture repositories under `tests/fixtures/lint/`: one per rule
+//! family, each a snapshot of the human and the JSON output.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use crate::common::{ops_bin, repo_root, snapshot_settings};
+
+fn fixture(name: &str) -> PathBuf {
+    repo_root().join("tests/fixtures/lint").join(name)
+}
+
+fn lint(name: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(ops_bin())
+        .arg("--root")
+        .arg(fixture(name))
+        .arg("lint")
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn settings() -> insta::Settings {
+    let mut s = snapshot_settings();
+    s.add_filter(r"in \d+ ms", "in [MS] ms");
+    s
+}
+
+fn check(name: &str, expected_code: i32) {
+    let (code, human, stderr) = lint(name, &[]);
+    assert_eq!(code, expected_code, "{name}: {human}{stderr}");
+    let (_, json, _) = lint(name, &["--format", "json"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(parsed["files_scanned"].as_u64().unwrap() > 0);
+    let pretty = serde_json::to_string_pretty(&parsed).unwrap();
+    settings().bind(|| {
+        insta::assert_snapshot!(format!("lint_{name}_human"), human);
+        insta::assert_snapshot!(format!("lint_{name}_json"), pretty);
+    });
+}
+
+#[test]
+fn pinned_image_understands_kustomize_overrides() {
+    check("pinned", 1);
+}
+
+#[test]
+fn no_helm_anywhere() {
+    check("helm", 1);
+}
+
+#[test]
+fn kustomize_resources_listed_and_present() {
+    check("resources", 1);
+}
+
+#[test]
+fn argocd_apps_point_at_existing_paths() {
+    check("argocd", 1);
+}
+
+#[test]
+fn nix_containers_exist_for_our_registry() {
+    check("nix", 1);
+}
+
+#[test]
+fn no_plain_secrets() {
+    check("secrets", 1);
+}
+
+#[test]
+fn suppressions() {
+    check("suppress", 1);
+}
+
+#[test]
+fn custom_rules_from_policies() {
+    check("custom", 1);
+}
+
+#[test]
+fn yaml_syntax_errors_are_findings() {
+    check("syntax", 1);
+}
+
+#[test]
+fn the_example_repository_is_clean() {
+    let out = Command::new(ops_bin())
+        .args([
+            "--root",
+            repo_root().join("examples/homelab").to_str().unwrap(),
+            "lint",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn invalid_policies_are_a_usage_error() {
+    let (code, stdout, stderr) = lint("badconfig", &[]);
+    assert_eq!(code, 2, "{stdout}");
+    settings().bind(|| insta::assert_snapshot!("lint_badconfig", stderr));
+}
+
+#[test]
+fn one_rule_only_and_an_unknown_rule() {
+    let (code, stdout, _) = lint("helm", &["--rule", "pinned-image"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, stderr) = lint("helm", &["--rule", "no-helmm"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean `no-helm`?"), "{stderr}");
+}
+
+#[test]
+fn sarif_is_2_1_0_with_rules_and_locations() {
+    let (_, sarif, _) = lint("pinned", &["--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["id"] == "pinned-image" && r["help"]["text"].as_str().unwrap().contains("## Fix"))
+    );
+    let result = &run["results"][0];
+    let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+    assert_eq!(rules[index]["id"], result["ruleId"]);
+    let location = &result["locations"][0]["physicalLocation"];
+    assert!(
+        location["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with(".yaml")
+    );
+    assert!(location["region"]["startLine"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn github_annotations() {
+    let (_, out, _) = lint("secrets", &["--format", "github"]);
+    assert_eq!(
+        out.trim(),
+        "::error file=secrets.yaml,line=5,col=1,title=no-plain-secret (OPS006)::a Secret with `data` committed to the repository"
+    );
+}
+
+#[test]
+fn linting_some_files_reads_their_kustomization() {
+    // The Deployment alone says `:kustomized`; the override two levels of context away
+    // decides. Linting just that file must give the same answer as the whole tree.
+    let dir = fixture("pinned");
+    let out = Command::new(ops_bin())
+        .args(["lint", "--format", "json", "app/deployment.yaml"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files_scanned"], 1);
+    let messages: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("homelab/worker:latest")),
+        "{messages:?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("homelab/app")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn rules_and_rule_docs() {
+    let out = Command::new(ops_bin()).arg("rules").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "pinned-image",
+        "no-helm",
+        "kustomize-resources",
+        "argocd-app-path",
+        "nix-container",
+        "no-plain-secret",
+    ] {
+        assert!(text.contains(id), "{text}");
+    }
+    let out = Command::new(ops_bin())
+        .args(["rule", "pinned-image"])
+        .output()
+        .unwrap();
+    let doc = String::from_utf8_lossy(&out.stdout);
+    for section in [
+        "## What it checks",
+        "## Why",
+        "## Example",
+        "## Fix",
+        "## Options",
+    ] {
+        assert!(doc.contains(section), "{doc}");
+    }
+}
