@@ -11,9 +11,11 @@ mkdir -p corpus
 for target in $(cargo fuzz list); do
   mkdir -p "corpus/$target"
   # Seed the task-file target with the bad-input corpus and the example task files.
-  if [ "$target" = task_file ]; then
-    cp ../tests/bad-input/*.toml ../examples/homelab/tasks/*.toml "corpus/$target/" 2>/dev/null || true
-  fi
+  case "$target" in
+    task_file) cp ../tests/bad-input/*.toml ../examples/homelab/tasks/*.toml "corpus/$target/" 2>/dev/null || true ;;
+    manifest) find ../tests/fixtures/lint ../tests/bad-input ../examples/homelab -name '*.yaml' -exec cp {} "corpus/$target/" \; 2>/dev/null || true ;;
+    image_ref) printf 'nginx:1.27\nregistry:5000/app\nghcr.io/o/a@sha256:%064d\n' 0 | split -l 1 - "corpus/$target/seed-" ;;
+  esac
   echo "== $target: $runs runs"
   start=$(date +%s)
   cargo fuzz run "$target" "corpus/$target" -- -runs="$runs" -max_len=65536 2>&1 | tail -n 3
