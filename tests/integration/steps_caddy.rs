@@ -108,3 +108,39 @@ fn an_unreachable_admin_api_is_named() {
         ran.stdout
     );
 }
+
+#[test]
+fn routes_can_come_from_a_file() {
+    if !require_tool("caddy") {
+        return;
+    }
+    let backend = Backend::start(Behaviour::Ok("grafana here"));
+    let listen = free_port();
+    let test = Test::new();
+    let caddy = CaddyServer::start(test.root());
+    std::fs::create_dir_all(test.root().join("caddy")).unwrap();
+    std::fs::write(
+        test.root().join("caddy/routes.toml"),
+        format!("routes = [{{ name = \"grafana\", host = \"grafana.ops.test\", backend = \"http://127.0.0.1:{}\" }}]\n", backend.port),
+    )
+    .unwrap();
+    std::fs::write(
+        test.root().join("tasks/main.toml"),
+        format!(
+            "[tasks.routes]\ncaddy = {{ admin = \"http://127.0.0.1:{}\", listen = \"127.0.0.1:{listen}\", tls = false, routes-file = \"caddy/routes.toml\" }}\n",
+            caddy.admin_port
+        ),
+    )
+    .unwrap();
+    let plan = test.run_with(&["run", "routes", "--dry-run"]);
+    assert!(
+        plan.stdout.contains("routes from caddy/routes.toml"),
+        "{}",
+        plan.stdout
+    );
+    test.run_with(&["run", "routes"]).assert_code(0);
+    assert_eq!(
+        get(listen, "/", "grafana.ops.test"),
+        (200, "grafana here".to_owned())
+    );
+}
