@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::common::Test;
+use crate::common::{Test, alive, wait_for};
 
 const FLAKY: &str = r#"
 [tasks.one]
@@ -82,32 +82,13 @@ fn resume_reruns_tasks_whose_definition_changed() {
     assert_eq!(resumed.read("log"), "one\ntwo\none\ntwo\nthree v2\n");
 }
 
-fn wait_for(path: &std::path::Path) {
-    let start = Instant::now();
-    while !path.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
-}
-
 const SLOW: &str = r#"
 [tasks.a]
 shell = "echo a >> log"
 
 [tasks.b]
 deps = ["a"]
-shell = "echo $$ > b.pid; if test -e slow; then touch b-started; sleep 60; fi; echo b >> log"
+shell = "echo $$ > b.pid; if test -e slow; then echo > b-started; sleep 60; fi; echo b >> log"
 
 [tasks.c]
 deps = ["b"]
@@ -159,8 +140,9 @@ fn kill_9_mid_run_then_resume() {
 
 #[test]
 fn a_second_run_fails_naming_the_holder_or_waits() {
-    let test = Test::new()
-        .tasks("[tasks.hold]\nshell = \"touch holding; sleep 1\"\n\n[tasks.other]\nshell = \"echo other\"\n");
+    let test = Test::new().tasks(
+        "[tasks.hold]\nshell = \"echo > holding; sleep 1\"\n\n[tasks.other]\nshell = \"echo other\"\n",
+    );
     let mut first = test
         .command_with(&["run", "hold"])
         .stdout(std::process::Stdio::null())

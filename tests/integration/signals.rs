@@ -3,34 +3,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::common::Test;
-
-/// Running (a zombie waiting to be reaped by init does not count).
-fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
-        Err(_) => false,
-    }
-}
-
-fn wait_for_file(path: &std::path::Path) -> String {
-    let start = Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text;
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{} never appeared",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use crate::common::{Test, alive, wait_for};
 
 fn interrupt_leaves_nothing_behind(signal: Signal) {
     let test = Test::new().tasks(
@@ -48,14 +21,11 @@ shell = "touch after"
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let grandchild: i32 = wait_for_file(&test.root().join("grandchild.pid"))
+    let grandchild: i32 = wait_for(&test.root().join("grandchild.pid"))
         .trim()
         .parse()
         .unwrap();
-    let shell: i32 = wait_for_file(&test.root().join("child.pid"))
-        .trim()
-        .parse()
-        .unwrap();
+    let shell: i32 = wait_for(&test.root().join("child.pid")).trim().parse().unwrap();
     assert!(alive(grandchild));
     kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), signal).unwrap();
     let status = child.wait().unwrap();
