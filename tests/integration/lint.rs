@@ -214,3 +214,38 @@ fn rules_and_rule_docs() {
         assert!(doc.contains(section), "{doc}");
     }
 }
+
+#[test]
+fn require_digest_and_allowed_registries() {
+    let test = crate::common::Test::new()
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file(
+            "policies/lint.toml",
+            "[rules.pinned-image]\nrequire-digest = true\nallowed-registries = [\"registry.example.net\"]\n",
+        )
+        .file(
+            "pod.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: registry.example.net/a:1.0\n    - name: b\n      image: registry.example.net/b@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n    - name: c\n      image: redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+        );
+    let ran = test.run_with(&["lint", "--format", "json"]);
+    ran.assert_code(1);
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let found: Vec<(u64, String)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["line"].as_u64().unwrap(),
+                f["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (8, "image `registry.example.net/a:1.0` has no digest (require-digest is on)".to_owned()),
+            (12, "image `redis@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef` comes from `docker.io`, which is not an allowed registry".to_owned()),
+        ]
+    );
+}
