@@ -8,6 +8,7 @@ apt_packages=(
   caddy     # the caddy step against a real Caddy admin API
   git       # the git-tag step, with a local bare remote
   bsdutils  # `script`, to run ops in a pseudo-terminal
+  postgresql  # the cnpg-role step's verification against a real server
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(

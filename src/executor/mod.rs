@@ -8,6 +8,7 @@
 
 mod ansible;
 mod caddy;
+mod cnpg_role;
 mod command;
 mod gate;
 mod git_tag;
@@ -26,6 +27,7 @@ use toml::Spanned;
 
 pub use ansible::{Ansible, parse_recap};
 pub use caddy::Caddy;
+pub use cnpg_role::CnpgRole;
 pub use command::{Command, Program};
 pub use gate::Gate;
 pub use git_tag::GitTag;
@@ -37,6 +39,7 @@ pub use nix_eval::NixEval;
 pub mod raw {
     pub use super::ansible::Raw as Ansible;
     pub use super::caddy::Raw as Caddy;
+    pub use super::cnpg_role::Raw as CnpgRole;
     pub use super::gate::Raw as Gate;
     pub use super::git_tag::Raw as GitTag;
     pub use super::http_check::Raw as HttpCheck;
@@ -191,6 +194,7 @@ pub enum Action {
     Caddy(Caddy),
     HttpCheck(HttpCheck),
     Gate(Gate),
+    CnpgRole(CnpgRole),
 }
 
 /// Call `$body` with `$step` bound to the executor inside any [`Action`].
@@ -205,6 +209,7 @@ macro_rules! each_kind {
             Action::Caddy($step) => $body,
             Action::HttpCheck($step) => $body,
             Action::Gate($step) => $body,
+            Action::CnpgRole($step) => $body,
         }
     };
 }
@@ -251,6 +256,7 @@ pub struct RawActions<'a> {
     pub caddy: Option<&'a Spanned<raw::Caddy>>,
     pub http_check: Option<&'a Spanned<raw::HttpCheck>>,
     pub gate: Option<&'a Spanned<raw::Gate>>,
+    pub cnpg_role: Option<&'a Spanned<raw::CnpgRole>>,
     pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<&'a Spanned<String>>,
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
@@ -271,6 +277,7 @@ pub fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Action> {
         (Caddy::KEY, span(raw.caddy.map(Spanned::span))),
         (HttpCheck::KEY, span(raw.http_check.map(Spanned::span))),
         (Gate::KEY, span(raw.gate.map(Spanned::span))),
+        (CnpgRole::KEY, span(raw.cnpg_role.map(Spanned::span))),
     ]
     .into_iter()
     .filter_map(|(key, span)| span.map(|s| (key, s)))
@@ -314,6 +321,9 @@ pub fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Action> {
     }
     if let Some(r) = raw.http_check {
         return http_check::resolve(r, cx).map(Action::HttpCheck);
+    }
+    if let Some(r) = raw.cnpg_role {
+        return cnpg_role::resolve(r, cx).map(Action::CnpgRole);
     }
     if let Some(r) = raw.gate {
         return gate::resolve(r, cx).map(Action::Gate);

@@ -48,6 +48,7 @@ pub struct RawTask {
     pub caddy: Option<Spanned<raw::Caddy>>,
     pub http_check: Option<Spanned<raw::HttpCheck>>,
     pub gate: Option<Spanned<raw::Gate>>,
+    pub cnpg_role: Option<Spanned<raw::CnpgRole>>,
     /// argv, run without a shell.
     pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
     /// A script run by `sh -c`.

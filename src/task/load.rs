@@ -485,6 +485,7 @@ fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
         caddy: raw.caddy.as_ref(),
         http_check: raw.http_check.as_ref(),
         gate: raw.gate.as_ref(),
+        cnpg_role: raw.cnpg_role.as_ref(),
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
         check: raw.check.as_ref(),

@@ -24,6 +24,7 @@ mod secrets;
 mod signals;
 mod steps_ansible;
 mod steps_caddy;
+mod steps_cnpg;
 mod steps_gate;
 mod steps_git;
 mod steps_http;

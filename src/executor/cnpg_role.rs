@@ -1,0 +1,429 @@
+//! `cnpg-role`: a managed role in a CloudNativePG `Cluster` manifest of the repository.
+//!
+//! ```toml
+//! [tasks.authentik-db-role]
+//! cnpg-role = { cluster = "argocd/manifests/databases/homelab-pg.yaml",
+//!               role = { name = "authentik", login = true, createdb = true, password-secret = "homelab-pg-authentik" },
+//!               verify = { host = "127.0.0.1", port = 5432, user = "postgres", password-env = "PGPASSWORD" } }
+//! ```
+//!
+//! - The role goes under `spec.managed.roles`: added after the last role, with the
+//!   indentation of its siblings, or updated attribute by attribute. Every other byte
+//!   of the file (comments, order, quoting) stays as it was; the file is written to a
+//!   temporary file next to it and renamed. Running it again changes nothing.
+//! - Role keys: `name`, `login`, `superuser`, `createdb`, `createrole`, `inherit`,
+//!   `replication`, `bypassrls`, `connection-limit`, `ensure` (default `present`),
+//!   `password-secret`, `comment`.
+//! - `--diff`: the unified diff of the manifest. `--dry-run`: the file and the role.
+//! - `verify`: after apply, connects to PostgreSQL and checks `pg_roles` for the role
+//!   and its attributes (login, createdb, superuser, …), as a deployment checklist asks.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::policy::yaml::{self, Kind, Node};
+use crate::task::Resolver;
+use crate::template::Template;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    cluster: Option<Spanned<String>>,
+    role: Option<RawRole>,
+    verify: Option<RawVerify>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRole {
+    name: String,
+    login: Option<bool>,
+    superuser: Option<bool>,
+    createdb: Option<bool>,
+    createrole: Option<bool>,
+    inherit: Option<bool>,
+    replication: Option<bool>,
+    bypassrls: Option<bool>,
+    connection_limit: Option<i64>,
+    ensure: Option<String>,
+    password_secret: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawVerify {
+    host: Option<String>,
+    port: Option<u16>,
+    user: Option<String>,
+    dbname: Option<String>,
+    password_env: Option<String>,
+}
+
+/// One attribute of a role: its key in the manifest and its value as YAML text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Attribute {
+    key: &'static str,
+    yaml: String,
+    /// The `pg_roles` column that shows it, and the value expected there.
+    pg: Option<(&'static str, String)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Verify {
+    host: String,
+    port: u16,
+    user: String,
+    dbname: String,
+    password_env: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CnpgRole {
+    cluster: Template,
+    name: String,
+    attributes: Vec<Attribute>,
+    password_secret: Option<String>,
+    verify: Option<Verify>,
+}
+
+pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<CnpgRole> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let (Some(cluster), Some(role)) = (&raw.cluster, &raw.role) else {
+        cx.invalid(
+            span,
+            format!("`cnpg-role` of task `{}` needs `cluster` (the manifest) and `role`", cx.task_name()),
+            "incomplete",
+            Some("cnpg-role = { cluster = \"argocd/manifests/databases/pg.yaml\", role = { name = \"app\", login = true } }".into()),
+        );
+        return None;
+    };
+    let mut attributes = Vec::new();
+    let mut flag = |key: &'static str, column: &'static str, value: Option<bool>| {
+        if let Some(v) = value {
+            attributes.push(Attribute {
+                key,
+                yaml: v.to_string(),
+                pg: Some((column, v.to_string())),
+            });
+        }
+    };
+    flag("login", "rolcanlogin", role.login);
+    flag("superuser", "rolsuper", role.superuser);
+    flag("createdb", "rolcreatedb", role.createdb);
+    flag("createrole", "rolcreaterole", role.createrole);
+    flag("inherit", "rolinherit", role.inherit);
+    flag("replication", "rolreplication", role.replication);
+    flag("bypassrls", "rolbypassrls", role.bypassrls);
+    if let Some(limit) = role.connection_limit {
+        attributes.push(Attribute {
+            key: "connectionLimit",
+            yaml: limit.to_string(),
+            pg: Some(("rolconnlimit", limit.to_string())),
+        });
+    }
+    attributes.push(Attribute {
+        key: "ensure",
+        yaml: role.ensure.clone().unwrap_or_else(|| "present".into()),
+        pg: None,
+    });
+    if let Some(comment) = &role.comment {
+        attributes.push(Attribute {
+            key: "comment",
+            yaml: serde_json::to_string(&cx.expand_known(comment)).unwrap_or_default(),
+            pg: None,
+        });
+    }
+    let verify = raw.verify.as_ref().map(|v| Verify {
+        host: v.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
+        port: v.port.unwrap_or(5432),
+        user: v.user.clone().unwrap_or_else(|| "postgres".into()),
+        dbname: v.dbname.clone().unwrap_or_else(|| "postgres".into()),
+        password_env: v.password_env.clone(),
+    });
+    Some(CnpgRole {
+        cluster: cx.template(cluster),
+        name: cx.expand_known(&role.name),
+        attributes,
+        password_secret: role.password_secret.as_ref().map(|s| cx.expand_known(s)),
+        verify,
+    })
+}
+
+/// End of the line holding byte `at`, after its newline.
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
+}
+
+/// The last byte of a node, as far as the text goes (nested nodes included).
+fn node_end(node: &Node) -> usize {
+    match &node.kind {
+        Kind::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| node_end(k).max(node_end(v)))
+            .max()
+            .unwrap_or(node.pos.end),
+        Kind::Seq(items) => items.iter().map(node_end).max().unwrap_or(node.pos.end),
+        _ => node.pos.end,
+    }
+}
+
+impl CnpgRole {
+    /// The manifest with the role added or updated.
+    fn edit(&self, path: &Path, text: &str) -> Result<String, String> {
+        let docs = yaml::load(text).map_err(|e| {
+            format!(
+                "{}: YAML syntax error at line {}: {}",
+                path.display(),
+                e.pos.line,
+                e.message
+            )
+        })?;
+        let cluster = docs
+            .iter()
+            .find(|d| d.get("kind").and_then(Node::as_str) == Some("Cluster"))
+            .ok_or_else(|| format!("{}: no CloudNativePG `Cluster` in the file", path.display()))?;
+        let roles = cluster
+            .path("spec.managed.roles")
+            .filter(|r| matches!(r.kind, Kind::Seq(_)))
+            .ok_or_else(|| format!("{}: the Cluster has no `spec.managed.roles` list", path.display()))?;
+        let items = roles.as_seq();
+        let first = items
+            .first()
+            .ok_or_else(|| format!("{}: `spec.managed.roles` is empty", path.display()))?;
+        // Indentation of a role's keys, and of its `- `.
+        let key_indent = " ".repeat(first.pos.column - 1);
+        let dash_indent = " ".repeat(first.pos.column.saturating_sub(3));
+        let mut out = text.to_owned();
+        let existing = items
+            .iter()
+            .find(|r| r.get("name").and_then(Node::as_str) == Some(self.name.as_str()));
+        if let Some(role) = existing {
+            self.update(text, role, &key_indent, &mut out);
+        } else {
+            self.add(
+                text,
+                items.last().unwrap_or(first),
+                &key_indent,
+                &dash_indent,
+                &mut out,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Change the attributes that differ, in place; add the missing ones after the
+    /// role's last line. Edits go last first, so earlier offsets stay valid.
+    fn update(&self, text: &str, role: &Node, key_indent: &str, out: &mut String) {
+        let mut edits: Vec<(usize, usize, String)> = Vec::new();
+        let mut missing = String::new();
+        for a in &self.attributes {
+            match role.get(a.key) {
+                Some(v) if v.scalar_text().as_deref() == Some(a.yaml.trim_matches('"')) => {}
+                Some(v) => edits.push((v.pos.start, v.pos.end, a.yaml.clone())),
+                None => {
+                    let _ = writeln!(missing, "{key_indent}{}: {}", a.key, a.yaml);
+                }
+            }
+        }
+        if let Some(secret) = &self.password_secret {
+            match role.path("passwordSecret.name") {
+                Some(v) if v.as_str() == Some(secret.as_str()) => {}
+                Some(v) => edits.push((v.pos.start, v.pos.end, secret.clone())),
+                None => {
+                    let _ = writeln!(
+                        missing,
+                        "{key_indent}passwordSecret:\n{key_indent}  name: {secret}"
+                    );
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let at = line_end(text, node_end(role).saturating_sub(1).max(role.pos.start));
+            edits.push((at, at, missing));
+        }
+        edits.sort_by_key(|e| std::cmp::Reverse(e.0));
+        for (start, end, replacement) in edits {
+            out.replace_range(start..end, &replacement);
+        }
+    }
+
+    /// Append the role after the last one, with the siblings' indentation.
+    fn add(&self, text: &str, last: &Node, key_indent: &str, dash_indent: &str, out: &mut String) {
+        let at = line_end(text, node_end(last).saturating_sub(1).max(last.pos.start));
+        let mut block = format!("{dash_indent}- name: {}\n", self.name);
+        for a in &self.attributes {
+            let _ = writeln!(block, "{key_indent}{}: {}", a.key, a.yaml);
+        }
+        if let Some(secret) = &self.password_secret {
+            let _ = writeln!(block, "{key_indent}passwordSecret:\n{key_indent}  name: {secret}");
+        }
+        if at > 0 && !text[..at].ends_with('\n') {
+            block.insert(0, '\n');
+        }
+        out.insert_str(at, &block);
+    }
+
+    fn read(&self, cx: &StepContext<'_>) -> Result<(std::path::PathBuf, String, String), StepError> {
+        let path = cx.dir.join(self.cluster.render(cx.outputs));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let edited = self.edit(&path, &text).map_err(StepError::Failed)?;
+        Ok((path, text, edited))
+    }
+
+    fn report_diff(cx: &StepContext<'_>, path: &Path, before: &str, after: &str) {
+        let shown = path.strip_prefix(&cx.dir).unwrap_or(path).display().to_string();
+        let diff = similar::TextDiff::from_lines(before, after);
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&shown, &shown)
+            .to_string()
+            .lines()
+        {
+            cx.report(line);
+        }
+    }
+
+    async fn verify(&self, cx: &StepContext<'_>, v: &Verify) -> Result<(), StepError> {
+        let mut config = tokio_postgres::Config::new();
+        config.host(&v.host).port(v.port).user(&v.user).dbname(&v.dbname);
+        config.connect_timeout(std::time::Duration::from_secs(10));
+        if let Some(var) = &v.password_env {
+            let password = std::env::var(var).map_err(|_| {
+                StepError::Failed(format!("verify: the environment variable {var} is not set"))
+            })?;
+            config.password(password);
+        }
+        let at = format!("{}:{}", v.host, v.port);
+        let (client, connection) = config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| StepError::Failed(format!("verify: cannot connect to PostgreSQL at {at}: {e}")))?;
+        let driver = tokio::spawn(connection);
+        let row = client
+            .query_opt(
+                "SELECT rolcanlogin::text, rolsuper::text, rolcreatedb::text, rolcreaterole::text, rolinherit::text, \
+                 rolreplication::text, rolbypassrls::text, rolconnlimit::text FROM pg_roles WHERE rolname = $1",
+                &[&self.name],
+            )
+            .await
+            .map_err(|e| StepError::Failed(format!("verify: querying pg_roles at {at}: {e}")))?;
+        driver.abort();
+        let Some(row) = row else {
+            return Err(StepError::Failed(format!(
+                "verify: role `{}` does not exist in PostgreSQL at {at} (has the operator reconciled the Cluster?)",
+                self.name
+            )));
+        };
+        let columns = [
+            "rolcanlogin",
+            "rolsuper",
+            "rolcreatedb",
+            "rolcreaterole",
+            "rolinherit",
+            "rolreplication",
+            "rolbypassrls",
+            "rolconnlimit",
+        ];
+        let mut wrong = Vec::new();
+        for a in &self.attributes {
+            let Some((column, expected)) = &a.pg else { continue };
+            let index = columns.iter().position(|c| c == column).unwrap_or(0);
+            let actual: String = row.get(index);
+            let actual = match actual.as_str() {
+                "t" => "true".to_owned(),
+                "f" => "false".to_owned(),
+                other => other.to_owned(),
+            };
+            if &actual != expected {
+                wrong.push(format!("{} is {actual}, expected {expected}", a.key));
+            }
+        }
+        if wrong.is_empty() {
+            cx.report(format!(
+                "PostgreSQL at {at} has role `{}` with the requested attributes",
+                self.name
+            ));
+            Ok(())
+        } else {
+            Err(StepError::Failed(format!(
+                "verify: role `{}` at {at}: {}",
+                self.name,
+                wrong.join(", ")
+            )))
+        }
+    }
+}
+
+impl Executor for CnpgRole {
+    const KEY: &'static str = "cnpg-role";
+
+    fn plan(&self) -> StepPlan {
+        let attrs: Vec<String> = self
+            .attributes
+            .iter()
+            .map(|a| format!("{}={}", a.key, a.yaml))
+            .collect();
+        let mut lines = vec![format!(
+            "role {} in {} ({})",
+            self.name,
+            self.cluster.display(),
+            attrs.join(", ")
+        )];
+        if let Some(v) = &self.verify {
+            lines.push(format!(
+                "verify in PostgreSQL at {}:{} (pg_roles)",
+                v.host, v.port
+            ));
+        }
+        StepPlan {
+            lines,
+            check: Some(format!("diff of {}", self.cluster.display())),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        let (path, before, after) = self.read(cx)?;
+        if before == after {
+            cx.report(format!(
+                "{} already has role `{}` as requested",
+                path.display(),
+                self.name
+            ));
+            return Ok(Diff::NoChange);
+        }
+        Self::report_diff(cx, &path, &before, &after);
+        Ok(Diff::Changes)
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let (path, before, after) = self.read(cx)?;
+        if before != after {
+            Self::report_diff(cx, &path, &before, &after);
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let write = || -> std::io::Result<()> {
+                let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+                tmp.write_all(after.as_bytes())?;
+                tmp.as_file().sync_all()?;
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    std::fs::set_permissions(tmp.path(), meta.permissions())?;
+                }
+                tmp.persist(&path).map_err(|e| e.error)?;
+                Ok(())
+            };
+            write().map_err(|e| StepError::Failed(format!("cannot write {}: {e}", path.display())))?;
+        }
+        if let Some(v) = &self.verify {
+            self.verify(cx, v).await?;
+        }
+        Ok(Applied::default())
+    }
+}
