@@ -249,3 +249,50 @@ fn require_digest_and_allowed_registries() {
         ]
     );
 }
+
+#[test]
+fn the_example_task_files_are_valid() {
+    let out = Command::new(ops_bin())
+        .args([
+            "--root",
+            repo_root().join("examples/homelab").to_str().unwrap(),
+            "validate",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for target in [
+        "deploy-authentik",
+        "migrate-zitadel-to-dex",
+        "rollback-dex-to-zitadel",
+        "zitadel-backup",
+    ] {
+        let out = Command::new(ops_bin())
+            .args([
+                "--root",
+                repo_root().join("examples/homelab").to_str().unwrap(),
+                "run",
+                target,
+                "--dry-run",
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{target}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if target == "migrate-zitadel-to-dex" {
+            snapshot_settings().bind(|| {
+                insta::assert_snapshot!("example_migrate_plan", String::from_utf8_lossy(&out.stdout));
+            });
+        }
+    }
+}
