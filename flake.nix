@@ -26,14 +26,14 @@
         default = pkgs.callPackage ./nix/shell.nix { ops = self.packages.${pkgs.system}.ops; };
       });
 
+      # `ops.lib.mkOpsCheck { pkgs; src = ./.; }` in another flake's checks.
+      lib.mkOpsCheck = args: (import ./nix/lib.nix { ops = self.packages.${args.pkgs.system}.ops; }).mkOpsCheck args;
+
       checks = forAllSystems (pkgs: {
         # Builds the package, which runs the unit tests (`cargo test --lib`).
         ops = self.packages.${pkgs.system}.ops;
-        # Validates the task files of the bundled example repository.
-        example-tasks = pkgs.runCommand "ops-example-tasks" { nativeBuildInputs = [ self.packages.${pkgs.system}.ops ]; } ''
-          ops --root ${./examples/homelab} validate
-          touch $out
-        '';
+        # The policy check of the bundled example repository, as other flakes would use it.
+        ops-lint = self.lib.mkOpsCheck { inherit pkgs; src = ./examples/homelab; };
       });
 
       formatter = forAllSystems (pkgs: pkgs.nixpkgs-fmt);

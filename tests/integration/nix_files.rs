@@ -7,7 +7,7 @@ fn flake_and_nix_expressions_parse() {
     if !require_tool("nix-instantiate") {
         return;
     }
-    for file in ["flake.nix", "nix/package.nix", "nix/shell.nix"] {
+    for file in ["flake.nix", "nix/package.nix", "nix/shell.nix", "nix/lib.nix"] {
         let out = std::process::Command::new("nix-instantiate")
             .args(["--parse", file])
             .current_dir(repo_root())
@@ -19,4 +19,37 @@ fn flake_and_nix_expressions_parse() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// `mkOpsCheck` evaluates (with a stand-in for nixpkgs, which cannot be fetched here)
+/// to a build script that lints and validates the given source.
+#[test]
+fn mk_ops_check_evaluates_to_a_lint_script() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let expr = format!(
+        r#"
+let
+  pkgs = {{
+    system = "x86_64-linux";
+    lib = {{ escapeShellArgs = xs: builtins.concatStringsSep " " xs; optionalString = c: s: if c then s else ""; }};
+    runCommand = name: attrs: script: {{ inherit name script; inputs = attrs.nativeBuildInputs; }};
+  }};
+  lib = import {}/nix/lib.nix {{ ops = "OPS"; }};
+in lib.mkOpsCheck {{ inherit pkgs; src = "/src"; lintArgs = [ "--rule" "pinned-image" ]; }}
+"#,
+        repo_root().display()
+    );
+    let out = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "--expr", &expr])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check["name"], "ops-lint");
+    assert_eq!(check["inputs"], serde_json::json!(["OPS"]));
+    let script = check["script"].as_str().unwrap();
+    assert!(script.contains("ops lint --rule pinned-image"), "{script}");
+    assert!(script.contains("ops validate"), "{script}");
 }
