@@ -90,16 +90,20 @@ fn yaml_syntax_errors_are_findings() {
     check("syntax", 1);
 }
 
+/// `ops --root examples/homelab ARGS…`
+fn in_example(args: &[&str]) -> std::process::Output {
+    Command::new(ops_bin())
+        .arg("--root")
+        .arg(repo_root().join("examples/homelab"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_example_repository_is_clean() {
-    let out = Command::new(ops_bin())
-        .args([
-            "--root",
-            repo_root().join("examples/homelab").to_str().unwrap(),
-            "lint",
-        ])
-        .output()
-        .unwrap();
+    let out = in_example(&["lint"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -252,14 +256,7 @@ fn require_digest_and_allowed_registries() {
 
 #[test]
 fn the_example_task_files_are_valid() {
-    let out = Command::new(ops_bin())
-        .args([
-            "--root",
-            repo_root().join("examples/homelab").to_str().unwrap(),
-            "validate",
-        ])
-        .output()
-        .unwrap();
+    let out = in_example(&["validate"]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -272,17 +269,7 @@ fn the_example_task_files_are_valid() {
         "rollback-dex-to-zitadel",
         "zitadel-backup",
     ] {
-        let out = Command::new(ops_bin())
-            .args([
-                "--root",
-                repo_root().join("examples/homelab").to_str().unwrap(),
-                "run",
-                target,
-                "--dry-run",
-            ])
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
+        let out = in_example(&["run", target, "--dry-run"]);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -290,9 +277,8 @@ fn the_example_task_files_are_valid() {
             String::from_utf8_lossy(&out.stderr)
         );
         if target == "migrate-zitadel-to-dex" {
-            snapshot_settings().bind(|| {
-                insta::assert_snapshot!("example_migrate_plan", String::from_utf8_lossy(&out.stdout));
-            });
+            let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+            snapshot_settings().bind(|| insta::assert_snapshot!("example_migrate_plan", plan));
         }
     }
 }
