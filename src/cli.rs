@@ -27,6 +27,11 @@ pub struct Cli {
     #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 
+    /// Use kubeconfig context OTHER wherever a task names context NAME (repeatable;
+    /// for CI and test clusters)
+    #[arg(long = "context-map", global = true, value_name = "NAME=OTHER", value_parser = parse_var)]
+    pub context_map: Vec<(String, String)>,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -59,6 +59,10 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Context(#[from] crate::run::ContextError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     UnknownRun(#[from] crate::commands::UnknownRun),
 
     #[error(transparent)]
@@ -87,6 +91,7 @@ impl Error {
             | Self::Select(_)
             | Self::UnknownRun(_)
             | Self::Plan(_)
+            | Self::Context(_)
             | Self::Lint(_) => ExitStatus::Usage,
         }
     }

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod executor;
 pub mod http;
+pub mod kube;
 pub mod policy;
 pub mod process;
 pub mod report;

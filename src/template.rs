@@ -74,17 +74,17 @@ impl Template {
                 parts.push(Part::Secret(secret.to_owned()));
                 continue;
             }
-            if let Some(rest) = name.strip_prefix("tasks.") {
-                if let Some((task, key)) = rest.split_once('.').filter(|(_, key)| !key.contains('.')) {
-                    if !text.is_empty() {
-                        parts.push(Part::Text(std::mem::take(&mut text)));
-                    }
-                    parts.push(Part::Output {
-                        task: task.to_owned(),
-                        key: key.to_owned(),
-                    });
-                    continue;
+            if let Some(rest) = name.strip_prefix("tasks.")
+                && let Some((task, key)) = rest.split_once('.').filter(|(_, key)| !key.contains('.'))
+            {
+                if !text.is_empty() {
+                    parts.push(Part::Text(std::mem::take(&mut text)));
                 }
+                parts.push(Part::Output {
+                    task: task.to_owned(),
+                    key: key.to_owned(),
+                });
+                continue;
             }
             match lookup(name) {
                 Some(value) => text.push_str(&value),

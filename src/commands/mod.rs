@@ -11,12 +11,14 @@ pub use runs::UnknownRun;
 
 use crate::cli::{Cli, Command};
 use crate::error::{Error, ExitStatus};
+use crate::kube::ContextMap;
 use crate::task::{self, TaskSet, Vars};
 
 pub fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
     let load = || -> Result<TaskSet, Error> {
         let root = crate::root::find(cli.root.as_deref())?;
-        Ok(task::load(&root, &Vars::new(cli.vars.clone()))?)
+        let vars = Vars::new(cli.vars.clone()).with_context_map(ContextMap::new(cli.context_map.clone()));
+        Ok(task::load(&root, &vars)?)
     };
     match &cli.command {
         Command::Completions { shell } => {

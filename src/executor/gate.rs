@@ -116,15 +116,15 @@ impl Gate {
             .await?
             .check(&name)?;
         let text = &output.stdout_tail;
-        if let Some(reject) = reject {
-            if let Some(m) = reject.regex().find(text) {
-                let line = text[..m.start()].lines().count().max(1);
-                return Err(StepError::Failed(format!(
-                    "gate rejected: /{}/ matched on line {line}: {}",
-                    reject.as_str(),
-                    line_at(text, m.start())
-                )));
-            }
+        if let Some(reject) = reject
+            && let Some(m) = reject.regex().find(text)
+        {
+            let line = text[..m.start()].lines().count().max(1);
+            return Err(StepError::Failed(format!(
+                "gate rejected: /{}/ matched on line {line}: {}",
+                reject.as_str(),
+                line_at(text, m.start())
+            )));
         }
         if let Some(expect) = expect {
             let Some(caps) = expect.regex().captures(text) else {

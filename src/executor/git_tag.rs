@@ -127,10 +127,10 @@ impl GitTag {
                 // An annotated tag is listed twice; the peeled line names the commit.
                 let mut found = None;
                 for line in listed.stdout_tail.lines() {
-                    if let Some((sha, name)) = line.split_once('\t') {
-                        if name == peeled || found.is_none() {
-                            found = Some(sha.to_owned());
-                        }
+                    if let Some((sha, name)) = line.split_once('\t')
+                        && (name == peeled || found.is_none())
+                    {
+                        found = Some(sha.to_owned());
                     }
                 }
                 found

@@ -146,10 +146,10 @@ async fn attempt(
     if status != check.status {
         return Err(format!("status {status}, expected {}", check.status));
     }
-    if let Some(pattern) = &check.body {
-        if !pattern.regex().is_match(&body) {
-            return Err(format!("body does not match /{}/", pattern.as_str()));
-        }
+    if let Some(pattern) = &check.body
+        && !pattern.regex().is_match(&body)
+    {
+        return Err(format!("body does not match /{}/", pattern.as_str()));
     }
     Ok(latency)
 }

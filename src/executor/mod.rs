@@ -13,6 +13,9 @@ mod command;
 mod gate;
 mod git_tag;
 mod http_check;
+mod kube_apply;
+mod kube_check;
+mod kube_wait;
 mod nix_build;
 mod nix_eval;
 mod pattern;
@@ -32,6 +35,9 @@ pub use command::{Command, Program};
 pub use gate::Gate;
 pub use git_tag::GitTag;
 pub use http_check::HttpCheck;
+pub use kube_apply::KubeApply;
+pub use kube_check::KubeCheck;
+pub use kube_wait::KubeWait;
 pub use nix_build::NixBuild;
 pub use nix_eval::NixEval;
 
@@ -43,6 +49,9 @@ pub mod raw {
     pub use super::gate::Raw as Gate;
     pub use super::git_tag::Raw as GitTag;
     pub use super::http_check::Raw as HttpCheck;
+    pub use super::kube_apply::Raw as KubeApply;
+    pub use super::kube_check::RawCheck as KubeCheck;
+    pub use super::kube_wait::RawWait as KubeWait;
     pub use super::nix_build::Raw as NixBuild;
     pub use super::nix_eval::Raw as NixEval;
 }
@@ -195,6 +204,9 @@ pub enum Action {
     HttpCheck(HttpCheck),
     Gate(Gate),
     CnpgRole(CnpgRole),
+    KubeApply(KubeApply),
+    KubeWait(KubeWait),
+    KubeCheck(KubeCheck),
 }
 
 /// Call `$body` with `$step` bound to the executor inside any [`Action`].
@@ -210,6 +222,9 @@ macro_rules! each_kind {
             Action::HttpCheck($step) => $body,
             Action::Gate($step) => $body,
             Action::CnpgRole($step) => $body,
+            Action::KubeApply($step) => $body,
+            Action::KubeWait($step) => $body,
+            Action::KubeCheck($step) => $body,
         }
     };
 }
@@ -232,6 +247,16 @@ impl Action {
 
     pub async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         each_kind!(self, step => step.apply(cx).await)
+    }
+
+    /// The Kubernetes context a step talks to, if it is a Kubernetes step.
+    pub fn kube_context(&self) -> Option<&crate::kube::Context> {
+        match self {
+            Self::KubeApply(step) => Some(step.context()),
+            Self::KubeWait(step) => Some(step.context()),
+            Self::KubeCheck(step) => Some(step.context()),
+            _ => None,
+        }
     }
 
     /// A question the step asks before it runs (a confirmation gate).
@@ -257,6 +282,9 @@ pub struct RawActions<'a> {
     pub http_check: Option<&'a Spanned<raw::HttpCheck>>,
     pub gate: Option<&'a Spanned<raw::Gate>>,
     pub cnpg_role: Option<&'a Spanned<raw::CnpgRole>>,
+    pub kube_apply: Option<&'a Spanned<raw::KubeApply>>,
+    pub kube_wait: Option<&'a Spanned<raw::KubeWait>>,
+    pub kube_check: Option<&'a Spanned<raw::KubeCheck>>,
     pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<&'a Spanned<String>>,
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
@@ -278,6 +306,9 @@ pub fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Action> {
         (HttpCheck::KEY, span(raw.http_check.map(Spanned::span))),
         (Gate::KEY, span(raw.gate.map(Spanned::span))),
         (CnpgRole::KEY, span(raw.cnpg_role.map(Spanned::span))),
+        (KubeApply::KEY, span(raw.kube_apply.map(Spanned::span))),
+        (KubeWait::KEY, span(raw.kube_wait.map(Spanned::span))),
+        (KubeCheck::KEY, span(raw.kube_check.map(Spanned::span))),
     ]
     .into_iter()
     .filter_map(|(key, span)| span.map(|s| (key, s)))
@@ -324,6 +355,15 @@ pub fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Action> {
     }
     if let Some(r) = raw.cnpg_role {
         return cnpg_role::resolve(r, cx).map(Action::CnpgRole);
+    }
+    if let Some(r) = raw.kube_apply {
+        return kube_apply::resolve(r, cx).map(Action::KubeApply);
+    }
+    if let Some(r) = raw.kube_wait {
+        return kube_wait::resolve_wait(r, cx).map(Action::KubeWait);
+    }
+    if let Some(r) = raw.kube_check {
+        return kube_check::resolve_check(r, cx).map(Action::KubeCheck);
     }
     if let Some(r) = raw.gate {
         return gate::resolve(r, cx).map(Action::Gate);

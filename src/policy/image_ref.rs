@@ -121,10 +121,10 @@ fn check_domain(domain: &str) -> Result<(), String> {
         Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => (host, Some(port)),
         _ => (domain, None),
     };
-    if let Some(port) = port {
-        if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) {
-            return Err(format!("invalid registry port `{port}`"));
-        }
+    if let Some(port) = port
+        && (port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()))
+    {
+        return Err(format!("invalid registry port `{port}`"));
     }
     let host_ok = (host.starts_with('[') && host.ends_with(']'))
         || host.split('.').all(|c| {

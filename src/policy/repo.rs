@@ -83,10 +83,11 @@ fn walk(root: &Path, under: &Path) -> Vec<PathBuf> {
         .filter_entry(|e| !e.file_name().to_str().is_some_and(skipped))
         .build();
     for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file()) && is_yaml(entry.path()) {
-            if let Ok(rel) = entry.path().strip_prefix(root) {
-                found.push(rel.to_path_buf());
-            }
+        if entry.file_type().is_some_and(|t| t.is_file())
+            && is_yaml(entry.path())
+            && let Ok(rel) = entry.path().strip_prefix(root)
+        {
+            found.push(rel.to_path_buf());
         }
     }
     found
@@ -192,19 +193,19 @@ impl Repo {
     pub fn kustomizations_of(&self, file: &Path) -> Vec<&Kustomization> {
         let mut out: Vec<&Kustomization> = Vec::new();
         let mut queue: Vec<PathBuf> = Vec::new();
-        if let Some(dir) = file.parent() {
-            if let Some(k) = self.kustomizations.get(dir).filter(|k| k.lists(file)) {
-                out.push(k);
-                queue.push(k.dir.clone());
-            }
+        if let Some(dir) = file.parent()
+            && let Some(k) = self.kustomizations.get(dir).filter(|k| k.lists(file))
+        {
+            out.push(k);
+            queue.push(k.dir.clone());
         }
         while let Some(dir) = queue.pop() {
             for includer in self.included_by.get(&dir).into_iter().flatten() {
-                if let Some(k) = self.kustomizations.get(includer) {
-                    if !out.iter().any(|o| o.dir == k.dir) {
-                        out.push(k);
-                        queue.push(k.dir.clone());
-                    }
+                if let Some(k) = self.kustomizations.get(includer)
+                    && !out.iter().any(|o| o.dir == k.dir)
+                {
+                    out.push(k);
+                    queue.push(k.dir.clone());
                 }
             }
         }

@@ -39,11 +39,11 @@ pub fn resolve(repo: &Repo, file: &std::path::Path, mut image: ImageRef) -> Reso
     for k in repo.kustomizations_of(file) {
         let name = image.name();
         for o in k.images.iter().filter(|o| o.name == name) {
-            if let Some(new_name) = &o.new_name {
-                if let Ok(named) = ImageRef::parse(new_name) {
-                    image.domain = named.domain;
-                    image.path = named.path;
-                }
+            if let Some(new_name) = &o.new_name
+                && let Ok(named) = ImageRef::parse(new_name)
+            {
+                image.domain = named.domain;
+                image.path = named.path;
             }
             if let Some((tag, node)) = &o.new_tag {
                 image.tag = Some(tag.clone());

@@ -1,6 +1,7 @@
 //! `ops run`: select tasks, check the plan can run, then print it (`--dry-run`) or
 //! hand it to the scheduler (`--diff`, apply).
 
+mod contexts;
 pub mod journal;
 mod lock;
 mod outputs;
@@ -20,6 +21,7 @@ use crate::error::{Error as OpsError, ExitStatus};
 use crate::report::{Event, Name, Plan, PlannedTask, Reporter};
 use crate::task::{TaskId, TaskSet, graph};
 
+pub use contexts::ContextError;
 pub use lock::LockError;
 pub use outputs::OutputMap;
 pub use resume::Resume;
@@ -136,6 +138,9 @@ pub fn run(
         let state = uptodate::State::load(set.root());
         reporter.handle(&Event::Plan(plan(set, order, &state, targets, opts.force)));
         return Ok(ExitStatus::Success);
+    }
+    if opts.mode == Mode::Apply {
+        contexts::check(set, order)?;
     }
     let _lock = if opts.mode == Mode::Apply {
         let holder = lock::Holder {

@@ -318,21 +318,21 @@ impl<'a> Run<'a> {
     ) -> Start {
         let task = self.set.get(self.order[slot]);
         let root = self.set.root();
-        if let Some(resume) = &self.opts.resume {
-            if let Some(outputs) = resume.done(&task.name, &task.fingerprint) {
-                for (key, value) in outputs {
-                    self.outputs.insert(&task.name, key.clone(), value.clone());
-                }
-                return Start::Done(if resume.planned {
-                    self.result(
-                        slot,
-                        Status::NoChange,
-                        Some(format!("no change in {}", resume.origin)),
-                    )
-                } else {
-                    self.result(slot, Status::Resumed, Some(format!("done in {}", resume.origin)))
-                });
+        if let Some(resume) = &self.opts.resume
+            && let Some(outputs) = resume.done(&task.name, &task.fingerprint)
+        {
+            for (key, value) in outputs {
+                self.outputs.insert(&task.name, key.clone(), value.clone());
             }
+            return Start::Done(if resume.planned {
+                self.result(
+                    slot,
+                    Status::NoChange,
+                    Some(format!("no change in {}", resume.origin)),
+                )
+            } else {
+                self.result(slot, Status::Resumed, Some(format!("done in {}", resume.origin)))
+            });
         }
         if task.action.is_some() && !self.opts.force && uptodate::is_up_to_date(root, task, &self.state) {
             return Start::Done(self.result(slot, Status::UpToDate, None));

@@ -49,6 +49,9 @@ pub struct RawTask {
     pub http_check: Option<Spanned<raw::HttpCheck>>,
     pub gate: Option<Spanned<raw::Gate>>,
     pub cnpg_role: Option<Spanned<raw::CnpgRole>>,
+    pub kube_apply: Option<Spanned<raw::KubeApply>>,
+    pub kube_wait: Option<Spanned<raw::KubeWait>>,
+    pub kube_check: Option<Spanned<raw::KubeCheck>>,
     /// argv, run without a shell.
     pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
     /// A script run by `sh -c`.

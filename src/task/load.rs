@@ -15,15 +15,23 @@ use super::graph;
 use super::model::{SecretSource, Task, TaskId, TaskSet};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action};
+use crate::kube::{Context, ContextMap};
 use crate::template::Template;
 
 /// Variables given on the command line (`--var name=value`); they override `[vars]`.
 #[derive(Clone, Debug, Default)]
-pub struct Vars(IndexMap<String, String>);
+pub struct Vars(IndexMap<String, String>, ContextMap);
 
 impl Vars {
     pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self(pairs.into_iter().collect())
+        Self(pairs.into_iter().collect(), ContextMap::default())
+    }
+
+    /// With `--context-map` pairs: Kubernetes steps naming a context use the mapped one.
+    #[must_use]
+    pub fn with_context_map(mut self, map: ContextMap) -> Self {
+        self.1 = map;
+        self
     }
 }
 
@@ -425,6 +433,12 @@ impl Resolver<'_> {
         })
     }
 
+    /// A Kubernetes context named by a step, after `--context-map`.
+    pub fn context(&mut self, value: &Spanned<String>) -> Context {
+        let named = self.text(value);
+        Context::new(named, &self.overrides.1, value.span())
+    }
+
     /// A string whose value must be known at load time (no task outputs).
     pub fn text(&mut self, value: &Spanned<String>) -> String {
         self.template(value).display()
@@ -486,6 +500,9 @@ fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
         http_check: raw.http_check.as_ref(),
         gate: raw.gate.as_ref(),
         cnpg_role: raw.cnpg_role.as_ref(),
+        kube_apply: raw.kube_apply.as_ref(),
+        kube_wait: raw.kube_wait.as_ref(),
+        kube_check: raw.kube_check.as_ref(),
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
         check: raw.check.as_ref(),

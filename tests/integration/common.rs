@@ -179,10 +179,10 @@ pub fn alive(pid: i32) -> bool {
 pub fn wait_for(path: &Path) -> String {
     let start = std::time::Instant::now();
     loop {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text;
-            }
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
         }
         assert!(
             start.elapsed() < std::time::Duration::from_secs(20),

@@ -34,14 +34,13 @@ fn origin_url(root: &std::path::Path) -> Option<String> {
     for line in config.lines().map(str::trim) {
         if line.starts_with('[') {
             in_origin = line == "[remote \"origin\"]";
-        } else if in_origin {
-            if let Some(url) = line
+        } else if in_origin
+            && let Some(url) = line
                 .strip_prefix("url")
                 .map(str::trim)
                 .and_then(|l| l.strip_prefix('='))
-            {
-                return Some(url.trim().to_owned());
-            }
+        {
+            return Some(url.trim().to_owned());
         }
     }
     None

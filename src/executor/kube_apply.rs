@@ -1,0 +1,345 @@
+//! `kube-apply`: render a directory and apply it to a named cluster with server-side
+//! apply, optionally waiting for the rollout.
+//!
+//! ```toml
+//! [tasks.apply-authentik]
+//! kube-apply = { path = "argocd/manifests/authentik", context = "k3s-ringtail",
+//!                namespace = "authentik", wait = "5m" }
+//! ```
+//!
+//! | key | meaning |
+//! |---|---|
+//! | `path` | a kustomization directory (rendered with `kubectl kustomize`), a directory of YAML files, or one file |
+//! | `context` | the kubeconfig context; required, never the current one (`--context-map` can point it elsewhere) |
+//! | `namespace` | for namespaced objects that name none (default `default`) |
+//! | `wait` | after applying, wait this long for Deployments, StatefulSets and DaemonSets to roll out |
+//! | `force-conflicts` | take over fields another field manager owns (default false: a conflict fails the step) |
+//! | `prune` | must be `false` when given: ops does not delete objects missing from the render (ArgoCD prunes) |
+//!
+//! - Objects are applied server-side as field manager `ops`, namespaces first, then
+//!   CRDs, then the rest in render order; discovery maps each kind to its resource.
+//! - `--diff`: lists the rendered objects, then sends the same apply with
+//!   `dryRun=All` and prints a unified diff per object between the live object and
+//!   the dry-run result (managed fields and status stripped); new objects are shown
+//!   whole. A context that is not in the kubeconfig is reported, not guessed.
+//! - `--dry-run`: the path, context and namespace; nothing is read or spawned.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
+use crate::kube::object::Object;
+use crate::kube::{Context, context, diff, render, rollout, wait, yaml};
+use crate::task::Resolver;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Raw {
+    path: Option<Spanned<String>>,
+    context: Option<Spanned<String>>,
+    namespace: Option<Spanned<String>>,
+    wait: Option<Spanned<String>>,
+    #[serde(default)]
+    force_conflicts: bool,
+    prune: Option<Spanned<bool>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KubeApply {
+    path: PathBuf,
+    context: Context,
+    namespace: Option<String>,
+    wait: Option<Duration>,
+    force_conflicts: bool,
+}
+
+pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeApply> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let (Some(path), Some(context)) = (&raw.path, &raw.context) else {
+        cx.invalid(
+            span,
+            format!("`kube-apply` of task `{}` needs `path` and `context`", cx.task_name()),
+            "incomplete",
+            Some(
+                "kube-apply = { path = \"argocd/manifests/app\", context = \"k3s-ringtail\", namespace = \"app\" }; \
+                 the context is never taken from the kubeconfig's current context"
+                    .into(),
+            ),
+        );
+        return None;
+    };
+    if let Some(prune) = raw.prune.as_ref().filter(|p| *p.get_ref()) {
+        cx.invalid(
+            prune.span(),
+            "`prune = true` is not supported: ops applies, it does not delete".into(),
+            "not supported",
+            Some(
+                "let ArgoCD prune, or delete objects with a `shell` step; `prune = false` is accepted".into(),
+            ),
+        );
+    }
+    Some(KubeApply {
+        path: PathBuf::from(cx.text(path)),
+        context: cx.context(context),
+        namespace: raw.namespace.as_ref().map(|n| cx.text(n)),
+        wait: raw.wait.as_ref().and_then(|w| cx.duration(w)),
+        force_conflicts: raw.force_conflicts,
+    })
+}
+
+/// What one object's apply would do, for the summary.
+#[derive(Default)]
+struct Tally {
+    create: usize,
+    change: usize,
+    same: usize,
+}
+
+impl KubeApply {
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
+    async fn render(&self, cx: &StepContext<'_>) -> Result<Vec<Object>, StepError> {
+        let objects = render::render(cx, &self.path).await?;
+        if objects.is_empty() {
+            return Err(StepError::Failed(format!(
+                "{} renders no objects",
+                self.path.display()
+            )));
+        }
+        Ok(objects)
+    }
+
+    async fn connect(&self, cx: &StepContext<'_>) -> Result<Cluster, crate::kube::KubeError> {
+        Ok(Cluster::new(context::connect(&self.context, &cx.env).await?))
+    }
+
+    fn options(&self, dry_run: bool) -> ApplyOptions {
+        ApplyOptions {
+            dry_run,
+            force: self.force_conflicts,
+        }
+    }
+
+    /// The `--diff` report of one object.
+    async fn diff_object(
+        &self,
+        cx: &StepContext<'_>,
+        cluster: &mut Cluster,
+        object: &Object,
+        crds: &[(String, String)],
+        tally: &mut Tally,
+    ) -> Result<(), StepError> {
+        let label = format!("{}/{}", object.kind(), object.name);
+        if !cluster.serves(object).await? {
+            let defined_here = crds
+                .iter()
+                .any(|(g, k)| *g == object.gvk.group && k == object.kind());
+            if !defined_here {
+                return Err(cluster.api_for(object, self.namespace()).await.err().map_or_else(
+                    || StepError::Failed(format!("{object}: not served by the cluster")),
+                    StepError::from,
+                ));
+            }
+            cx.report(format!(
+                "+ {object} (created; its CRD is created by this step, so the server cannot check it yet)"
+            ));
+            report_created(cx, &label, &object.body);
+            tally.create += 1;
+            return Ok(());
+        }
+        let live = cluster.get(object, self.namespace()).await?;
+        let dry = cluster
+            .apply(object, self.namespace(), self.options(true))
+            .await?;
+        match live {
+            None => {
+                cx.report(format!("+ {object} (created)"));
+                report_created(cx, &label, &diff::strip(&dry));
+                tally.create += 1;
+            }
+            Some(live) => {
+                if let Some(text) = diff::unified(&label, &live, &dry) {
+                    cx.report(format!("~ {object} (changed)"));
+                    for line in text.lines() {
+                        cx.report(line.to_owned());
+                    }
+                    tally.change += 1;
+                } else {
+                    cx.report(format!("  {object} (unchanged)"));
+                    tally.same += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A new object, whole, as added lines.
+fn report_created(cx: &StepContext<'_>, label: &str, object: &serde_json::Value) {
+    cx.report("--- /dev/null".to_owned());
+    cx.report(format!("+++ applied/{label}"));
+    for line in yaml::print(object).lines() {
+        cx.report(format!("+{line}"));
+    }
+}
+
+/// A CRD applied a moment ago takes a little while to be served.
+async fn wait_until_served(
+    cx: &StepContext<'_>,
+    cluster: &mut Cluster,
+    object: &Object,
+) -> Result<(), StepError> {
+    for _ in 0..CRD_WAIT_SECS {
+        tokio::select! {
+            () = cx.cancel.cancelled() => return Err(StepError::Process(crate::process::ProcessError::Cancelled)),
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        cluster.forget(&object.gvk.group, object.kind());
+        if cluster.serves(object).await? {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+const CRD_WAIT_SECS: u32 = 30;
+
+fn crds_of(objects: &[Object]) -> Vec<(String, String)> {
+    objects
+        .iter()
+        .filter_map(Object::defines)
+        .map(|(g, k)| (g.to_owned(), k.to_owned()))
+        .collect()
+}
+
+impl Executor for KubeApply {
+    const KEY: &'static str = "kube-apply";
+
+    fn plan(&self) -> StepPlan {
+        let mut lines = vec![format!(
+            "apply {} to context {}, namespace {} (server-side, field manager `{FIELD_MANAGER}`{})",
+            self.path.display(),
+            self.context.describe(),
+            self.namespace()
+                .map_or_else(|| "default".to_owned(), |n| format!("`{n}`")),
+            if self.force_conflicts {
+                ", forcing conflicts"
+            } else {
+                ""
+            }
+        )];
+        if let Some(wait) = self.wait {
+            lines.push(format!(
+                "then wait up to {} for Deployments, StatefulSets and DaemonSets to roll out",
+                humantime::format_duration(wait)
+            ));
+        }
+        StepPlan {
+            lines,
+            check: Some("server-side apply with dryRun=All, and a diff per object".into()),
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        let objects = self.render(cx).await?;
+        cx.report(format!(
+            "{} renders {} objects:",
+            self.path.display(),
+            objects.len()
+        ));
+        for object in &objects {
+            cx.report(format!("  {object}"));
+        }
+        let mut cluster = match self.connect(cx).await {
+            Ok(cluster) => cluster,
+            Err(e) => return Ok(Diff::Unknown(e.to_string())),
+        };
+        let crds = crds_of(&objects);
+        let mut tally = Tally::default();
+        for object in &objects {
+            self.diff_object(cx, &mut cluster, object, &crds, &mut tally)
+                .await?;
+        }
+        cx.report(format!(
+            "context {}: {} to create, {} to change, {} unchanged",
+            self.context.describe(),
+            tally.create,
+            tally.change,
+            tally.same
+        ));
+        Ok(if tally.create + tally.change == 0 {
+            Diff::NoChange
+        } else {
+            Diff::Changes
+        })
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let objects = self.render(cx).await?;
+        let mut cluster = self.connect(cx).await?;
+        let crds = crds_of(&objects);
+        let mut tally = Tally::default();
+        for object in &objects {
+            let defined_here = crds
+                .iter()
+                .any(|(g, k)| *g == object.gvk.group && k == object.kind());
+            let live = if cluster.serves(object).await? {
+                cluster.get(object, self.namespace()).await?
+            } else if defined_here {
+                wait_until_served(cx, &mut cluster, object).await?;
+                None
+            } else {
+                None
+            };
+            let applied = cluster
+                .apply(object, self.namespace(), self.options(false))
+                .await?;
+            let version = |v: &serde_json::Value| v.pointer("/metadata/resourceVersion").cloned();
+            let verb = match &live {
+                None => {
+                    tally.create += 1;
+                    "created"
+                }
+                Some(live) if version(live) == version(&applied) => {
+                    tally.same += 1;
+                    "unchanged"
+                }
+                Some(_) => {
+                    tally.change += 1;
+                    "configured"
+                }
+            };
+            cx.report(format!("{object} {verb}"));
+        }
+        cx.report(format!(
+            "applied to context {}: {} created, {} configured, {} unchanged",
+            self.context.describe(),
+            tally.create,
+            tally.change,
+            tally.same
+        ));
+        if let Some(timeout) = self.wait {
+            let workloads = rollout::workloads(&objects, self.namespace());
+            if !workloads.is_empty() {
+                wait::rollouts(cx, cluster.client(), &workloads, timeout).await?;
+            }
+        }
+        Ok(Applied {
+            outputs: vec![
+                ("objects".into(), objects.len().to_string()),
+                ("changed".into(), (tally.create + tally.change).to_string()),
+            ],
+        })
+    }
+}

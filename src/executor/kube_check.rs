@@ -1,0 +1,118 @@
+//! `kube-check`: are the pods of a selector ready? The pod checks of a services-check.
+//!
+//! ```toml
+//! [tasks.authentik-pods]
+//! kube-check = { context = "k3s-ringtail", namespace = "authentik",
+//!                selector = "app.kubernetes.io/name=authentik", min-ready = 2 }
+//! ```
+//!
+//! It looks once: a line per pod (ready containers, phase, restarts), and a failure
+//! unless at least `min-ready` pods (default 1) are Ready, naming the pods that are
+//! not, why, and their last events. It only reads, so `--diff` runs it too.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::kube_wait::Pods;
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::kube::{Context, rollout};
+use crate::task::Resolver;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCheck {
+    context: Option<Spanned<String>>,
+    namespace: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    min_ready: Option<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KubeCheck {
+    pods: Pods,
+    min_ready: usize,
+}
+
+pub(super) fn resolve_check(raw: &Spanned<RawCheck>, cx: &mut Resolver<'_>) -> Option<KubeCheck> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let pods = Pods::resolve(
+        KubeCheck::KEY,
+        span,
+        [
+            raw.context.as_ref(),
+            raw.namespace.as_ref(),
+            raw.selector.as_ref(),
+        ],
+        cx,
+    )?;
+    Some(KubeCheck {
+        pods,
+        min_ready: raw.min_ready.unwrap_or(1),
+    })
+}
+
+impl KubeCheck {
+    pub fn context(&self) -> &Context {
+        &self.pods.context
+    }
+
+    async fn check(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
+        let client = self.pods.client(cx).await?;
+        let pods = rollout::pods(&client, &self.pods.namespace, &self.pods.selector).await?;
+        for pod in &pods {
+            cx.report(format!(
+                "{} {:<9} {} ready, {} restarts{}",
+                if pod.ready { "ok  " } else { "FAIL" },
+                pod.phase,
+                pod.containers,
+                pod.restarts,
+                format_args!("  {}", pod.name)
+            ));
+        }
+        let ready = pods.iter().filter(|p| p.ready).count();
+        if ready >= self.min_ready {
+            cx.report(format!(
+                "{ready}/{} pods ready (at least {} wanted)",
+                pods.len(),
+                self.min_ready
+            ));
+            return Ok(());
+        }
+        let mut lines = vec![format!(
+            "{ready} of {} pods `{}` ready in `{}`, {} wanted",
+            pods.len(),
+            self.pods.selector,
+            self.pods.namespace,
+            self.min_ready
+        )];
+        lines.extend(rollout::not_ready_report(&client, &self.pods.namespace, &pods).await);
+        Err(StepError::Failed(lines.join("\n")))
+    }
+}
+
+impl Executor for KubeCheck {
+    const KEY: &'static str = "kube-check";
+
+    fn plan(&self) -> StepPlan {
+        StepPlan {
+            lines: vec![format!(
+                "check that at least {} of {} are ready",
+                self.min_ready,
+                self.pods.describe()
+            )],
+            check: None,
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        if let Err(e) = self.pods.client(cx).await {
+            return Ok(Diff::Unknown(e.to_string()));
+        }
+        self.check(cx).await.map(|()| Diff::NoChange)
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        self.check(cx).await.map(|()| Applied::default())
+    }
+}

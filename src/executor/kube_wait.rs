@@ -1,0 +1,183 @@
+//! `kube-wait`: wait for pods by label selector in a named context.
+//!
+//! ```toml
+//! [tasks.authentik-ready]
+//! kube-wait = { context = "k3s-ringtail", namespace = "authentik",
+//!               selector = "app.kubernetes.io/component=server", for = "ready", timeout = "5m" }
+//! ```
+//!
+//! - `kube-wait` polls until every matching pod is Ready (`for = "ready"`, at least
+//!   `min` pods, default 1) or none is left (`for = "deleted"`), printing progress; on
+//!   timeout it names the pods that are not ready, why, and their last events.
+//!   A wait changes nothing, so `--diff` only checks that the context exists.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use crate::kube::wait::{self, Condition};
+use crate::kube::{Context, context};
+use crate::task::Resolver;
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawWait {
+    context: Option<Spanned<String>>,
+    namespace: Option<Spanned<String>>,
+    selector: Option<Spanned<String>>,
+    #[serde(rename = "for")]
+    condition: Option<Spanned<String>>,
+    min: Option<usize>,
+    timeout: Option<Spanned<String>>,
+}
+
+/// Pods in one namespace of one context.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Pods {
+    pub(super) context: Context,
+    pub(super) namespace: String,
+    pub(super) selector: String,
+}
+
+impl Pods {
+    pub(super) fn resolve(
+        key: &str,
+        span: std::ops::Range<usize>,
+        fields: [Option<&Spanned<String>>; 3],
+        cx: &mut Resolver<'_>,
+    ) -> Option<Self> {
+        let [Some(context), namespace, Some(selector)] = fields else {
+            cx.invalid(
+                span,
+                format!(
+                    "`{key}` of task `{}` needs `context` and `selector`",
+                    cx.task_name()
+                ),
+                "incomplete",
+                Some(format!(
+                    "{key} = {{ context = \"k3s-ringtail\", namespace = \"app\", selector = \"app=web\" }}"
+                )),
+            );
+            return None;
+        };
+        Some(Self {
+            context: cx.context(context),
+            namespace: namespace.map_or_else(|| "default".to_owned(), |n| cx.text(n)),
+            selector: cx.text(selector),
+        })
+    }
+
+    pub(super) fn describe(&self) -> String {
+        format!(
+            "pods `{}` in namespace `{}`, context {}",
+            self.selector,
+            self.namespace,
+            self.context.describe()
+        )
+    }
+
+    pub(super) async fn client(&self, cx: &StepContext<'_>) -> Result<kube::Client, crate::kube::KubeError> {
+        context::connect(&self.context, &cx.env).await
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KubeWait {
+    pods: Pods,
+    condition: Condition,
+    timeout: Duration,
+}
+
+pub(super) fn resolve_wait(raw: &Spanned<RawWait>, cx: &mut Resolver<'_>) -> Option<KubeWait> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let pods = Pods::resolve(
+        KubeWait::KEY,
+        span,
+        [
+            raw.context.as_ref(),
+            raw.namespace.as_ref(),
+            raw.selector.as_ref(),
+        ],
+        cx,
+    )?;
+    let condition = match raw.condition.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+        None | Some(("ready", _)) => Condition::Ready {
+            min: raw.min.unwrap_or(1),
+        },
+        Some(("deleted", _)) => Condition::Deleted,
+        Some((other, at)) => {
+            cx.invalid(
+                at,
+                format!("`for = \"{other}\"`: a wait is for `ready` or `deleted`"),
+                "unknown condition",
+                None,
+            );
+            return None;
+        }
+    };
+    Some(KubeWait {
+        pods,
+        condition,
+        timeout: raw
+            .timeout
+            .as_ref()
+            .and_then(|t| cx.duration(t))
+            .unwrap_or(DEFAULT_TIMEOUT),
+    })
+}
+
+impl KubeWait {
+    pub fn context(&self) -> &Context {
+        &self.pods.context
+    }
+}
+
+impl Executor for KubeWait {
+    const KEY: &'static str = "kube-wait";
+
+    fn plan(&self) -> StepPlan {
+        let what = match self.condition {
+            Condition::Ready { min } => format!("at least {min} ready, all ready"),
+            Condition::Deleted => "none left".to_owned(),
+        };
+        StepPlan {
+            lines: vec![format!(
+                "wait up to {} for {} ({what})",
+                humantime::format_duration(self.timeout),
+                self.pods.describe()
+            )],
+            check: None,
+        }
+    }
+
+    async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        match self.pods.client(cx).await {
+            Ok(_) => {
+                cx.report(format!("would wait for {}", self.pods.describe()));
+                Ok(Diff::NoChange)
+            }
+            Err(e) => Ok(Diff::Unknown(e.to_string())),
+        }
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        let client = self.pods.client(cx).await?;
+        let pods = wait::pods(
+            cx,
+            &client,
+            &self.pods.namespace,
+            &self.pods.selector,
+            self.condition,
+            self.timeout,
+        )
+        .await?;
+        Ok(Applied {
+            outputs: vec![("pods".into(), pods.len().to_string())],
+        })
+    }
+}

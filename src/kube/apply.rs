@@ -1,0 +1,156 @@
+//! Server-side apply through kube-rs: resource mapping by discovery, field manager
+//! `ops`, and the same request with `dryRun=All` for `--diff`.
+
+use std::collections::HashMap;
+
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::{self, ApiResource, Scope};
+use serde_json::Value;
+
+use super::error::KubeError;
+use super::object::Object;
+
+/// The field manager ops applies as; `kubectl get -o yaml --show-managed-fields` shows it.
+pub const FIELD_MANAGER: &str = "ops";
+
+/// A connection to one cluster, remembering what discovery found.
+pub struct Cluster {
+    client: Client,
+    resources: HashMap<GroupVersionKind, Option<(ApiResource, bool)>>,
+}
+
+/// How an object is sent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ApplyOptions {
+    /// `dryRun=All`: the server runs admission and defaulting, stores nothing.
+    pub dry_run: bool,
+    /// `force=true`: take over fields owned by other managers.
+    pub force: bool,
+}
+
+impl Cluster {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            resources: HashMap::new(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The REST resource of a kind and whether it is namespaced; `None` when the
+    /// cluster does not serve it (a CRD not installed yet).
+    async fn resource(&mut self, gvk: &GroupVersionKind) -> Result<Option<(ApiResource, bool)>, KubeError> {
+        if let Some(found) = self.resources.get(gvk) {
+            return Ok(found.clone());
+        }
+        let found = match discovery::pinned_kind(&self.client, gvk).await {
+            Ok((resource, caps)) => Some((resource, caps.scope == Scope::Namespaced)),
+            Err(kube::Error::Api(status)) if status.code == 404 => None,
+            Err(kube::Error::Discovery(_)) => None,
+            Err(e) => {
+                return Err(KubeError::from_kube(
+                    format!("discover {}/{} {}", gvk.group, gvk.version, gvk.kind),
+                    e,
+                ));
+            }
+        };
+        self.resources.insert(gvk.clone(), found.clone());
+        Ok(found)
+    }
+
+    /// Forget what discovery said about a group (after its CRD was applied).
+    pub fn forget(&mut self, group: &str, kind: &str) {
+        self.resources
+            .retain(|gvk, _| !(gvk.group == group && gvk.kind == kind));
+    }
+
+    /// The API for an object, and the object's body with its effective namespace.
+    pub async fn api_for(
+        &mut self,
+        object: &Object,
+        namespace: Option<&str>,
+    ) -> Result<(Api<DynamicObject>, Value), KubeError> {
+        let Some((resource, namespaced)) = self.resource(&object.gvk).await? else {
+            return Err(not_served(object));
+        };
+        let mut body = object.body.clone();
+        let api = if namespaced {
+            let ns = object.namespace_or(namespace).unwrap_or("default").to_owned();
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            Api::namespaced_with(self.client.clone(), &ns, &resource)
+        } else {
+            if let Some(meta) = body.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("namespace");
+            }
+            Api::all_with(self.client.clone(), &resource)
+        };
+        Ok((api, body))
+    }
+
+    /// Whether the cluster serves the object's kind.
+    pub async fn serves(&mut self, object: &Object) -> Result<bool, KubeError> {
+        Ok(self.resource(&object.gvk).await?.is_some())
+    }
+
+    /// The live object, if it exists.
+    pub async fn get(
+        &mut self,
+        object: &Object,
+        namespace: Option<&str>,
+    ) -> Result<Option<Value>, KubeError> {
+        let (api, _) = self.api_for(object, namespace).await?;
+        let live = api
+            .get_opt(&object.name)
+            .await
+            .map_err(|e| KubeError::from_kube(format!("get {object}"), e))?;
+        Ok(live.map(|o| serde_json::to_value(o).unwrap_or_default()))
+    }
+
+    /// Server-side apply of one object; returns what the server made of it.
+    pub async fn apply(
+        &mut self,
+        object: &Object,
+        namespace: Option<&str>,
+        options: ApplyOptions,
+    ) -> Result<Value, KubeError> {
+        let (api, body) = self.api_for(object, namespace).await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.dry_run = options.dry_run;
+        params.force = options.force;
+        let verb = if options.dry_run {
+            "apply (dry run)"
+        } else {
+            "apply"
+        };
+        let result = api
+            .patch(&object.name, &params, &Patch::Apply(&body))
+            .await
+            .map_err(|e| KubeError::from_kube(format!("{verb} {object}"), e))?;
+        if object.is_crd()
+            && let Some((group, kind)) = object.defines()
+        {
+            self.forget(group, kind);
+        }
+        Ok(serde_json::to_value(result).unwrap_or_default())
+    }
+}
+
+fn not_served(object: &Object) -> KubeError {
+    let gvk = &object.gvk;
+    KubeError::NotServed {
+        object: object.to_string(),
+        api_version: if gvk.group.is_empty() {
+            gvk.version.clone()
+        } else {
+            format!("{}/{}", gvk.group, gvk.version)
+        },
+        kind: gvk.kind.clone(),
+    }
+}

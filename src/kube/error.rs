@@ -1,0 +1,93 @@
+//! What can go wrong talking to a cluster, phrased for the person running the step.
+
+use thiserror::Error;
+
+use crate::executor::StepError;
+
+#[derive(Debug, Error)]
+pub enum KubeError {
+    #[error("no kubeconfig at {paths}; set KUBECONFIG or create it (kind and k3d write one)")]
+    NoKubeconfig { paths: String },
+
+    #[error("cannot read kubeconfig {path}: {reason}")]
+    Kubeconfig { path: String, reason: String },
+
+    #[error(
+        "context {context} is not in the kubeconfig ({kubeconfig}); it has: {}. \
+         Add the context, or point it at one that exists with --context-map NAME=OTHER",
+        if available.is_empty() { "no contexts".to_owned() } else { available.join(", ") }
+    )]
+    UnknownContext {
+        context: String,
+        kubeconfig: String,
+        available: Vec<String>,
+    },
+
+    #[error("cannot connect with context {context}: {reason}")]
+    Connect { context: String, reason: String },
+
+    #[error("{object}: the cluster does not serve {api_version} {kind} (is its CRD installed?)")]
+    NotServed {
+        object: String,
+        api_version: String,
+        kind: String,
+    },
+
+    #[error("{action}: {}", describe_api(*.code, reason, message))]
+    Api {
+        action: String,
+        code: u16,
+        reason: String,
+        message: String,
+    },
+
+    #[error("{action}: {reason}")]
+    Transport { action: String, reason: String },
+}
+
+fn describe_api(code: u16, reason: &str, message: &str) -> String {
+    match code {
+        409 if reason == "Conflict" && message.contains("conflict") => format!(
+            "field manager conflict: {message}. Another manager owns these fields; \
+             set `force-conflicts = true` to take them over"
+        ),
+        403 => format!("forbidden (the context's user lacks the RBAC permission): {message}"),
+        401 => format!("unauthorized (the context's credentials were refused): {message}"),
+        404 => format!("not found: {message}"),
+        422 => format!("rejected as invalid: {message}"),
+        _ => format!("{message} ({code} {reason})"),
+    }
+}
+
+impl KubeError {
+    /// Classify an error of a request made while doing `action`.
+    pub fn from_kube(action: impl Into<String>, error: kube::Error) -> Self {
+        let action = action.into();
+        match error {
+            kube::Error::Api(status) => Self::Api {
+                action,
+                code: status.code,
+                reason: status.reason.clone(),
+                message: status.message.clone(),
+            },
+            other => Self::Transport {
+                action,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn code(&self) -> Option<u16> {
+        match self {
+            Self::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl From<KubeError> for StepError {
+    fn from(error: KubeError) -> Self {
+        StepError::Failed(error.to_string())
+    }
+}

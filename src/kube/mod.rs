@@ -1,0 +1,16 @@
+//! Talking to Kubernetes clusters through kube-rs: the context guard, rendering,
+//! server-side apply and its dry-run diff, rollout and pod waits. The step kinds
+//! `kube-apply`, `kube-wait` and `kube-check` (in `executor/`) are built on this.
+
+pub mod apply;
+pub mod context;
+pub mod diff;
+pub mod error;
+pub mod object;
+pub mod render;
+pub mod rollout;
+pub mod wait;
+pub mod yaml;
+
+pub use context::{Context, ContextMap};
+pub use error::KubeError;

@@ -1,0 +1,185 @@
+//! Kubernetes objects between YAML and JSON: rendered manifests are read with the
+//! positions-keeping parser of the policy engine and turned into JSON for the API;
+//! objects from the API are printed back as YAML for diffs.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::policy::yaml::{self, Kind, Node};
+
+/// Every non-empty document of a multi-document YAML stream, as JSON.
+pub fn documents(text: &str) -> Result<Vec<Value>, String> {
+    let docs =
+        yaml::load(text).map_err(|e| format!("line {}:{}: {}", e.pos.line, e.pos.column, e.message))?;
+    Ok(docs.iter().map(to_json).filter(|v| !v.is_null()).collect())
+}
+
+fn to_json(node: &Node) -> Value {
+    match &node.kind {
+        Kind::Null => Value::Null,
+        Kind::Bool(b) => Value::Bool(*b),
+        Kind::Int(i) => Value::from(*i),
+        Kind::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        Kind::Str(s) => Value::String(s.clone()),
+        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Kind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v)))
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+/// A JSON value printed as block-style YAML (keys in the value's order).
+pub fn print(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(map) if !map.is_empty() => write_map(&mut out, map, 0),
+        Value::Array(items) if !items.is_empty() => write_seq(&mut out, items, 0),
+        scalar => {
+            out.push_str(&scalar_text(scalar));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize) {
+    for (key, value) in map {
+        let _ = write!(out, "{:indent$}{}:", "", key_text(key));
+        write_value(out, value, indent);
+    }
+}
+
+fn write_seq(out: &mut String, items: &[Value], indent: usize) {
+    for item in items {
+        let _ = write!(out, "{:indent$}-", "");
+        match item {
+            Value::Object(map) if !map.is_empty() => {
+                // The first key goes on the dash's line, the rest under it.
+                let mut nested = String::new();
+                write_map(&mut nested, map, indent + 2);
+                out.push(' ');
+                out.push_str(&nested[indent + 2..]);
+            }
+            Value::Array(inner) if !inner.is_empty() => {
+                out.push('\n');
+                write_seq(out, inner, indent + 2);
+            }
+            scalar => {
+                let _ = writeln!(out, " {}", scalar_text(scalar));
+            }
+        }
+    }
+}
+
+/// After `key:` — a nested block on the next lines, or a scalar on the same line.
+fn write_value(out: &mut String, value: &Value, indent: usize) {
+    match value {
+        Value::Object(map) if !map.is_empty() => {
+            out.push('\n');
+            write_map(out, map, indent + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            write_seq(out, items, indent);
+        }
+        Value::String(s) if s.contains('\n') => {
+            out.push_str(" |");
+            if s.starts_with(' ') {
+                out.push('2');
+            }
+            if !s.ends_with('\n') {
+                out.push('-');
+            }
+            out.push('\n');
+            for line in s.trim_end_matches('\n').split('\n') {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "{:width$}{line}", "", width = indent + 2);
+                }
+            }
+        }
+        scalar => {
+            let _ = writeln!(out, " {}", scalar_text(scalar));
+        }
+    }
+}
+
+fn key_text(key: &str) -> String {
+    if needs_quotes(key) {
+        Value::String(key.to_owned()).to_string()
+    } else {
+        key.to_owned()
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Object(_) => "{}".into(),
+        Value::Array(_) => "[]".into(),
+        Value::String(s) if needs_quotes(s) => Value::String(s.clone()).to_string(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a plain scalar would read back as something else (a number, a boolean,
+/// null) or would not parse at all.
+fn needs_quotes(s: &str) -> bool {
+    if s.is_empty() || s.trim() != s {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
+    ) || s.parse::<f64>().is_ok()
+        || s.starts_with(['0', '+', '.'])
+            && s.len() > 1
+            && s[1..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'o')
+    {
+        return true;
+    }
+    s.starts_with([
+        '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
+    ]) || s.contains(": ")
+        || s.contains(" #")
+        || s.ends_with(':')
+        || s.chars().any(char::is_control)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prints_nested_objects_lists_and_quoted_scalars() {
+        let value = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "cfg", "labels": {"app": "x"}},
+            "data": {"port": "8080", "flag": "true", "empty": "", "text": "a\nb\n", "plain": "hello"},
+            "list": [{"name": "a", "value": 1}, "b", ["c"]],
+            "nothing": {}
+        });
+        let text = print(&value);
+        let back = documents(&text).unwrap();
+        assert_eq!(back, vec![value], "{text}");
+        assert!(text.contains("  port: \"8080\"\n"), "{text}");
+        assert!(text.contains("- name: a\n  value: 1\n"), "{text}");
+    }
+
+    #[test]
+    fn skips_empty_documents() {
+        let docs = documents("---\n# only a comment\n---\nkind: A\n---\n").unwrap();
+        assert_eq!(docs, vec![json!({"kind": "A"})]);
+    }
+}
