@@ -59,7 +59,7 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Context(#[from] crate::run::ContextError),
+    Context(#[from] Box<crate::run::ContextError>),
 
     #[error(transparent)]
     #[diagnostic(transparent)]

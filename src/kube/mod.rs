@@ -14,3 +14,6 @@ pub mod yaml;
 
 pub use context::{Context, ContextMap};
 pub use error::KubeError;
+
+#[cfg(test)]
+mod mock;

@@ -27,7 +27,7 @@ pub struct ContextError {
 }
 
 /// Check the contexts of the selected Kubernetes steps against the kubeconfig.
-pub fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), ContextError> {
+pub fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), Box<ContextError>> {
     let steps: Vec<_> = order
         .iter()
         .map(|&id| set.get(id))
@@ -46,12 +46,12 @@ pub fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), ContextError> {
         if let Some(problem) = problem {
             let text = std::fs::read_to_string(set.root().join(&task.file)).unwrap_or_default();
             let source = SourceFile::new(task.file.as_str(), text);
-            return Err(ContextError {
+            return Err(Box::new(ContextError {
                 task: task.name.clone(),
                 reason: problem,
                 src: source.named(),
                 span: span(ctx.at.clone()),
-            });
+            }));
         }
     }
     Ok(())
