@@ -1,6 +1,7 @@
 //! Integration tests: the real `ops` binary on task files in temporary directories.
 
 mod common;
+mod fake_kube;
 mod servers;
 
 mod bad_input;
@@ -28,6 +29,7 @@ mod steps_cnpg;
 mod steps_gate;
 mod steps_git;
 mod steps_http;
+mod steps_kube;
 mod steps_mixed;
 mod steps_nix;
 mod up_to_date;

@@ -1,0 +1,267 @@
+//! Kubernetes steps through the real binary: rendering with the real `kubectl
+//! kustomize`, server-side apply, `--diff` and waits against the in-memory API
+//! server of `fake_kube.rs`, and the context guard.
+
+use crate::common::{Test, repo_root, require_tool};
+use crate::fake_kube::FakeKube;
+
+const TASKS: &str = r#"
+[tasks.apply]
+kube-apply = { path = "app", context = "k3s-ringtail", namespace = "web", wait = "20s" }
+
+[tasks.pods]
+deps = ["apply"]
+kube-check = { context = "k3s-ringtail", namespace = "web", selector = "app.kubernetes.io/name=web", min-ready = 2 }
+
+[tasks.ready]
+deps = ["apply"]
+kube-wait = { context = "k3s-ringtail", namespace = "web", selector = "app.kubernetes.io/name=web", timeout = "2s" }
+"#;
+
+fn app(test: Test, dir: &str) -> Test {
+    let fixtures = repo_root().join("tests/fixtures/kube").join(dir);
+    let mut test = test;
+    for entry in std::fs::read_dir(&fixtures).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        test = test.file(&format!("{dir}/{name}"), &std::fs::read_to_string(&path).unwrap());
+    }
+    test
+}
+
+fn setup(fake: &FakeKube) -> Option<Test> {
+    if !require_tool("kubectl") {
+        return None;
+    }
+    let kubeconfig = fake.kubeconfig("kind-ops-test");
+    Some(
+        app(Test::new(), "app")
+            .tasks(TASKS)
+            .env("KUBECONFIG", kubeconfig.to_str().unwrap()),
+    )
+}
+
+const MAP: &str = "--context-map=k3s-ringtail=kind-ops-test";
+
+#[test]
+fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+
+    let first = test.run_with(&["run", "apply", "--diff", MAP]);
+    first.assert_code(0);
+    assert!(
+        first.stdout.contains("app renders 4 objects:"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("+ Deployment web/web (created)"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("+      - image: registry.example.net/web:1.4.2"),
+        "the kustomize image override is applied: {}",
+        first.stdout
+    );
+    assert!(
+        first.stdout.contains("4 to create, 0 to change, 0 unchanged"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        fake.writes().is_empty(),
+        "--diff writes nothing: {:?}",
+        fake.writes()
+    );
+    assert!(
+        fake.requests()
+            .iter()
+            .filter(|r| r.method == "PATCH")
+            .all(|r| r.query.contains("dryRun=All"))
+    );
+
+    let apply = test.run_with(&["run", "apply", MAP]);
+    apply.assert_code(0);
+    assert!(apply.stdout.contains("Namespace web created"), "{}", apply.stdout);
+    assert!(
+        apply.stdout.contains("deployment/web rolled out (2/2 available)"),
+        "{}",
+        apply.stdout
+    );
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 4, "{writes:?}");
+    assert_eq!(
+        writes[0].path, "/api/v1/namespaces/web",
+        "the namespace goes first"
+    );
+    for w in &writes {
+        assert!(w.query.contains("fieldManager=ops"), "{w:?}");
+        assert_eq!(w.content_type.as_deref(), Some("application/apply-patch+yaml"));
+    }
+    let deployment = fake.object("apps/v1/web/deployments/web").expect("stored");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example.net/web:1.4.2"
+    );
+
+    let again = test.run_with(&["run", "apply", "--force", MAP]);
+    again.assert_code(0);
+    assert!(
+        again.stdout.contains("0 created, 0 configured, 4 unchanged"),
+        "{}",
+        again.stdout
+    );
+
+    let test = test.file(
+        "app/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  LOG_LEVEL: debug\n",
+    );
+    let before = fake.writes().len();
+    let diff = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", MAP]);
+    diff.assert_code(3);
+    assert!(
+        diff.stdout.contains("~ ConfigMap web/web (changed)"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("--- live/ConfigMap/web"), "{}", diff.stdout);
+    assert!(diff.stdout.contains("-  LOG_LEVEL: info"), "{}", diff.stdout);
+    assert!(diff.stdout.contains("+  LOG_LEVEL: debug"), "{}", diff.stdout);
+    assert!(
+        diff.stdout.contains("  Deployment web/web (unchanged)"),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        !diff.stdout.contains("managedFields"),
+        "server fields are stripped: {}",
+        diff.stdout
+    );
+    assert!(!diff.stdout.contains("resourceVersion"), "{}", diff.stdout);
+    assert_eq!(fake.writes().len(), before, "--diff writes nothing");
+}
+
+#[test]
+fn pod_checks_and_waits_read_the_pods_of_the_selector() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    let ran = test.run_with(&["run", "pods", "ready", MAP]);
+    ran.assert_code(0);
+    assert!(
+        ran.stdout.contains("2/2 pods ready (at least 2 wanted)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout.contains("app.kubernetes.io/name=web: 2/2 pods ready"),
+        "{}",
+        ran.stdout
+    );
+    let listed = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/api/v1/namespaces/web/pods")
+        .expect("pods listed");
+    assert!(
+        listed.query.contains("labelSelector=app.kubernetes.io/name=web"),
+        "{listed:?}"
+    );
+}
+
+#[test]
+fn a_rollout_that_never_finishes_names_the_pods_and_their_events() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    fake.set_stuck(true);
+    let test = test.file(
+        "tasks/main.toml",
+        &TASKS.replace("wait = \"20s\"", "wait = \"1s\""),
+    );
+    let ran = test.run_with(&["run", "apply", MAP]);
+    ran.assert_code(1);
+    let all = format!("{}{}", ran.stdout, ran.stderr);
+    assert!(
+        all.contains("timed out after 1s waiting for deployment/web"),
+        "{all}"
+    );
+    assert!(
+        all.contains("pod web-0 not ready: Pending, containers 0/1 ready"),
+        "{all}"
+    );
+    assert!(
+        all.contains("app: ImagePullBackOff (Back-off pulling image)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("event: Warning Failed: Failed to pull image: not found"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_context_missing_from_the_kubeconfig_stops_an_apply_before_anything_runs() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    let test = test.file(
+        "tasks/main.toml",
+        &format!(
+            "[tasks.first]\ncmd = [\"touch\", \"ran\"]\n\n[tasks.apply]\ndeps = [\"first\"]\n{}",
+            TASKS.lines().nth(2).unwrap()
+        ),
+    );
+    // The kubeconfig's current context is kind-ops-test; a task naming another one
+    // must not fall back to it.
+    let ran = test.run_with(&["run", "apply"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr
+            .contains("task `apply` cannot run: context `k3s-ringtail` is not in the kubeconfig"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("it has: kind-ops-test"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("tasks/main.toml:6:"),
+        "points at the context: {}",
+        ran.stderr
+    );
+    assert!(!ran.exists("ran"), "nothing ran");
+    assert!(fake.requests().is_empty(), "the cluster was not contacted");
+
+    let diff = test.run_with(&["run", "apply", "--diff"]);
+    diff.assert_code(0);
+    assert!(
+        diff.stdout.contains("is not in the kubeconfig"),
+        "--diff reports it and goes on: {}",
+        diff.stdout
+    );
+}
+
+#[test]
+fn a_custom_resource_whose_crd_comes_in_the_same_apply_is_shown_whole() {
+    let fake = FakeKube::start();
+    let Some(_) = setup(&fake) else { return };
+    let kubeconfig = fake.kubeconfig("kind-ops-test");
+    let test = app(Test::new(), "crd")
+        .tasks("[tasks.widgets]\nkube-apply = { path = \"crd\", context = \"k3s-ringtail\", namespace = \"web\" }\n")
+        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let ran = test.run_with(&["run", "widgets", "--diff", MAP]);
+    ran.assert_code(0);
+    assert!(
+        ran.stdout
+            .contains("+ CustomResourceDefinition widgets.example.net (created)"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("+ Widget blue (created; its CRD is created by this step"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("+  colour: blue"), "{}", ran.stdout);
+}
