@@ -24,6 +24,10 @@ for pkg in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 
+# kubectl renders kustomizations (`kubectl kustomize`) for the kube-apply step. Machines
+# of this kind ship kubectl 1.32; elsewhere Debian's kubernetes-client provides it.
+command -v kubectl >/dev/null || missing+=(kubernetes-client)
+
 if ((${#missing[@]})); then
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then

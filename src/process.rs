@@ -204,9 +204,19 @@ fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The path of the running `ops`, looked up once.
+fn own_executable() -> Option<&'static std::path::Path> {
+    static EXE: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    EXE.get_or_init(|| std::env::current_exe().ok()).as_deref()
+}
+
 /// Run `spec` to completion, or until its timeout or `cancel`, streaming lines to `sink`.
 pub async fn run(spec: &Spec, sink: &LineSink, cancel: &CancellationToken) -> Result<Output, ProcessError> {
     let mut command = tokio::process::Command::new(&*resolve(spec));
+    if let Some(exe) = own_executable() {
+        // Like make's $(MAKE): a task can call the ops that runs it (`"$OPS" lint`).
+        command.env("OPS", exe);
+    }
     command
         .args(&spec.args)
         .current_dir(&spec.dir)

@@ -301,7 +301,15 @@ impl Executor for Caddy {
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let (rendered, _) = self.render(cx)?;
         self.validate(cx, &rendered).await?;
-        let live = self.live(cx, &Self::client()?).await?;
+        let live = match self.live(cx, &Self::client()?).await {
+            Ok(live) => live,
+            Err(e) => {
+                // Without a running Caddy there is nothing to compare with: show the
+                // config it would load, and say why the diff is unknown.
+                Self::report_diff(cx, &Value::Null, &rendered);
+                return Ok(Diff::Unknown(format!("{e}; the config it would load is shown")));
+            }
+        };
         Ok(if Self::report_diff(cx, &live, &rendered) {
             Diff::Changes
         } else {

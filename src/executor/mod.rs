@@ -259,6 +259,12 @@ impl Action {
         }
     }
 
+    /// A read-only check of live services (it runs in `--diff` too, where it may fail
+    /// only because the changes it verifies are not applied yet).
+    pub fn verifies(&self) -> bool {
+        matches!(self, Self::HttpCheck(_) | Self::KubeCheck(_))
+    }
+
     /// A question the step asks before it runs (a confirmation gate).
     pub fn question(&self) -> Option<&str> {
         match self {

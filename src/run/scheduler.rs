@@ -508,6 +508,22 @@ impl<'a> Run<'a> {
                 out.status = Status::Interrupted;
                 out.reason = Some("stopped".into());
             }
+            Err(e) if self.opts.mode == Mode::Diff && task.action.as_ref().is_some_and(Action::verifies) => {
+                // A check of live services before the changes that make it pass: its
+                // failure says nothing yet, unless nothing upstream is pending.
+                let pending = self.pending_upstream(slot);
+                if pending.is_empty() {
+                    out.status = Status::Failed;
+                    out.reason = Some(e.to_string());
+                } else {
+                    out.status = Status::Unknown;
+                    out.reason = Some(format!(
+                        "fails before apply ({e}); expected while {} {} pending",
+                        pending.join(", "),
+                        if pending.len() == 1 { "is" } else { "are" }
+                    ));
+                }
+            }
             Err(e) => {
                 out.status = Status::Failed;
                 if let StepError::Process(crate::process::ProcessError::Exit { code, .. }) = &e {
@@ -518,6 +534,32 @@ impl<'a> Run<'a> {
             }
         }
         (slot, out)
+    }
+
+    /// The dependencies, direct or not, whose `--diff` found changes or could not tell.
+    fn pending_upstream(&self, slot: usize) -> Vec<String> {
+        let mut seen = vec![false; self.order.len()];
+        let mut stack = vec![slot];
+        let mut pending = Vec::new();
+        while let Some(s) = stack.pop() {
+            for dep in &self.set.get(self.order[s]).deps {
+                let Some(d) = self.order.iter().position(|id| id == dep) else {
+                    continue;
+                };
+                if std::mem::replace(&mut seen[d], true) {
+                    continue;
+                }
+                if self.results[d]
+                    .as_ref()
+                    .is_some_and(|r| matches!(r.status, Status::Changes | Status::Unknown))
+                {
+                    pending.push(self.names[d].to_string());
+                }
+                stack.push(d);
+            }
+        }
+        pending.sort();
+        pending
     }
 
     fn record(&mut self, task: &crate::task::Task, sources: String) {

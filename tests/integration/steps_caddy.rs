@@ -100,7 +100,16 @@ fn an_unreachable_admin_api_is_named() {
         tasks(free_port(), free_port(), free_port()),
     )
     .unwrap();
-    let ran = test.run_with(&["run", "caddy-routes", "--diff"]);
+    // --diff cannot compare: it shows the config it would load and says why.
+    let diff = test.run_with(&["run", "caddy-routes", "--diff", "--detailed-exitcode"]);
+    diff.assert_code(3);
+    assert!(
+        diff.stdout.contains("is not reachable: connection refused"),
+        "{}",
+        diff.stdout
+    );
+    assert!(diff.stdout.contains("+  \"apps\": {"), "{}", diff.stdout);
+    let ran = test.run_with(&["run", "caddy-routes"]);
     ran.assert_code(1);
     assert!(
         ran.stdout.contains("is not reachable: connection refused"),
