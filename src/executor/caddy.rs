@@ -299,6 +299,14 @@ impl Executor for Caddy {
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        if let Some(file) = &self.routes_file {
+            let file = file.render(cx.outputs);
+            if !cx.dir.join(&file).exists() {
+                return Ok(Diff::Unknown(format!(
+                    "the routes file {file} does not exist yet (a step before this one writes it)"
+                )));
+            }
+        }
         let (rendered, _) = self.render(cx)?;
         self.validate(cx, &rendered).await?;
         let live = match self.live(cx, &Self::client()?).await {

@@ -59,10 +59,18 @@ struct RawRole {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawVerify {
     host: Option<String>,
-    port: Option<u16>,
+    port: Option<Port>,
     user: Option<String>,
     dbname: Option<String>,
     password_env: Option<String>,
+}
+
+/// A port as a number, or as text that may name a variable (`"{{ pg_port }}"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Port {
+    Number(u16),
+    Text(String),
 }
 
 /// One attribute of a role: its key in the manifest and its value as YAML text.
@@ -140,13 +148,37 @@ pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<CnpgR
             pg: None,
         });
     }
-    let verify = raw.verify.as_ref().map(|v| Verify {
-        host: v.host.clone().unwrap_or_else(|| "127.0.0.1".into()),
-        port: v.port.unwrap_or(5432),
-        user: v.user.clone().unwrap_or_else(|| "postgres".into()),
-        dbname: v.dbname.clone().unwrap_or_else(|| "postgres".into()),
-        password_env: v.password_env.clone(),
-    });
+    let text = |value: &Option<String>, default: &str| {
+        value
+            .as_deref()
+            .map_or_else(|| default.to_owned(), |v| cx.expand_known(v))
+    };
+    let verify = match &raw.verify {
+        None => None,
+        Some(v) => {
+            let port = match &v.port {
+                None => Some(5432),
+                Some(Port::Number(n)) => Some(*n),
+                Some(Port::Text(t)) => cx.expand_known(t).parse().ok(),
+            };
+            let Some(port) = port else {
+                cx.invalid(
+                    span,
+                    format!("`verify.port` of task `{}` is not a port number", cx.task_name()),
+                    "port",
+                    None,
+                );
+                return None;
+            };
+            Some(Verify {
+                host: text(&v.host, "127.0.0.1"),
+                port,
+                user: text(&v.user, "postgres"),
+                dbname: text(&v.dbname, "postgres"),
+                password_env: v.password_env.clone(),
+            })
+        }
+    };
     Some(CnpgRole {
         cluster: cx.template(cluster),
         name: cx.expand_known(&role.name),

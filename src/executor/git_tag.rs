@@ -10,7 +10,7 @@
 //! | `tag` | the tag name |
 //! | `message` | the annotation (default `Release TAG`) |
 //! | `ref` | what to tag (default `HEAD`) |
-//! | `push` | the remote to push the tag to (default: no push) |
+//! | `push` | the remote to push the tag to (default, or empty: no push) |
 //! | `require-clean` | refuse when the working tree has uncommitted changes (default `true`) |
 //! | `force` | move an existing tag that points elsewhere (default `false`) |
 //!
@@ -67,7 +67,12 @@ pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<GitTa
             .target
             .as_ref()
             .map_or_else(|| Template::literal("HEAD"), |t| cx.template(t)),
-        push: raw.push.as_ref().map(|p| cx.template(p)),
+        // An empty remote (`push = "{{ remote }}"` with `remote = ""`) means no push.
+        push: raw
+            .push
+            .as_ref()
+            .map(|p| cx.template(p))
+            .filter(|t| !t.display().is_empty()),
         require_clean: raw.require_clean.unwrap_or(true),
         force: raw.force.unwrap_or(false),
     })

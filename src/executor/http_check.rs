@@ -15,7 +15,8 @@
 //! | `timeout` | per request (default 5s) |
 //! | `retries`, `interval` | attempts after the first failure of a check, and the wait between them (default 0 and 2s) |
 //!
-//! Checks only read, so `--diff` runs them too. The step ends with a table of name,
+//! Checks only read, so `--diff` runs them too (once each: retries are for waiting
+//! on a rollout, which `--diff` does not make). The step ends with a table of name,
 //! result, latency and, for a failure, the reason (connection refused, timed out,
 //! wrong status, body not matching); it fails when any check fails.
 
@@ -155,7 +156,9 @@ async fn attempt(
 }
 
 impl HttpCheck {
-    async fn run_all(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
+    /// Run every check; `retries` is the step's own in apply, none in `--diff` (there
+    /// is no rollout to wait for when nothing was applied).
+    async fn run_all(&self, cx: &StepContext<'_>, retries: u32) -> Result<(), StepError> {
         let mut set = tokio::task::JoinSet::new();
         for (index, check) in self.checks.iter().enumerate() {
             let client = crate::http::client(self.timeout, check.insecure)
@@ -163,7 +166,7 @@ impl HttpCheck {
             let check = check.clone();
             let url = check.url.render(cx.outputs);
             let host = check.host.as_ref().map(|h| h.render(cx.outputs));
-            let (timeout, retries, interval) = (self.timeout, self.retries, self.interval);
+            let (timeout, interval) = (self.timeout, self.interval);
             let cancel = cx.cancel.clone();
             set.spawn(async move {
                 let mut attempts = 0;
@@ -284,10 +287,10 @@ impl Executor for HttpCheck {
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
-        self.run_all(cx).await.map(|()| Diff::NoChange)
+        self.run_all(cx, 0).await.map(|()| Diff::NoChange)
     }
 
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
-        self.run_all(cx).await.map(|()| Applied::default())
+        self.run_all(cx, self.retries).await.map(|()| Applied::default())
     }
 }

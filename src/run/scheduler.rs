@@ -517,10 +517,14 @@ impl<'a> Run<'a> {
                     out.reason = Some(e.to_string());
                 } else {
                     out.status = Status::Unknown;
+                    let named = match pending.as_slice() {
+                        [one] => format!("{one} is"),
+                        [a, b] => format!("{a} and {b} are"),
+                        [a, b, rest @ ..] => format!("{a}, {b} and {} more are", rest.len()),
+                        [] => unreachable!("pending is not empty"),
+                    };
                     out.reason = Some(format!(
-                        "fails before apply ({e}); expected while {} {} pending",
-                        pending.join(", "),
-                        if pending.len() == 1 { "is" } else { "are" }
+                        "fails before apply, as expected while {named} pending: {e}"
                     ));
                 }
             }
