@@ -9,6 +9,7 @@ mod confirm;
 mod diagnostics;
 mod diff;
 mod dry_run;
+mod example_e2e;
 mod failure;
 mod faults;
 mod graph_order;

@@ -1,11 +1,10 @@
 //! `cnpg-role`: the Cluster manifest edited in place (comments kept, idempotent,
 //! atomic), and the role verified in a real PostgreSQL started by the test.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use crate::common::{Test, repo_root, require_tool, snapshot_settings};
-use crate::servers::free_port;
+use crate::servers::Postgres;
 
 fn cluster() -> String {
     std::fs::read_to_string(repo_root().join("examples/homelab/argocd/manifests/databases/homelab-pg.yaml"))
@@ -74,87 +73,6 @@ fn a_file_without_a_cluster_is_a_clear_failure() {
         ran.stdout.contains("no CloudNativePG `Cluster` in the file"),
         "{}",
         ran.stdout
-    );
-}
-
-/// A PostgreSQL server in a temporary directory on a free loopback port.
-struct Postgres {
-    dir: tempfile::TempDir,
-    port: u16,
-    bin: PathBuf,
-}
-
-impl Postgres {
-    fn start() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .unwrap()
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("bin"))
-            .find(|p| p.join("initdb").exists())
-            .expect("PostgreSQL server binaries");
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        std::fs::create_dir(&data).unwrap();
-        run(Command::new("chown").args(["-R", "postgres", dir.path().to_str().unwrap()]));
-        run(Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join("initdb"))
-            .args(["-D", data.to_str().unwrap(), "-A", "trust"]));
-        let port = free_port();
-        let options = format!(
-            "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={}",
-            dir.path().display()
-        );
-        run(Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(bin.join("pg_ctl"))
-            .args([
-                "-D",
-                data.to_str().unwrap(),
-                "-o",
-                &options,
-                "-l",
-                dir.path().join("log").to_str().unwrap(),
-                "-w",
-                "start",
-            ]));
-        Self { dir, port, bin }
-    }
-
-    fn sql(&self, sql: &str) {
-        run(Command::new("psql").args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &self.port.to_string(),
-            "-U",
-            "postgres",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-c",
-            sql,
-        ]));
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
-            .output();
-    }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
     );
 }
 
