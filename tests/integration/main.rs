@@ -15,6 +15,7 @@ mod faults;
 mod graph_order;
 mod hooks;
 mod journal;
+mod kube_e2e;
 mod json;
 mod lint;
 mod list_graph;

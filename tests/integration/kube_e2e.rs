@@ -1,0 +1,115 @@
+//! Kubernetes steps against a real cluster, when `OPS_E2E_KUBECONFIG` names a
+//! kubeconfig (kind or k3d; see the README). Each test works in a namespace of its
+//! own and deletes it afterwards. Without the variable the tests say so and pass:
+//! no API server can run on the machines the suite is usually run on.
+
+use std::process::Command;
+
+use crate::common::{Test, repo_root};
+
+struct Cluster {
+    kubeconfig: String,
+    context: String,
+    namespace: String,
+}
+
+impl Cluster {
+    fn from_env(name: &str) -> Option<Self> {
+        let Ok(kubeconfig) = std::env::var("OPS_E2E_KUBECONFIG") else {
+            eprintln!("skipped: OPS_E2E_KUBECONFIG is not set (no cluster to test against)");
+            return None;
+        };
+        let out = Command::new("kubectl")
+            .args(["--kubeconfig", &kubeconfig, "config", "current-context"])
+            .output()
+            .expect("kubectl");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let context = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let namespace = format!("ops-e2e-{name}-{}", std::process::id());
+        Some(Self {
+            kubeconfig,
+            context,
+            namespace,
+        })
+    }
+
+    fn test(&self) -> Test {
+        let fixtures = repo_root().join("tests/fixtures/kube/app");
+        let mut test = Test::new();
+        for file in ["deployment.yaml", "service.yaml", "configmap.yaml"] {
+            let text = std::fs::read_to_string(fixtures.join(file))
+                .unwrap()
+                .replace("registry.example.net/web:kustomized", "registry.k8s.io/pause:3.10");
+            test = test.file(&format!("app/{file}"), &text);
+        }
+        test.file(
+            "app/kustomization.yaml",
+            &format!(
+                "namespace: {}\nresources:\n  - namespace.yaml\n  - deployment.yaml\n  - service.yaml\n  - configmap.yaml\n",
+                self.namespace
+            ),
+        )
+        .file(
+            "app/namespace.yaml",
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {}\n", self.namespace),
+        )
+        .tasks(&format!(
+            "[tasks.apply]\nkube-apply = {{ path = \"app\", context = \"homelab\", namespace = \"{ns}\", wait = \"3m\" }}\n\n\
+             [tasks.pods]\nkube-check = {{ context = \"homelab\", namespace = \"{ns}\", selector = \"app.kubernetes.io/name=web\", min-ready = 2 }}\n",
+            ns = self.namespace
+        ))
+        .env("KUBECONFIG", &self.kubeconfig)
+    }
+
+    fn map(&self) -> String {
+        format!("--context-map=homelab={}", self.context)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("kubectl")
+            .args(["--kubeconfig", &self.kubeconfig, "--context", &self.context])
+            .args(["delete", "namespace", &self.namespace, "--wait=false"])
+            .output();
+    }
+}
+
+#[test]
+fn apply_wait_check_and_diff_against_a_real_cluster() {
+    let Some(cluster) = Cluster::from_env("apply") else {
+        return;
+    };
+    let test = cluster.test();
+    let map = cluster.map();
+
+    let preview = test.run_with(&["run", "apply", "--diff", &map]);
+    preview.assert_code(0);
+    assert!(preview.stdout.contains("+ Deployment"), "{}", preview.stdout);
+
+    let applied = test.run_with(&["run", "apply", "pods", &map]);
+    applied.assert_code(0);
+    assert!(applied.stdout.contains("rolled out"), "{}", applied.stdout);
+    assert!(applied.stdout.contains("pods ready (at least 2 wanted)"), "{}", applied.stdout);
+
+    let same = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", &map]);
+    assert_eq!(same.code, 0, "nothing to change right after apply: {}", same.stdout);
+
+    let test = test.file(
+        "app/configmap.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  LOG_LEVEL: debug\n",
+    );
+    let changed = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", &map]);
+    changed.assert_code(3);
+    assert!(changed.stdout.contains("+  LOG_LEVEL: debug"), "{}", changed.stdout);
+}
+
+#[test]
+fn an_unknown_context_is_refused_by_a_real_cluster_run() {
+    let Some(cluster) = Cluster::from_env("guard") else {
+        return;
+    };
+    let ran = cluster.test().run_with(&["run", "apply"]);
+    ran.assert_code(2);
+    assert!(ran.stderr.contains("context `homelab` is not in the kubeconfig"), "{}", ran.stderr);
+}
