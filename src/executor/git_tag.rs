@@ -208,6 +208,10 @@ impl Executor for GitTag {
         cx.produce("tag", s.tag.as_str());
         cx.produce("commit", s.commit.as_str());
         if let Some(reason) = self.refusal(&s) {
+            if s.dirty {
+                // Apply would refuse now, but a step before it may commit the changes.
+                return Ok(Diff::Unknown(reason));
+            }
             return Err(StepError::Failed(reason));
         }
         let here = short(&s.commit);

@@ -101,7 +101,7 @@ impl Executor for KubeCheck {
                 self.min_ready,
                 self.pods.describe()
             )],
-            check: None,
+            check: Some("the same check (read-only)".into()),
         }
     }
 

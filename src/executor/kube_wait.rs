@@ -151,7 +151,7 @@ impl Executor for KubeWait {
                 humantime::format_duration(self.timeout),
                 self.pods.describe()
             )],
-            check: None,
+            check: Some("that the context exists (a wait changes nothing)".into()),
         }
     }
 

@@ -88,15 +88,8 @@ pub fn kubeconfig_paths(env: &[(String, String)]) -> Vec<PathBuf> {
     }
 }
 
-/// Read and merge the kubeconfig files.
-pub fn read_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig, KubeError> {
-    let shown = || {
-        paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":")
-    };
+/// Read and merge the kubeconfig files; `None` when none of them exists.
+pub fn read_kubeconfig(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, KubeError> {
     let mut merged: Option<Kubeconfig> = None;
     for path in paths.iter().filter(|p| p.exists()) {
         let config = Kubeconfig::read_from(path).map_err(|e| KubeError::Kubeconfig {
@@ -106,26 +99,36 @@ pub fn read_kubeconfig(paths: &[PathBuf]) -> Result<Kubeconfig, KubeError> {
         merged = Some(match merged {
             None => config,
             Some(m) => m.merge(config).map_err(|e| KubeError::Kubeconfig {
-                path: shown(),
+                path: shown(paths),
                 reason: e.to_string(),
             })?,
         });
     }
-    merged.ok_or_else(|| KubeError::NoKubeconfig { paths: shown() })
+    Ok(merged)
+}
+
+fn shown(paths: &[PathBuf]) -> String {
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// Check that `context` exists in the kubeconfig; the error lists those that do.
-pub fn check(context: &Context, config: &Kubeconfig, paths: &[PathBuf]) -> Result<(), KubeError> {
+pub fn check(context: &Context, config: Option<&Kubeconfig>, paths: &[PathBuf]) -> Result<(), KubeError> {
+    let Some(config) = config else {
+        return Err(KubeError::NoKubeconfig {
+            context: context.describe(),
+            paths: shown(paths),
+        });
+    };
     if config.contexts.iter().any(|c| c.name == context.used) {
         return Ok(());
     }
     Err(KubeError::UnknownContext {
         context: context.describe(),
-        kubeconfig: paths
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(":"),
+        kubeconfig: shown(paths),
         available: config.contexts.iter().map(|c| c.name.clone()).collect(),
     })
 }
@@ -134,7 +137,8 @@ pub fn check(context: &Context, config: &Kubeconfig, paths: &[PathBuf]) -> Resul
 pub async fn connect(context: &Context, env: &[(String, String)]) -> Result<Client, KubeError> {
     let paths = kubeconfig_paths(env);
     let kubeconfig = read_kubeconfig(&paths)?;
-    check(context, &kubeconfig, &paths)?;
+    check(context, kubeconfig.as_ref(), &paths)?;
+    let kubeconfig = kubeconfig.unwrap_or_default();
     let options = KubeConfigOptions {
         context: Some(context.used.clone()),
         ..KubeConfigOptions::default()
@@ -178,15 +182,16 @@ users:
         std::fs::write(&path, KUBECONFIG).unwrap();
         let paths = vec![path];
         let config = read_kubeconfig(&paths).unwrap();
+        let config = config.as_ref();
         let wanted = Context::new("k3s-ringtail".into(), &ContextMap::default(), 0..0);
-        let err = check(&wanted, &config, &paths).unwrap_err().to_string();
+        let err = check(&wanted, config, &paths).unwrap_err().to_string();
         assert!(err.contains("`k3s-ringtail`"), "{err}");
         let mapped = Context::new(
             "k3s-ringtail".into(),
             &ContextMap::new([("k3s-ringtail".to_owned(), "kind-ci".to_owned())]),
             0..0,
         );
-        check(&mapped, &config, &paths).unwrap();
+        check(&mapped, config, &paths).unwrap();
         assert_eq!(mapped.describe(), "`k3s-ringtail` (→ `kind-ci`, --context-map)");
     }
 

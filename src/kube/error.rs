@@ -6,8 +6,11 @@ use crate::executor::StepError;
 
 #[derive(Debug, Error)]
 pub enum KubeError {
-    #[error("no kubeconfig at {paths}; set KUBECONFIG or create it (kind and k3d write one)")]
-    NoKubeconfig { paths: String },
+    #[error(
+        "context {context} is not configured here: no kubeconfig at {paths} \
+         (set KUBECONFIG, or create one: kind and k3d write it)"
+    )]
+    NoKubeconfig { context: String, paths: String },
 
     #[error("cannot read kubeconfig {path}: {reason}")]
     Kubeconfig { path: String, reason: String },

@@ -41,7 +41,9 @@ pub fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), Box<ContextError>> {
     for (task, ctx) in steps {
         let problem: Option<String> = match &config {
             Err(e) => Some(e.to_string()),
-            Ok(config) => context::check(ctx, config, &paths).err().map(|e| e.to_string()),
+            Ok(config) => context::check(ctx, config.as_ref(), &paths)
+                .err()
+                .map(|e| e.to_string()),
         };
         if let Some(problem) = problem {
             let text = std::fs::read_to_string(set.root().join(&task.file)).unwrap_or_default();

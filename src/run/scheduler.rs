@@ -228,6 +228,16 @@ fn exit_status(summary: &Summary, opts: &Options) -> ExitStatus {
     }
 }
 
+/// `a`, `a and b`, `a, b and 3 more`.
+fn list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [a, b] => format!("{a} and {b}"),
+        [a, b, rest @ ..] => format!("{a}, {b} and {} more", rest.len()),
+    }
+}
+
 const INTERRUPTED: &str = "not started: the run was interrupted";
 
 /// The state of one run.
@@ -354,12 +364,12 @@ impl<'a> Run<'a> {
         }
         // An aggregate (or a confirmation gate) has nothing to run.
         let Some(action) = task.action.clone() else {
-            let status = if self.opts.mode == Mode::Diff {
-                Status::NoChange
-            } else {
-                Status::Ok
-            };
-            return Start::Done(self.result(slot, status, None));
+            if self.opts.mode != Mode::Diff {
+                return Start::Done(self.result(slot, Status::Ok, None));
+            }
+            // In --diff, an aggregate (a phase) changes when its dependencies do.
+            let (status, reason) = self.aggregate_diff(slot);
+            return Start::Done(self.result(slot, status, reason));
         };
 
         let name = self.names[slot].clone();
@@ -517,14 +527,10 @@ impl<'a> Run<'a> {
                     out.reason = Some(e.to_string());
                 } else {
                     out.status = Status::Unknown;
-                    let named = match pending.as_slice() {
-                        [one] => format!("{one} is"),
-                        [a, b] => format!("{a} and {b} are"),
-                        [a, b, rest @ ..] => format!("{a}, {b} and {} more are", rest.len()),
-                        [] => unreachable!("pending is not empty"),
-                    };
+                    let verb = if pending.len() == 1 { "is" } else { "are" };
                     out.reason = Some(format!(
-                        "fails before apply, as expected while {named} pending: {e}"
+                        "fails before apply, as expected while {} {verb} pending: {e}",
+                        list(&pending)
                     ));
                 }
             }
@@ -540,7 +546,26 @@ impl<'a> Run<'a> {
         (slot, out)
     }
 
-    /// The dependencies, direct or not, whose `--diff` found changes or could not tell.
+    /// What `--diff` says about an aggregate (a phase): changes when anything it
+    /// depends on has changes, unknown when something could not tell.
+    fn aggregate_diff(&self, slot: usize) -> (Status, Option<String>) {
+        let pending = self.pending_upstream(slot);
+        if pending.is_empty() {
+            return (Status::NoChange, None);
+        }
+        let changes = pending.iter().any(|name| {
+            self.names
+                .iter()
+                .position(|n| &**n == name.as_str())
+                .and_then(|d| self.results[d].as_ref())
+                .is_some_and(|r| r.status == Status::Changes)
+        });
+        let status = if changes { Status::Changes } else { Status::Unknown };
+        (status, Some(format!("from {}", list(&pending))))
+    }
+
+    /// The steps below a task, direct dependencies or not, whose `--diff` found
+    /// changes or could not tell (aggregates left out).
     fn pending_upstream(&self, slot: usize) -> Vec<String> {
         let mut seen = vec![false; self.order.len()];
         let mut stack = vec![slot];
@@ -553,17 +578,20 @@ impl<'a> Run<'a> {
                 if std::mem::replace(&mut seen[d], true) {
                     continue;
                 }
-                if self.results[d]
-                    .as_ref()
-                    .is_some_and(|r| matches!(r.status, Status::Changes | Status::Unknown))
+                let has_step = self.set.get(self.order[d]).action.is_some();
+                if has_step
+                    && self.results[d]
+                        .as_ref()
+                        .is_some_and(|r| matches!(r.status, Status::Changes | Status::Unknown))
                 {
-                    pending.push(self.names[d].to_string());
+                    pending.push(d);
                 }
                 stack.push(d);
             }
         }
-        pending.sort();
-        pending
+        // In run order: the earliest pending steps are named first.
+        pending.sort_unstable();
+        pending.into_iter().map(|d| self.names[d].to_string()).collect()
     }
 
     fn record(&mut self, task: &crate::task::Task, sources: String) {

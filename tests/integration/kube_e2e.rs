@@ -37,9 +37,10 @@ impl Cluster {
         let fixtures = repo_root().join("tests/fixtures/kube/app");
         let mut test = Test::new();
         for file in ["deployment.yaml", "service.yaml", "configmap.yaml"] {
-            let text = std::fs::read_to_string(fixtures.join(file))
-                .unwrap()
-                .replace("registry.example.net/web:kustomized", "registry.k8s.io/pause:3.10");
+            let text = std::fs::read_to_string(fixtures.join(file)).unwrap().replace(
+                "registry.example.net/web:kustomized",
+                "registry.k8s.io/pause:3.10",
+            );
             test = test.file(&format!("app/{file}"), &text);
         }
         test.file(
@@ -90,10 +91,18 @@ fn apply_wait_check_and_diff_against_a_real_cluster() {
     let applied = test.run_with(&["run", "apply", "pods", &map]);
     applied.assert_code(0);
     assert!(applied.stdout.contains("rolled out"), "{}", applied.stdout);
-    assert!(applied.stdout.contains("pods ready (at least 2 wanted)"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("pods ready (at least 2 wanted)"),
+        "{}",
+        applied.stdout
+    );
 
     let same = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", &map]);
-    assert_eq!(same.code, 0, "nothing to change right after apply: {}", same.stdout);
+    assert_eq!(
+        same.code, 0,
+        "nothing to change right after apply: {}",
+        same.stdout
+    );
 
     let test = test.file(
         "app/configmap.yaml",
@@ -101,7 +110,11 @@ fn apply_wait_check_and_diff_against_a_real_cluster() {
     );
     let changed = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", &map]);
     changed.assert_code(3);
-    assert!(changed.stdout.contains("+  LOG_LEVEL: debug"), "{}", changed.stdout);
+    assert!(
+        changed.stdout.contains("+  LOG_LEVEL: debug"),
+        "{}",
+        changed.stdout
+    );
 }
 
 #[test]
@@ -111,5 +124,9 @@ fn an_unknown_context_is_refused_by_a_real_cluster_run() {
     };
     let ran = cluster.test().run_with(&["run", "apply"]);
     ran.assert_code(2);
-    assert!(ran.stderr.contains("context `homelab` is not in the kubeconfig"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("context `homelab` is not in the kubeconfig"),
+        "{}",
+        ran.stderr
+    );
 }
