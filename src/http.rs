@@ -1,17 +1,23 @@
-//! The HTTP client used by steps that talk HTTP (service checks, the Caddy admin API).
+//! The HTTP client used by steps that talk HTTP (service checks, the Caddy admin API),
+//! and the TLS provider shared with the Kubernetes client.
 
 use std::sync::Once;
 use std::time::Duration;
 
 static CRYPTO: Once = Once::new();
 
-/// A client with a per-request timeout; `insecure` accepts any TLS certificate
-/// (for self-signed internal endpoints, when a check says so).
-pub fn client(timeout: Duration, insecure: bool) -> Result<reqwest::Client, reqwest::Error> {
+/// Make ring the process's TLS provider (for reqwest and kube-rs alike), once.
+pub fn install_crypto() {
     CRYPTO.call_once(|| {
         // Fails only when a provider is already installed, which is what we want.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// A client with a per-request timeout; `insecure` accepts any TLS certificate
+/// (for self-signed internal endpoints, when a check says so).
+pub fn client(timeout: Duration, insecure: bool) -> Result<reqwest::Client, reqwest::Error> {
+    install_crypto();
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)

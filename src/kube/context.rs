@@ -149,6 +149,7 @@ pub async fn connect(context: &Context, env: &[(String, String)]) -> Result<Clie
             context: context.describe(),
             reason: e.to_string(),
         })?;
+    crate::http::install_crypto();
     Client::try_from(config).map_err(|e| KubeError::Connect {
         context: context.describe(),
         reason: e.to_string(),

@@ -106,14 +106,37 @@ gate = { shell = "kubectl logs deploy/iam", expect = '"total_failed":0' }
 deps = ["migration-verified"]
 gate = { confirm = "Shut Zitadel down?" }
 
+[tasks.db-role]
+cnpg-role = { cluster = "db/pg.yaml", role = { name = "authentik", login = true }, verify = { port = 5432 } }
+
+[tasks.apply]
+deps = ["release", "db-role"]
+kube-apply = { path = "argocd/manifests/authentik", context = "k3s-ringtail", namespace = "authentik", wait = "5m" }
+
+[tasks.server-ready]
+deps = ["apply"]
+kube-wait = { context = "k3s-ringtail", namespace = "authentik", selector = "app.kubernetes.io/component=server", timeout = "2m" }
+
+[tasks.pods]
+deps = ["server-ready"]
+kube-check = { context = "k3s-ringtail", namespace = "authentik", selector = "app.kubernetes.io/name=authentik", min-ready = 2 }
+
 [tasks.services-check]
-deps = ["release", "caddy-routes", "shutdown-zitadel"]
+deps = ["pods", "caddy-routes", "shutdown-zitadel"]
 http-check = { checks = [{ name = "authentik", url = "https://authentik.ops.example.net/-/health/live/", body = "ok" }] }
 "#;
+    // No kubeconfig and no programs: a dry run reads and spawns nothing.
     let ran = Test::new()
         .tasks(tasks)
         .env("PATH", "/nonexistent")
-        .args(&["run", "services-check", "--dry-run"])
+        .env("KUBECONFIG", "/nonexistent")
+        .args(&[
+            "run",
+            "services-check",
+            "--dry-run",
+            "--context-map",
+            "k3s-ringtail=kind-ci",
+        ])
         .run();
     ran.assert_code(0);
     assert!(!ran.exists("result-authentik"));
