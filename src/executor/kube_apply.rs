@@ -154,7 +154,7 @@ impl KubeApply {
             cx.report(format!(
                 "+ {object} (created; its CRD is created by this step, so the server cannot check it yet)"
             ));
-            report_created(cx, &label, &object.body);
+            report_created(cx, &label, &diff::shown(&object.body, None));
             tally.create += 1;
             return Ok(());
         }
@@ -165,7 +165,7 @@ impl KubeApply {
         match live {
             None => {
                 cx.report(format!("+ {object} (created)"));
-                report_created(cx, &label, &diff::strip(&dry));
+                report_created(cx, &label, &diff::shown(&dry, None));
                 tally.create += 1;
             }
             Some(live) => {

@@ -265,3 +265,40 @@ fn a_custom_resource_whose_crd_comes_in_the_same_apply_is_shown_whole() {
     );
     assert!(ran.stdout.contains("+  colour: blue"), "{}", ran.stdout);
 }
+
+#[test]
+fn secret_values_stay_out_of_every_diff() {
+    let fake = FakeKube::start();
+    let Some(_) = setup(&fake) else { return };
+    let kubeconfig = fake.kubeconfig("kind-ops-test");
+    let secret = |password: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: web\nstringData:\n  password: {password}\n"
+        )
+    };
+    let test = Test::new()
+        .tasks("[tasks.secret]\nkube-apply = { path = \"secret.yaml\", context = \"k3s-ringtail\" }\n")
+        .file("secret.yaml", &secret("hunter2-first"))
+        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let created = test.run_with(&["run", "secret", "--diff", MAP]);
+    created.assert_code(0);
+    assert!(
+        created.stdout.contains("+  password: \"***\""),
+        "{}",
+        created.stdout
+    );
+    test.run_with(&["run", "secret", MAP]).assert_code(0);
+
+    let test = test.file("secret.yaml", &secret("hunter2-second"));
+    let rotated = test.run_with(&["run", "secret", "--diff", MAP]);
+    rotated.assert_code(0);
+    assert!(
+        rotated.stdout.contains("+  password: \"*** (changed)\""),
+        "{}",
+        rotated.stdout
+    );
+    for ran in [&created, &rotated] {
+        let all = format!("{}{}", ran.stdout, ran.stderr);
+        assert!(!all.contains("hunter2"), "{all}");
+    }
+}
