@@ -14,6 +14,7 @@
 //! | `namespace` | for namespaced objects that name none (default `default`) |
 //! | `wait` | after applying, wait this long for Deployments, StatefulSets and DaemonSets to roll out |
 //! | `force-conflicts` | take over fields another field manager owns (default false: a conflict fails the step) |
+//! | `create-namespace` | create `namespace` first when it does not exist (as ArgoCD's `CreateNamespace=true`) |
 //! | `prune` | must be `false` when given: ops does not delete objects missing from the render (ArgoCD prunes) |
 //!
 //! - Objects are applied server-side as field manager `ops`, namespaces first, then
@@ -45,6 +46,8 @@ pub struct Raw {
     wait: Option<Spanned<String>>,
     #[serde(default)]
     force_conflicts: bool,
+    #[serde(default)]
+    create_namespace: bool,
     prune: Option<Spanned<bool>>,
 }
 
@@ -55,6 +58,7 @@ pub struct KubeApply {
     namespace: Option<String>,
     wait: Option<Duration>,
     force_conflicts: bool,
+    create_namespace: bool,
 }
 
 pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeApply> {
@@ -89,7 +93,24 @@ pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeA
         namespace: raw.namespace.as_ref().map(|n| cx.text(n)),
         wait: raw.wait.as_ref().and_then(|w| cx.duration(w)),
         force_conflicts: raw.force_conflicts,
+        create_namespace: raw.create_namespace,
     })
+}
+
+/// What this step creates that the server cannot know of during a dry run: kinds
+/// whose CRD it applies, namespaces it creates.
+#[derive(Default)]
+struct Creating {
+    crds: Vec<(String, String)>,
+    namespaces: Vec<String>,
+}
+
+impl Creating {
+    fn defines(&self, object: &Object) -> bool {
+        self.crds
+            .iter()
+            .any(|(g, k)| *g == object.gvk.group && k == object.kind())
+    }
 }
 
 /// What one object's apply would do, for the summary.
@@ -124,6 +145,16 @@ impl KubeApply {
         Ok(Cluster::new(context::connect(&self.context, &cx.env).await?))
     }
 
+    /// The step's namespace, when `create-namespace` is set and it does not exist.
+    async fn namespace_to_create(&self, cluster: &Cluster) -> Result<Option<String>, StepError> {
+        match self.namespace() {
+            Some(ns) if self.create_namespace && !cluster.namespace_exists(ns).await? => {
+                Ok(Some(ns.to_owned()))
+            }
+            _ => Ok(None),
+        }
+    }
+
     fn options(&self, dry_run: bool) -> ApplyOptions {
         ApplyOptions {
             dry_run,
@@ -137,15 +168,12 @@ impl KubeApply {
         cx: &StepContext<'_>,
         cluster: &mut Cluster,
         object: &Object,
-        crds: &[(String, String)],
+        creating: &Creating,
         tally: &mut Tally,
     ) -> Result<(), StepError> {
         let label = format!("{}/{}", object.kind(), object.name);
         if !cluster.serves(object).await? {
-            let defined_here = crds
-                .iter()
-                .any(|(g, k)| *g == object.gvk.group && k == object.kind());
-            if !defined_here {
+            if !creating.defines(object) {
                 return Err(cluster.api_for(object, self.namespace()).await.err().map_or_else(
                     || StepError::Failed(format!("{object}: not served by the cluster")),
                     StepError::from,
@@ -155,6 +183,17 @@ impl KubeApply {
                 "+ {object} (created; its CRD is created by this step, so the server cannot check it yet)"
             ));
             report_created(cx, &label, &diff::shown(&object.body, None));
+            tally.create += 1;
+            return Ok(());
+        }
+        if let Some(ns) = cluster.target_namespace(object, self.namespace()).await?
+            && creating.namespaces.contains(&ns)
+        {
+            cx.report(format!(
+                "+ {object} (created, in namespace {ns}, which this step creates)"
+            ));
+            let (_, body) = cluster.api_for(object, self.namespace()).await?;
+            report_created(cx, &label, &diff::shown(&body, None));
             tally.create += 1;
             return Ok(());
         }
@@ -215,6 +254,13 @@ async fn wait_until_served(
 
 const CRD_WAIT_SECS: u32 = 30;
 
+fn namespace_object(name: &str) -> Object {
+    Object::from_value(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}),
+    )
+    .expect("a namespace has kind and name")
+}
+
 fn crds_of(objects: &[Object]) -> Vec<(String, String)> {
     objects
         .iter()
@@ -265,10 +311,22 @@ impl Executor for KubeApply {
             Ok(cluster) => cluster,
             Err(e) => return Ok(Diff::Unknown(e.to_string())),
         };
-        let crds = crds_of(&objects);
+        let mut creating = Creating {
+            crds: crds_of(&objects),
+            namespaces: Vec::new(),
+        };
         let mut tally = Tally::default();
+        if let Some(ns) = self.namespace_to_create(&cluster).await? {
+            cx.report(format!("+ Namespace {ns} (created: create-namespace)"));
+            report_created(cx, &format!("Namespace/{ns}"), &namespace_object(&ns).body);
+            tally.create += 1;
+            creating.namespaces.push(ns);
+        }
         for object in &objects {
-            self.diff_object(cx, &mut cluster, object, &crds, &mut tally)
+            if object.is_namespace() && !cluster.namespace_exists(&object.name).await? {
+                creating.namespaces.push(object.name.clone());
+            }
+            self.diff_object(cx, &mut cluster, object, &creating, &mut tally)
                 .await?;
         }
         cx.report(format!(
@@ -288,12 +346,20 @@ impl Executor for KubeApply {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         let objects = self.render(cx).await?;
         let mut cluster = self.connect(cx).await?;
-        let crds = crds_of(&objects);
+        let creating = Creating {
+            crds: crds_of(&objects),
+            namespaces: Vec::new(),
+        };
         let mut tally = Tally::default();
+        if let Some(ns) = self.namespace_to_create(&cluster).await? {
+            cluster
+                .apply(&namespace_object(&ns), None, self.options(false))
+                .await?;
+            cx.report(format!("Namespace {ns} created (create-namespace)"));
+            tally.create += 1;
+        }
         for object in &objects {
-            let defined_here = crds
-                .iter()
-                .any(|(g, k)| *g == object.gvk.group && k == object.kind());
+            let defined_here = creating.defines(object);
             let live = if cluster.serves(object).await? {
                 cluster.get(object, self.namespace()).await?
             } else if defined_here {

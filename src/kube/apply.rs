@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
@@ -92,6 +93,28 @@ impl Cluster {
             Api::all_with(self.client.clone(), &resource)
         };
         Ok((api, body))
+    }
+
+    /// The namespace an object goes to; `None` for cluster-scoped kinds and kinds the
+    /// cluster does not serve.
+    pub async fn target_namespace(
+        &mut self,
+        object: &Object,
+        namespace: Option<&str>,
+    ) -> Result<Option<String>, KubeError> {
+        Ok(match self.resource(&object.gvk).await? {
+            Some((_, true)) => Some(object.namespace_or(namespace).unwrap_or("default").to_owned()),
+            _ => None,
+        })
+    }
+
+    /// Whether a namespace exists.
+    pub async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
+        let found = Api::<Namespace>::all(self.client.clone())
+            .get_opt(name)
+            .await
+            .map_err(|e| KubeError::from_kube(format!("get Namespace {name}"), e))?;
+        Ok(found.is_some())
     }
 
     /// Whether the cluster serves the object's kind.

@@ -56,6 +56,9 @@ fn describe_api(code: u16, reason: &str, message: &str) -> String {
         ),
         403 => format!("forbidden (the context's user lacks the RBAC permission): {message}"),
         401 => format!("unauthorized (the context's credentials were refused): {message}"),
+        404 if message.starts_with("namespaces ") => format!(
+            "{message}: add a Namespace object to the rendered manifests, or set `create-namespace = true`"
+        ),
         404 => format!("not found: {message}"),
         422 => format!("rejected as invalid: {message}"),
         _ => format!("{message} ({code} {reason})"),

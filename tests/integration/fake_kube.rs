@@ -271,6 +271,11 @@ fn handle(
             if content_type != Some("application/apply-patch+yaml") {
                 return status(415, "UnsupportedMediaType", "expected a server-side apply");
             }
+            if let Some(ns) = ns.as_deref()
+                && !state.objects.contains_key(&format!("v1/-/namespaces/{ns}"))
+            {
+                return status(404, "NotFound", &format!("namespaces \"{ns}\" not found"));
+            }
             let applied: Value = serde_json::from_slice(body).unwrap();
             let dry_run = param(query, "dryRun") == Some("All");
             let manager = param(query, "fieldManager").unwrap_or_default().to_owned();

@@ -56,7 +56,9 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
         first.stdout
     );
     assert!(
-        first.stdout.contains("+ Deployment web/web (created)"),
+        first
+            .stdout
+            .contains("+ Deployment web/web (created, in namespace web, which this step creates)"),
         "{}",
         first.stdout
     );
@@ -277,17 +279,39 @@ fn secret_values_stay_out_of_every_diff() {
         )
     };
     let test = Test::new()
-        .tasks("[tasks.secret]\nkube-apply = { path = \"secret.yaml\", context = \"k3s-ringtail\" }\n")
+        .tasks("[tasks.secret]\nkube-apply = { path = \"secret.yaml\", context = \"k3s-ringtail\", namespace = \"web\", create-namespace = true }\n")
         .file("secret.yaml", &secret("hunter2-first"))
         .env("KUBECONFIG", kubeconfig.to_str().unwrap());
     let created = test.run_with(&["run", "secret", "--diff", MAP]);
     created.assert_code(0);
     assert!(
+        created
+            .stdout
+            .contains("+ Namespace web (created: create-namespace)"),
+        "{}",
+        created.stdout
+    );
+    assert!(
+        created
+            .stdout
+            .contains("+ Secret web/db (created, in namespace web, which this step creates)"),
+        "{}",
+        created.stdout
+    );
+    assert!(
         created.stdout.contains("+  password: \"***\""),
         "{}",
         created.stdout
     );
-    test.run_with(&["run", "secret", MAP]).assert_code(0);
+    let applied = test.run_with(&["run", "secret", MAP]);
+    applied.assert_code(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Namespace web created (create-namespace)"),
+        "{}",
+        applied.stdout
+    );
 
     let test = test.file("secret.yaml", &secret("hunter2-second"));
     let rotated = test.run_with(&["run", "secret", "--diff", MAP]);
@@ -301,4 +325,22 @@ fn secret_values_stay_out_of_every_diff() {
         let all = format!("{}{}", ran.stdout, ran.stderr);
         assert!(!all.contains("hunter2"), "{all}");
     }
+}
+
+#[test]
+fn a_missing_namespace_is_named_with_the_way_out() {
+    let fake = FakeKube::start();
+    let Some(_) = setup(&fake) else { return };
+    let kubeconfig = fake.kubeconfig("kind-ops-test");
+    let test = Test::new()
+        .tasks("[tasks.cm]\nkube-apply = { path = \"cm.yaml\", context = \"k3s-ringtail\", namespace = \"absent\" }\n")
+        .file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n")
+        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let ran = test.run_with(&["run", "cm", MAP]);
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("namespaces \"absent\" not found: add a Namespace object to the rendered manifests, or set `create-namespace = true`"),
+        "{}",
+        ran.stdout
+    );
 }
