@@ -228,6 +228,35 @@ fn exit_status(summary: &Summary, opts: &Options) -> ExitStatus {
     }
 }
 
+/// How long a step may take to stop by itself after a cancellation or its timeout:
+/// steps that run processes stop them (whole process groups) and return; steps that
+/// talk to servers in-process (HTTP, Kubernetes) are dropped after it.
+const GRACE: Duration = Duration::from_secs(2);
+
+/// Run a step under the task's timeout and the run's cancellation.
+async fn bounded(
+    step: impl std::future::Future<Output = Result<StepOutcome, StepError>>,
+    timeout: Option<Duration>,
+    cancel: &CancellationToken,
+) -> Result<StepOutcome, StepError> {
+    use crate::process::ProcessError;
+    let cancelled = async {
+        cancel.cancelled().await;
+        tokio::time::sleep(GRACE).await;
+    };
+    let timed_out = async {
+        match timeout {
+            Some(t) => tokio::time::sleep(t + GRACE).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = step => result,
+        () = cancelled => Err(StepError::Process(ProcessError::Cancelled)),
+        () = timed_out => Err(StepError::Process(ProcessError::Timeout { after: timeout.unwrap_or_default() })),
+    }
+}
+
 /// `a`, `a and b`, `a, b and 3 more`.
 fn list(names: &[String]) -> String {
     match names {
@@ -452,7 +481,7 @@ impl<'a> Run<'a> {
                         command: command.clone(),
                     });
                 }
-                let result = step(&action, mode, &cx).await;
+                let result = bounded(step(&action, mode, &cx), timeout, &cancel).await;
                 match result {
                     Err(e) if attempt <= retries && e.is_retryable() && !cancel.is_cancelled() => {
                         let delay = backoff(attempt);

@@ -344,3 +344,22 @@ fn a_missing_namespace_is_named_with_the_way_out() {
         ran.stdout
     );
 }
+
+#[test]
+fn the_task_timeout_bounds_a_kubernetes_step() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    test.run_with(&["run", "apply", MAP]).assert_code(0);
+    fake.set_stuck(true);
+    let test = test.file(
+        "tasks/main.toml",
+        "[tasks.slow]\ntimeout = \"1s\"\nkube-wait = { context = \"k3s-ringtail\", namespace = \"web\", selector = \"app.kubernetes.io/name=web\", timeout = \"10m\" }\n",
+    );
+    let ran = test.run_with(&["run", "slow", MAP]);
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("timed out after 1s"),
+        "the task's timeout, not the wait's 10m: {}",
+        ran.stdout
+    );
+}
