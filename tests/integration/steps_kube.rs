@@ -363,3 +363,40 @@ fn the_task_timeout_bounds_a_kubernetes_step() {
         ran.stdout
     );
 }
+
+#[test]
+fn ctrl_c_stops_a_wait_at_once() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    test.run_with(&["run", "apply", MAP]).assert_code(0);
+    fake.set_stuck(true);
+    let test = test.file(
+        "tasks/main.toml",
+        "[tasks.slow]\nkube-wait = { context = \"k3s-ringtail\", namespace = \"web\", selector = \"app.kubernetes.io/name=web\", timeout = \"10m\" }\n",
+    );
+    let listed = || {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path == "/api/v1/namespaces/web/pods")
+            .count()
+    };
+    let before = listed();
+    let mut child = test
+        .command_with(&["run", "slow", MAP])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while listed() == before {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the wait never asked for pods"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), Signal::SIGINT).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+}
