@@ -34,13 +34,14 @@ use toml::Spanned;
 use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
 use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
 use crate::kube::object::Object;
-use crate::kube::{Context, context, diff, render, rollout, wait, yaml};
+use crate::kube::{Context, argocd, context, diff, render, rollout, wait, yaml};
 use crate::task::Resolver;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Raw {
     path: Option<Spanned<String>>,
+    app: Option<Spanned<String>>,
     context: Option<Spanned<String>>,
     namespace: Option<Spanned<String>>,
     wait: Option<Spanned<String>>,
@@ -54,6 +55,9 @@ pub struct Raw {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct KubeApply {
     path: PathBuf,
+    /// An ArgoCD Application whose source path and destination are applied (read
+    /// when the step runs; `path` is empty until then).
+    app: Option<PathBuf>,
     context: Context,
     namespace: Option<String>,
     wait: Option<Duration>,
@@ -64,10 +68,13 @@ pub struct KubeApply {
 pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeApply> {
     let span = raw.span();
     let raw = raw.get_ref();
-    let (Some(path), Some(context)) = (&raw.path, &raw.context) else {
+    let (Some(context), true) = (&raw.context, raw.path.is_some() != raw.app.is_some()) else {
         cx.invalid(
             span,
-            format!("`kube-apply` of task `{}` needs `path` and `context`", cx.task_name()),
+            format!(
+                "`kube-apply` of task `{}` needs `context`, and `path` or `app` (one of them)",
+                cx.task_name()
+            ),
             "incomplete",
             Some(
                 "kube-apply = { path = \"argocd/manifests/app\", context = \"k3s-ringtail\", namespace = \"app\" }; \
@@ -88,7 +95,12 @@ pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeA
         );
     }
     Some(KubeApply {
-        path: PathBuf::from(cx.text(path)),
+        path: raw
+            .path
+            .as_ref()
+            .map(|p| PathBuf::from(cx.text(p)))
+            .unwrap_or_default(),
+        app: raw.app.as_ref().map(|a| PathBuf::from(cx.text(a))),
         context: cx.context(context),
         namespace: raw.namespace.as_ref().map(|n| cx.text(n)),
         wait: raw.wait.as_ref().and_then(|w| cx.duration(w)),
@@ -130,6 +142,28 @@ impl KubeApply {
         self.namespace.as_deref()
     }
 
+    /// The step with its Application read: the source path, and the destination
+    /// namespace and CreateNamespace option unless the step sets its own.
+    fn resolved(&self, cx: &StepContext<'_>) -> Result<std::borrow::Cow<'_, Self>, StepError> {
+        let Some(app) = &self.app else {
+            return Ok(std::borrow::Cow::Borrowed(self));
+        };
+        let source = argocd::read(&cx.dir.join(app)).map_err(StepError::Failed)?;
+        cx.report(format!(
+            "Application `{}`: path {}, namespace {}",
+            source.name,
+            source.path.display(),
+            source.namespace.as_deref().unwrap_or("(none)")
+        ));
+        Ok(std::borrow::Cow::Owned(Self {
+            path: source.path,
+            app: None,
+            namespace: self.namespace.clone().or(source.namespace),
+            create_namespace: self.create_namespace || source.create_namespace,
+            ..self.clone()
+        }))
+    }
+
     async fn render(&self, cx: &StepContext<'_>) -> Result<Vec<Object>, StepError> {
         let objects = render::render(cx, &self.path).await?;
         if objects.is_empty() {
@@ -145,10 +179,19 @@ impl KubeApply {
         Ok(Cluster::new(context::connect(&self.context, &cx.env).await?))
     }
 
-    /// The step's namespace, when `create-namespace` is set and it does not exist.
-    async fn namespace_to_create(&self, cluster: &Cluster) -> Result<Option<String>, StepError> {
+    /// The step's namespace, when `create-namespace` is set, it does not exist and
+    /// the rendered objects do not create it themselves.
+    async fn namespace_to_create(
+        &self,
+        cluster: &Cluster,
+        objects: &[Object],
+    ) -> Result<Option<String>, StepError> {
         match self.namespace() {
-            Some(ns) if self.create_namespace && !cluster.namespace_exists(ns).await? => {
+            Some(ns)
+                if self.create_namespace
+                    && !objects.iter().any(|o| o.is_namespace() && o.name == ns)
+                    && !cluster.namespace_exists(ns).await? =>
+            {
                 Ok(Some(ns.to_owned()))
             }
             _ => Ok(None),
@@ -273,12 +316,18 @@ impl Executor for KubeApply {
     const KEY: &'static str = "kube-apply";
 
     fn plan(&self) -> StepPlan {
+        let what = match &self.app {
+            Some(app) => format!("the source of ArgoCD Application {}", app.display()),
+            None => self.path.display().to_string(),
+        };
+        let namespace = match (&self.namespace, &self.app) {
+            (Some(ns), _) => format!("`{ns}`"),
+            (None, Some(_)) => "of its destination".to_owned(),
+            (None, None) => "default".to_owned(),
+        };
         let mut lines = vec![format!(
-            "apply {} to context {}, namespace {} (server-side, field manager `{FIELD_MANAGER}`{})",
-            self.path.display(),
+            "apply {what} to context {}, namespace {namespace} (server-side, field manager `{FIELD_MANAGER}`{})",
             self.context.describe(),
-            self.namespace()
-                .map_or_else(|| "default".to_owned(), |n| format!("`{n}`")),
             if self.force_conflicts {
                 ", forcing conflicts"
             } else {
@@ -298,6 +347,16 @@ impl Executor for KubeApply {
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        self.resolved(cx)?.diff_resolved(cx).await
+    }
+
+    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+        self.resolved(cx)?.apply_resolved(cx).await
+    }
+}
+
+impl KubeApply {
+    async fn diff_resolved(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let objects = self.render(cx).await?;
         cx.report(format!(
             "{} renders {} objects:",
@@ -316,7 +375,7 @@ impl Executor for KubeApply {
             namespaces: Vec::new(),
         };
         let mut tally = Tally::default();
-        if let Some(ns) = self.namespace_to_create(&cluster).await? {
+        if let Some(ns) = self.namespace_to_create(&cluster, &objects).await? {
             cx.report(format!("+ Namespace {ns} (created: create-namespace)"));
             report_created(cx, &format!("Namespace/{ns}"), &namespace_object(&ns).body);
             tally.create += 1;
@@ -343,7 +402,7 @@ impl Executor for KubeApply {
         })
     }
 
-    async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+    async fn apply_resolved(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         let objects = self.render(cx).await?;
         let mut cluster = self.connect(cx).await?;
         let creating = Creating {
@@ -351,7 +410,7 @@ impl Executor for KubeApply {
             namespaces: Vec::new(),
         };
         let mut tally = Tally::default();
-        if let Some(ns) = self.namespace_to_create(&cluster).await? {
+        if let Some(ns) = self.namespace_to_create(&cluster, &objects).await? {
             cluster
                 .apply(&namespace_object(&ns), None, self.options(false))
                 .await?;

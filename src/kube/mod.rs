@@ -3,6 +3,7 @@
 //! `kube-apply`, `kube-wait` and `kube-check` (in `executor/`) are built on this.
 
 pub mod apply;
+pub mod argocd;
 pub mod context;
 pub mod diff;
 pub mod error;

@@ -163,7 +163,12 @@ fn deploy_authentik_runs_end_to_end() {
         tags.contains("authentik-v2026.2.0") && tags.contains("redis-v7.4.2"),
         "{tags}"
     );
-    // Phase 3: the kustomization applied server-side, images pinned by kustomize.
+    // Phase 3: the Application's kustomization applied server-side in its destination
+    // namespace (created, as its CreateNamespace=true says), images pinned by kustomize.
+    assert!(
+        kube.object("v1/-/namespaces/authentik").is_some(),
+        "namespace created"
+    );
     let server = kube
         .object("apps/v1/authentik/deployments/authentik-server")
         .expect("applied");

@@ -400,3 +400,41 @@ fn ctrl_c_stops_a_wait_at_once() {
     kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), Signal::SIGINT).unwrap();
     assert_eq!(child.wait().unwrap().code(), Some(130));
 }
+
+#[test]
+fn an_argocd_application_is_applied_as_a_sync_would() {
+    let fake = FakeKube::start();
+    let Some(test) = setup(&fake) else { return };
+    let test = test
+        .file(
+            "apps/web.yaml",
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: web\n  namespace: argocd\nspec:\n  source:\n    repoURL: ssh://git@forge.example.net/homelab.git\n    path: app\n  destination:\n    server: https://kubernetes.default.svc\n    namespace: web\n  syncPolicy:\n    syncOptions:\n      - CreateNamespace=true\n",
+        )
+        .file(
+            "tasks/main.toml",
+            "[tasks.sync]\nkube-apply = { app = \"apps/web.yaml\", context = \"k3s-ringtail\" }\n",
+        );
+    let plan = test.run_with(&["run", "sync", "--dry-run"]);
+    plan.assert_code(0);
+    assert!(
+        plan.stdout.contains("apply the source of ArgoCD Application apps/web.yaml to context `k3s-ringtail`, namespace of its destination"),
+        "{}",
+        plan.stdout
+    );
+    let preview = test.run_with(&["run", "sync", "--diff", MAP]);
+    preview.assert_code(0);
+    assert!(
+        preview
+            .stdout
+            .contains("Application `web`: path app, namespace web"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("4 to create, 0 to change"),
+        "the Namespace once: {}",
+        preview.stdout
+    );
+    test.run_with(&["run", "sync", MAP]).assert_code(0);
+    assert!(fake.object("apps/v1/web/deployments/web").is_some());
+}
