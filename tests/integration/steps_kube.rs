@@ -2,7 +2,7 @@
 //! kustomize`, server-side apply, `--diff` and waits against the in-memory API
 //! server of `fake_kube.rs`, and the context guard.
 
-use crate::common::{Test, repo_root, require_tool};
+use crate::common::{Test, repo_root, require_tool, snapshot_settings};
 use crate::fake_kube::FakeKube;
 
 const TASKS: &str = r#"
@@ -145,6 +145,7 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
     );
     assert!(!diff.stdout.contains("resourceVersion"), "{}", diff.stdout);
     assert_eq!(fake.writes().len(), before, "--diff writes nothing");
+    snapshot_settings().bind(|| insta::assert_snapshot!("kube_apply_diff", diff.stdout));
 }
 
 #[test]
