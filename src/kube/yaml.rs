@@ -86,15 +86,10 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
             out.push('\n');
             write_seq(out, items, indent);
         }
-        Value::String(s) if s.contains('\n') => {
-            out.push_str(" |");
-            if s.starts_with(' ') {
-                out.push('2');
-            }
-            if !s.ends_with('\n') {
-                out.push('-');
-            }
-            out.push('\n');
+        Value::String(s) if literal_block(s) => {
+            // A multi-line string as a literal block, as people write them (scripts,
+            // config files in ConfigMaps); anything trickier is quoted instead.
+            out.push_str(if s.ends_with('\n') { " |\n" } else { " |-\n" });
             for line in s.trim_end_matches('\n').split('\n') {
                 if line.is_empty() {
                     out.push('\n');
@@ -107,6 +102,17 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
             let _ = writeln!(out, " {}", scalar_text(scalar));
         }
     }
+}
+
+/// Whether a string reads back unchanged from a plain literal block: several lines,
+/// at most one final newline, no leading blank, no trailing blanks, no control
+/// characters but newlines.
+fn literal_block(s: &str) -> bool {
+    s.contains('\n')
+        && !s.starts_with([' ', '\n'])
+        && !s.ends_with("\n\n")
+        && !s.chars().any(|c| c != '\n' && c.is_control())
+        && s.lines().all(|line| line == line.trim_end())
 }
 
 fn key_text(key: &str) -> String {
@@ -128,31 +134,21 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// Whether a plain scalar would read back as something else (a number, a boolean,
-/// null) or would not parse at all.
+/// Whether a string must be quoted to read back as itself. Rather than a list of
+/// YAML's special forms (`~`, `.inf`, `0o17`, `yes`, `- a`, `a #b` …), the parser is
+/// asked: the plain scalar, as a value and as a key, must come back as this string.
 fn needs_quotes(s: &str) -> bool {
-    if s.is_empty() || s.trim() != s {
+    if s.is_empty() || s.trim() != s || s.contains('\n') || s.chars().any(char::is_control) {
         return true;
     }
-    let lower = s.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~"
-    ) || s.parse::<f64>().is_ok()
-        || s.starts_with(['0', '+', '.'])
-            && s.len() > 1
-            && s[1..]
-                .chars()
-                .all(|c| c.is_ascii_hexdigit() || c == 'x' || c == 'o')
-    {
-        return true;
-    }
-    s.starts_with([
-        '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
-    ]) || s.contains(": ")
-        || s.contains(" #")
-        || s.ends_with(':')
-        || s.chars().any(char::is_control)
+    let reads_back = |probe: String, pick: fn(&Node) -> Option<&Node>| {
+        yaml::load(&probe).is_ok_and(|docs| {
+            matches!(docs.as_slice(), [doc] if doc.entries().len() == 1
+                && pick(doc).and_then(Node::as_str) == Some(s))
+        })
+    };
+    !(reads_back(format!("k: {s}\n"), |doc| doc.get("k"))
+        && reads_back(format!("{s}: v\n"), |doc| doc.entries().first().map(|(k, _)| k)))
 }
 
 #[cfg(test)]
@@ -175,6 +171,74 @@ mod tests {
         assert_eq!(back, vec![value], "{text}");
         assert!(text.contains("  port: \"8080\"\n"), "{text}");
         assert!(text.contains("- name: a\n  value: 1\n"), "{text}");
+    }
+
+    #[test]
+    fn tricky_strings_read_back_as_strings() {
+        let tricky = [
+            "",
+            " lead",
+            "trail ",
+            "- a",
+            "a: b",
+            "#x",
+            "a #b",
+            "ends:",
+            ":",
+            "-",
+            "?",
+            "yes",
+            "No",
+            "on",
+            "~",
+            "null",
+            "NULL",
+            "true",
+            "1e3",
+            "0x1F",
+            "0o17",
+            "+1",
+            "1.",
+            ".5",
+            "0755",
+            "1_000",
+            "12:30",
+            ".inf",
+            "-.inf",
+            ".nan",
+            "'q'",
+            "\"dq\"",
+            "[a]",
+            "{a}",
+            "@at",
+            "`tick",
+            "%pct",
+            "&anchor",
+            "*alias",
+            "!tag",
+            "|",
+            ">",
+            "tab\there",
+            "multi\nline",
+            "  indented\nmulti\n",
+            "trailing newline\n",
+            "\u{1}ctl",
+            "é ünïcode",
+            "a,b",
+            "=",
+            "<<",
+            "two\n\n",
+            "\nleading",
+            "blank \nline",
+            "a\n  b\n",
+            " lead\nx",
+        ];
+        for text in tricky {
+            let value = json!({ "k": text, text: "v", "list": [text] });
+            let printed = print(&value);
+            let back = documents(&printed).unwrap_or_else(|e| panic!("{text:?} printed as\n{printed}\n{e}"));
+            assert_eq!(back, vec![value], "{text:?} printed as\n{printed}");
+        }
     }
 
     #[test]
