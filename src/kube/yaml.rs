@@ -46,9 +46,18 @@ pub fn print(value: &Value) -> String {
     out
 }
 
+/// YAML allows implicit (`key: value`) keys up to 1024 characters; longer ones are
+/// written as explicit keys (`? key` then `: value`).
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 fn write_map(out: &mut String, map: &Map<String, Value>, indent: usize) {
     for (key, value) in map {
-        let _ = write!(out, "{:indent$}{}:", "", key_text(key));
+        let key = key_text(key);
+        if key.chars().count() > MAX_IMPLICIT_KEY {
+            let _ = write!(out, "{:indent$}? {key}\n{:indent$}:", "", "");
+        } else {
+            let _ = write!(out, "{:indent$}{key}:", "");
+        }
         write_value(out, value, indent);
     }
 }
@@ -239,6 +248,14 @@ mod tests {
             let back = documents(&printed).unwrap_or_else(|e| panic!("{text:?} printed as\n{printed}\n{e}"));
             assert_eq!(back, vec![value], "{text:?} printed as\n{printed}");
         }
+    }
+
+    #[test]
+    fn keys_too_long_for_an_implicit_key_are_explicit() {
+        let key = "k".repeat(1500);
+        let value = json!({ key.clone(): {"a": 1}, "list": [{ key: "v" }] });
+        let printed = print(&value);
+        assert_eq!(documents(&printed).unwrap(), vec![value], "{printed}");
     }
 
     #[test]
