@@ -287,7 +287,7 @@ async fn wait_until_served(
             () = cx.cancel.cancelled() => return Err(StepError::Process(crate::process::ProcessError::Cancelled)),
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
-        cluster.forget(&object.gvk.group, object.kind());
+        cluster.forget(&object.gvk.group);
         if cluster.serves(object).await? {
             return Ok(());
         }

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
-use kube::discovery::{self, ApiResource, Scope};
+use kube::core::{GroupVersion, GroupVersionKind};
+use kube::discovery::{self, ApiGroup, ApiResource, Scope};
 use serde_json::Value;
 
 use super::error::KubeError;
@@ -19,7 +19,8 @@ pub const FIELD_MANAGER: &str = "ops";
 /// A connection to one cluster, remembering what discovery found.
 pub struct Cluster {
     client: Client,
-    resources: HashMap<GroupVersionKind, Option<(ApiResource, bool)>>,
+    /// What discovery found per (group, version); `None` when it is not served.
+    groups: HashMap<(String, String), Option<ApiGroup>>,
 }
 
 /// How an object is sent.
@@ -35,7 +36,7 @@ impl Cluster {
     pub fn new(client: Client) -> Self {
         Self {
             client,
-            resources: HashMap::new(),
+            groups: HashMap::new(),
         }
     }
 
@@ -44,30 +45,34 @@ impl Cluster {
     }
 
     /// The REST resource of a kind and whether it is namespaced; `None` when the
-    /// cluster does not serve it (a CRD not installed yet).
+    /// cluster does not serve it (a CRD not installed yet). Discovery is asked once
+    /// per group-version.
     async fn resource(&mut self, gvk: &GroupVersionKind) -> Result<Option<(ApiResource, bool)>, KubeError> {
-        if let Some(found) = self.resources.get(gvk) {
-            return Ok(found.clone());
+        let key = (gvk.group.clone(), gvk.version.clone());
+        if !self.groups.contains_key(&key) {
+            let gv = GroupVersion::gv(&gvk.group, &gvk.version);
+            let group = match discovery::pinned_group(&self.client, &gv).await {
+                Ok(group) => Some(group),
+                Err(kube::Error::Api(status)) if status.code == 404 => None,
+                Err(kube::Error::Discovery(_)) => None,
+                Err(e) => {
+                    return Err(KubeError::from_kube(format!("discover {}", gv.api_version()), e));
+                }
+            };
+            self.groups.insert(key.clone(), group);
         }
-        let found = match discovery::pinned_kind(&self.client, gvk).await {
-            Ok((resource, caps)) => Some((resource, caps.scope == Scope::Namespaced)),
-            Err(kube::Error::Api(status)) if status.code == 404 => None,
-            Err(kube::Error::Discovery(_)) => None,
-            Err(e) => {
-                return Err(KubeError::from_kube(
-                    format!("discover {}/{} {}", gvk.group, gvk.version, gvk.kind),
-                    e,
-                ));
-            }
-        };
-        self.resources.insert(gvk.clone(), found.clone());
-        Ok(found)
+        Ok(self.groups[&key].as_ref().and_then(|group| {
+            group
+                .versioned_resources(&gvk.version)
+                .into_iter()
+                .find(|(resource, _)| resource.kind == gvk.kind)
+                .map(|(resource, caps)| (resource, caps.scope == Scope::Namespaced))
+        }))
     }
 
     /// Forget what discovery said about a group (after its CRD was applied).
-    pub fn forget(&mut self, group: &str, kind: &str) {
-        self.resources
-            .retain(|gvk, _| !(gvk.group == group && gvk.kind == kind));
+    pub fn forget(&mut self, group: &str) {
+        self.groups.retain(|(g, _), _| g != group);
     }
 
     /// The API for an object, and the object's body with its effective namespace.
@@ -156,10 +161,8 @@ impl Cluster {
             .patch(&object.name, &params, &Patch::Apply(&body))
             .await
             .map_err(|e| KubeError::from_kube(format!("{verb} {object}"), e))?;
-        if object.is_crd()
-            && let Some((group, kind)) = object.defines()
-        {
-            self.forget(group, kind);
+        if let Some((group, _)) = object.defines() {
+            self.forget(group);
         }
         Ok(serde_json::to_value(result).unwrap_or_default())
     }

@@ -71,7 +71,9 @@ fn apps_v1() -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": "apps/v1", "resources": [
         {"name": "deployments", "singularName": "deployment", "namespaced": true, "kind": "Deployment",
          "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
-        {"name": "deployments/status", "singularName": "", "namespaced": true, "kind": "Deployment", "verbs": ["get", "patch"]}
+        {"name": "deployments/status", "singularName": "", "namespaced": true, "kind": "Deployment", "verbs": ["get", "patch"]},
+        {"name": "statefulsets", "singularName": "statefulset", "namespaced": true, "kind": "StatefulSet",
+         "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}
     ]})
 }
 
@@ -139,7 +141,7 @@ async fn apply_is_a_server_side_patch_as_field_manager_ops_in_the_step_namespace
 }
 
 #[tokio::test]
-async fn diff_sends_dry_run_all_and_discovery_is_asked_once_per_kind() {
+async fn diff_sends_dry_run_all_and_discovery_is_asked_once_per_group_version() {
     let (client, mut server) = client();
     let object = deployment();
     let task = tokio::spawn(async move {
@@ -174,6 +176,45 @@ async fn diff_sends_dry_run_all_and_discovery_is_asked_once_per_kind() {
     assert_eq!(query(&patch, "force").as_deref(), Some("true"));
     assert_eq!(query(&patch, "fieldManager").as_deref(), Some("ops"));
     assert_eq!(task.await.unwrap(), None, "a 404 on GET means the object is new");
+}
+
+#[tokio::test]
+async fn kinds_of_one_group_version_share_one_discovery_request() {
+    let (client, mut server) = client();
+    let statefulset = Object::from_value(
+        json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"}}),
+    )
+    .unwrap();
+    let task = tokio::spawn(async move {
+        let mut cluster = Cluster::new(client);
+        cluster
+            .apply(&deployment(), Some("app"), ApplyOptions::default())
+            .await
+            .unwrap();
+        cluster
+            .apply(&statefulset, Some("app"), ApplyOptions::default())
+            .await
+            .unwrap();
+    });
+    assert_eq!(next(&mut server, 200, &apps_v1()).await.path, "/apis/apps/v1");
+    let first = next(
+        &mut server,
+        200,
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
+    )
+    .await;
+    assert_eq!(first.path, "/apis/apps/v1/namespaces/app/deployments/web");
+    let second = next(
+        &mut server,
+        200,
+        &json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"}}),
+    )
+    .await;
+    assert_eq!(
+        second.path, "/apis/apps/v1/namespaces/app/statefulsets/db",
+        "no second discovery request"
+    );
+    task.await.unwrap();
 }
 
 #[tokio::test]
