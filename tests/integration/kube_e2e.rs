@@ -1,11 +1,13 @@
 //! Kubernetes steps against a real cluster, when `OPS_E2E_KUBECONFIG` names a
 //! kubeconfig (kind or k3d; see the README). Each test works in a namespace of its
 //! own and deletes it afterwards. Without the variable the tests say so and pass:
-//! no API server can run on the machines the suite is usually run on.
+//! no API server can run on the machines the suite is usually run on; the scenario
+//! itself still runs against the in-memory API server.
 
 use std::process::Command;
 
-use crate::common::{Test, repo_root};
+use crate::common::{Test, repo_root, require_tool};
+use crate::fake_kube::FakeKube;
 
 struct Cluster {
     kubeconfig: String,
@@ -19,6 +21,11 @@ impl Cluster {
             eprintln!("skipped: OPS_E2E_KUBECONFIG is not set (no cluster to test against)");
             return None;
         };
+        Some(Self::new(kubeconfig, name))
+    }
+
+    /// The cluster of a kubeconfig's current context; `name` makes the namespace unique.
+    fn new(kubeconfig: String, name: &str) -> Self {
         let out = Command::new("kubectl")
             .args(["--kubeconfig", &kubeconfig, "config", "current-context"])
             .output()
@@ -26,11 +33,11 @@ impl Cluster {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let context = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         let namespace = format!("ops-e2e-{name}-{}", std::process::id());
-        Some(Self {
+        Self {
             kubeconfig,
             context,
             namespace,
-        })
+        }
     }
 
     fn test(&self) -> Test {
@@ -56,7 +63,7 @@ impl Cluster {
         )
         .tasks(&format!(
             "[tasks.apply]\nkube-apply = {{ path = \"app\", context = \"homelab\", namespace = \"{ns}\", wait = \"3m\" }}\n\n\
-             [tasks.pods]\nkube-check = {{ context = \"homelab\", namespace = \"{ns}\", selector = \"app.kubernetes.io/name=web\", min-ready = 2 }}\n",
+             [tasks.pods]\ndeps = [\"apply\"]\nkube-check = {{ context = \"homelab\", namespace = \"{ns}\", selector = \"app.kubernetes.io/name=web\", min-ready = 2 }}\n",
             ns = self.namespace
         ))
         .env("KUBECONFIG", &self.kubeconfig)
@@ -78,9 +85,29 @@ impl Drop for Cluster {
 
 #[test]
 fn apply_wait_check_and_diff_against_a_real_cluster() {
-    let Some(cluster) = Cluster::from_env("apply") else {
+    if let Some(cluster) = Cluster::from_env("apply") {
+        apply_wait_check_and_diff(&cluster);
+    }
+}
+
+/// The same scenario against the in-memory API server, on every run: the e2e suite
+/// itself is kept working without a cluster.
+#[test]
+fn the_real_cluster_scenario_runs_against_the_in_memory_server() {
+    if !require_tool("kubectl") {
         return;
-    };
+    }
+    let fake = FakeKube::start();
+    let kubeconfig = fake.kubeconfig("kind-fake");
+    let cluster = Cluster::new(kubeconfig.to_str().unwrap().to_owned(), "fake");
+    apply_wait_check_and_diff(&cluster);
+    assert!(
+        fake.object(&format!("apps/v1/{}/deployments/web", cluster.namespace))
+            .is_some()
+    );
+}
+
+fn apply_wait_check_and_diff(cluster: &Cluster) {
     let test = cluster.test();
     let map = cluster.map();
 
