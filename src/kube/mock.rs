@@ -96,6 +96,19 @@ fn deployment() -> Object {
     .unwrap()
 }
 
+/// Apply `object` on a task of its own, while the test plays the server.
+fn apply_later(
+    client: Client,
+    object: Object,
+    namespace: &'static str,
+) -> tokio::task::JoinHandle<Result<Value, KubeError>> {
+    tokio::spawn(async move {
+        Cluster::new(client)
+            .apply(&object, Some(namespace), ApplyOptions::default())
+            .await
+    })
+}
+
 fn query(seen: &Seen, key: &str) -> Option<String> {
     seen.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
@@ -223,11 +236,7 @@ async fn cluster_scoped_kinds_go_to_the_cluster_path_without_namespace() {
     let object = Object::from_value(json!({"apiVersion": "v1", "kind": "Namespace",
         "metadata": {"name": "authentik", "namespace": "stray"}}))
     .unwrap();
-    let task = tokio::spawn(async move {
-        Cluster::new(client)
-            .apply(&object, Some("authentik"), ApplyOptions::default())
-            .await
-    });
+    let task = apply_later(client, object, "authentik");
     assert_eq!(next(&mut server, 200, &core_v1()).await.path, "/api/v1");
     let patch = next(
         &mut server,
@@ -244,11 +253,7 @@ async fn cluster_scoped_kinds_go_to_the_cluster_path_without_namespace() {
 async fn a_conflict_names_the_other_manager_and_the_way_out() {
     let (client, mut server) = client();
     let object = deployment();
-    let task = tokio::spawn(async move {
-        Cluster::new(client)
-            .apply(&object, Some("app"), ApplyOptions::default())
-            .await
-    });
+    let task = apply_later(client, object, "app");
     next(&mut server, 200, &apps_v1()).await;
     let message =
         "Apply failed with 1 conflict: conflict with \"kubectl-edit\" using apps/v1: .spec.replicas";
@@ -270,11 +275,7 @@ async fn a_conflict_names_the_other_manager_and_the_way_out() {
 async fn forbidden_is_reported_as_missing_rbac() {
     let (client, mut server) = client();
     let object = deployment();
-    let task = tokio::spawn(async move {
-        Cluster::new(client)
-            .apply(&object, Some("app"), ApplyOptions::default())
-            .await
-    });
+    let task = apply_later(client, object, "app");
     next(&mut server, 200, &apps_v1()).await;
     let message = "deployments.apps \"web\" is forbidden: User \"ci\" cannot patch resource \"deployments\"";
     next(&mut server, 403, &status(403, "Forbidden", message)).await;

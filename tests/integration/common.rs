@@ -126,6 +126,17 @@ impl Ran {
             .collect()
     }
 
+    /// stdout contains `needle` (the whole stdout is shown when it does not).
+    #[track_caller]
+    pub fn assert_stdout(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{}",
+            self.stdout
+        );
+        self
+    }
+
     #[track_caller]
     pub fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
@@ -191,4 +202,28 @@ pub fn wait_for(path: &Path) -> String {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// A committer for the tests' git repositories (also given to `ops` when its tasks commit).
+pub const GIT_IDENTITY: [(&str, &str); 4] = [
+    ("GIT_AUTHOR_NAME", "ops tests"),
+    ("GIT_AUTHOR_EMAIL", "ops@example.net"),
+    ("GIT_COMMITTER_NAME", "ops tests"),
+    ("GIT_COMMITTER_EMAIL", "ops@example.net"),
+];
+
+/// Run git in `dir`; it must succeed. Returns stdout, trimmed.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .envs(GIT_IDENTITY)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

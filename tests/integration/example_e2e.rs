@@ -6,9 +6,8 @@
 //! `--context-map` to the in-memory API server.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::common::{Test, repo_root, require_tool};
+use crate::common::{GIT_IDENTITY, Test, git, repo_root, require_tool};
 use crate::fake_kube::FakeKube;
 use crate::servers::{Backend, Behaviour, CaddyServer, Postgres, free_port};
 
@@ -30,28 +29,6 @@ fn copy_example(from: &Path, to: &Path) {
         }
     }
 }
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .envs(IDENTITY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-const IDENTITY: [(&str, &str); 4] = [
-    ("GIT_AUTHOR_NAME", "Operator"),
-    ("GIT_AUTHOR_EMAIL", "operator@example.net"),
-    ("GIT_COMMITTER_NAME", "Operator"),
-    ("GIT_COMMITTER_EMAIL", "operator@example.net"),
-];
 
 #[test]
 fn deploy_authentik_runs_end_to_end() {
@@ -117,7 +94,7 @@ fn deploy_authentik_runs_end_to_end() {
     let mut test = test
         .env("KUBECONFIG", kubeconfig.to_str().unwrap())
         .env("PGPASSWORD", "unused");
-    for (k, v) in IDENTITY {
+    for (k, v) in GIT_IDENTITY {
         test = test.env(k, v);
     }
 

@@ -4,21 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{ops_bin, repo_root, require_tool};
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.net"])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use crate::common::{git, ops_bin, repo_root, require_tool};
 
 /// A small GitOps repository with one floating image, committed.
 fn fixture() -> tempfile::TempDir {

@@ -1,17 +1,4 @@
-use std::path::Path;
-use std::process::Command;
-
-use crate::common::Test;
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
+use crate::common::{Test, git};
 
 /// A repository with one commit and a bare remote `origin`.
 fn repo(tasks: &str) -> (Test, tempfile::TempDir) {

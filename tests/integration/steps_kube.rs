@@ -29,16 +29,31 @@ fn app(test: Test, dir: &str) -> Test {
     test
 }
 
-fn setup(fake: &FakeKube) -> Option<Test> {
+/// `test` talking to `fake` through `KUBECONFIG`; `None` (skipped) without kubectl.
+fn connect(fake: &FakeKube, test: Test) -> Option<Test> {
     if !require_tool("kubectl") {
         return None;
     }
     let kubeconfig = fake.kubeconfig("kind-ops-test");
-    Some(
-        app(Test::new(), "app")
-            .tasks(TASKS)
-            .env("KUBECONFIG", kubeconfig.to_str().unwrap()),
-    )
+    Some(test.env("KUBECONFIG", kubeconfig.to_str().unwrap()))
+}
+
+fn setup(fake: &FakeKube) -> Option<Test> {
+    connect(fake, app(Test::new(), "app").tasks(TASKS))
+}
+
+/// The app applied, its pods stuck, and a task `slow` waiting 10m for them.
+fn stuck_wait(fake: &FakeKube, task_timeout: Option<&str>) -> Option<Test> {
+    let test = setup(fake)?;
+    test.run_with(&["run", "apply", MAP]).assert_code(0);
+    fake.set_stuck(true);
+    let timeout = task_timeout
+        .map(|t| format!("timeout = \"{t}\"\n"))
+        .unwrap_or_default();
+    Some(test.file(
+        "tasks/main.toml",
+        &format!("[tasks.slow]\n{timeout}kube-wait = {{ context = \"k3s-ringtail\", namespace = \"web\", selector = \"app.kubernetes.io/name=web\", timeout = \"10m\" }}\n"),
+    ))
 }
 
 const MAP: &str = "--context-map=k3s-ringtail=kind-ops-test";
@@ -50,18 +65,8 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
 
     let first = test.run_with(&["run", "apply", "--diff", MAP]);
     first.assert_code(0);
-    assert!(
-        first.stdout.contains("app renders 4 objects:"),
-        "{}",
-        first.stdout
-    );
-    assert!(
-        first
-            .stdout
-            .contains("+ Deployment web/web (created, in namespace web, which this step creates)"),
-        "{}",
-        first.stdout
-    );
+    first.assert_stdout("app renders 4 objects:");
+    first.assert_stdout("+ Deployment web/web (created, in namespace web, which this step creates)");
     assert!(
         first
             .stdout
@@ -69,11 +74,7 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
         "the kustomize image override is applied: {}",
         first.stdout
     );
-    assert!(
-        first.stdout.contains("4 to create, 0 to change, 0 unchanged"),
-        "{}",
-        first.stdout
-    );
+    first.assert_stdout("4 to create, 0 to change, 0 unchanged");
     assert!(
         fake.writes().is_empty(),
         "--diff writes nothing: {:?}",
@@ -88,12 +89,8 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
 
     let apply = test.run_with(&["run", "apply", MAP]);
     apply.assert_code(0);
-    assert!(apply.stdout.contains("Namespace web created"), "{}", apply.stdout);
-    assert!(
-        apply.stdout.contains("deployment/web rolled out (2/2 available)"),
-        "{}",
-        apply.stdout
-    );
+    apply.assert_stdout("Namespace web created");
+    apply.assert_stdout("deployment/web rolled out (2/2 available)");
     let writes = fake.writes();
     assert_eq!(writes.len(), 4, "{writes:?}");
     assert_eq!(
@@ -112,11 +109,7 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
 
     let again = test.run_with(&["run", "apply", "--force", MAP]);
     again.assert_code(0);
-    assert!(
-        again.stdout.contains("0 created, 0 configured, 4 unchanged"),
-        "{}",
-        again.stdout
-    );
+    again.assert_stdout("0 created, 0 configured, 4 unchanged");
 
     let test = test.file(
         "app/configmap.yaml",
@@ -125,19 +118,11 @@ fn applies_server_side_as_ops_then_diff_shows_only_what_changed() {
     let before = fake.writes().len();
     let diff = test.run_with(&["run", "apply", "--diff", "--detailed-exitcode", MAP]);
     diff.assert_code(3);
-    assert!(
-        diff.stdout.contains("~ ConfigMap web/web (changed)"),
-        "{}",
-        diff.stdout
-    );
-    assert!(diff.stdout.contains("--- live/ConfigMap/web"), "{}", diff.stdout);
-    assert!(diff.stdout.contains("-  LOG_LEVEL: info"), "{}", diff.stdout);
-    assert!(diff.stdout.contains("+  LOG_LEVEL: debug"), "{}", diff.stdout);
-    assert!(
-        diff.stdout.contains("  Deployment web/web (unchanged)"),
-        "{}",
-        diff.stdout
-    );
+    diff.assert_stdout("~ ConfigMap web/web (changed)");
+    diff.assert_stdout("--- live/ConfigMap/web");
+    diff.assert_stdout("-  LOG_LEVEL: info");
+    diff.assert_stdout("+  LOG_LEVEL: debug");
+    diff.assert_stdout("  Deployment web/web (unchanged)");
     assert!(
         !diff.stdout.contains("managedFields"),
         "server fields are stripped: {}",
@@ -154,16 +139,8 @@ fn pod_checks_and_waits_read_the_pods_of_the_selector() {
     let Some(test) = setup(&fake) else { return };
     let ran = test.run_with(&["run", "pods", "ready", MAP]);
     ran.assert_code(0);
-    assert!(
-        ran.stdout.contains("2/2 pods ready (at least 2 wanted)"),
-        "{}",
-        ran.stdout
-    );
-    assert!(
-        ran.stdout.contains("app.kubernetes.io/name=web: 2/2 pods ready"),
-        "{}",
-        ran.stdout
-    );
+    ran.assert_stdout("2/2 pods ready (at least 2 wanted)");
+    ran.assert_stdout("app.kubernetes.io/name=web: 2/2 pods ready");
     let listed = fake
         .requests()
         .into_iter()
@@ -247,81 +224,49 @@ fn a_context_missing_from_the_kubeconfig_stops_an_apply_before_anything_runs() {
 #[test]
 fn a_custom_resource_whose_crd_comes_in_the_same_apply_is_shown_whole() {
     let fake = FakeKube::start();
-    let Some(_) = setup(&fake) else { return };
-    let kubeconfig = fake.kubeconfig("kind-ops-test");
-    let test = app(Test::new(), "crd")
-        .tasks("[tasks.widgets]\nkube-apply = { path = \"crd\", context = \"k3s-ringtail\", namespace = \"web\" }\n")
-        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let Some(test) = connect(
+        &fake,
+        app(Test::new(), "crd")
+            .tasks("[tasks.widgets]\nkube-apply = { path = \"crd\", context = \"k3s-ringtail\", namespace = \"web\" }\n"),
+    ) else {
+        return;
+    };
     let ran = test.run_with(&["run", "widgets", "--diff", MAP]);
     ran.assert_code(0);
-    assert!(
-        ran.stdout
-            .contains("+ CustomResourceDefinition widgets.example.net (created)"),
-        "{}",
-        ran.stdout
-    );
-    assert!(
-        ran.stdout
-            .contains("+ Widget blue (created; its CRD is created by this step"),
-        "{}",
-        ran.stdout
-    );
-    assert!(ran.stdout.contains("+  colour: blue"), "{}", ran.stdout);
+    ran.assert_stdout("+ CustomResourceDefinition widgets.example.net (created)");
+    ran.assert_stdout("+ Widget blue (created; its CRD is created by this step");
+    ran.assert_stdout("+  colour: blue");
 }
 
 #[test]
 fn secret_values_stay_out_of_every_diff() {
     let fake = FakeKube::start();
-    let Some(_) = setup(&fake) else { return };
-    let kubeconfig = fake.kubeconfig("kind-ops-test");
     let secret = |password: &str| {
         format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: web\nstringData:\n  password: {password}\n"
         )
     };
-    let test = Test::new()
-        .tasks("[tasks.secret]\nkube-apply = { path = \"secret.yaml\", context = \"k3s-ringtail\", namespace = \"web\", create-namespace = true }\n")
-        .file("secret.yaml", &secret("hunter2-first"))
-        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let Some(test) = connect(
+        &fake,
+        Test::new()
+            .tasks("[tasks.secret]\nkube-apply = { path = \"secret.yaml\", context = \"k3s-ringtail\", namespace = \"web\", create-namespace = true }\n")
+            .file("secret.yaml", &secret("hunter2-first")),
+    ) else {
+        return;
+    };
     let created = test.run_with(&["run", "secret", "--diff", MAP]);
     created.assert_code(0);
-    assert!(
-        created
-            .stdout
-            .contains("+ Namespace web (created: create-namespace)"),
-        "{}",
-        created.stdout
-    );
-    assert!(
-        created
-            .stdout
-            .contains("+ Secret web/db (created, in namespace web, which this step creates)"),
-        "{}",
-        created.stdout
-    );
-    assert!(
-        created.stdout.contains("+  password: \"***\""),
-        "{}",
-        created.stdout
-    );
+    created.assert_stdout("+ Namespace web (created: create-namespace)");
+    created.assert_stdout("+ Secret web/db (created, in namespace web, which this step creates)");
+    created.assert_stdout("+  password: \"***\"");
     let applied = test.run_with(&["run", "secret", MAP]);
     applied.assert_code(0);
-    assert!(
-        applied
-            .stdout
-            .contains("Namespace web created (create-namespace)"),
-        "{}",
-        applied.stdout
-    );
+    applied.assert_stdout("Namespace web created (create-namespace)");
 
     let test = test.file("secret.yaml", &secret("hunter2-second"));
     let rotated = test.run_with(&["run", "secret", "--diff", MAP]);
     rotated.assert_code(0);
-    assert!(
-        rotated.stdout.contains("+  password: \"*** (changed)\""),
-        "{}",
-        rotated.stdout
-    );
+    rotated.assert_stdout("+  password: \"*** (changed)\"");
     for ran in [&created, &rotated] {
         let all = format!("{}{}", ran.stdout, ran.stderr);
         assert!(!all.contains("hunter2"), "{all}");
@@ -331,31 +276,25 @@ fn secret_values_stay_out_of_every_diff() {
 #[test]
 fn a_missing_namespace_is_named_with_the_way_out() {
     let fake = FakeKube::start();
-    let Some(_) = setup(&fake) else { return };
-    let kubeconfig = fake.kubeconfig("kind-ops-test");
-    let test = Test::new()
-        .tasks("[tasks.cm]\nkube-apply = { path = \"cm.yaml\", context = \"k3s-ringtail\", namespace = \"absent\" }\n")
-        .file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n")
-        .env("KUBECONFIG", kubeconfig.to_str().unwrap());
+    let Some(test) = connect(
+        &fake,
+        Test::new()
+            .tasks("[tasks.cm]\nkube-apply = { path = \"cm.yaml\", context = \"k3s-ringtail\", namespace = \"absent\" }\n")
+            .file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: b\n"),
+    ) else {
+        return;
+    };
     let ran = test.run_with(&["run", "cm", MAP]);
     ran.assert_code(1);
-    assert!(
-        ran.stdout.contains("namespaces \"absent\" not found: add a Namespace object to the rendered manifests, or set `create-namespace = true`"),
-        "{}",
-        ran.stdout
-    );
+    ran.assert_stdout("namespaces \"absent\" not found: add a Namespace object to the rendered manifests, or set `create-namespace = true`");
 }
 
 #[test]
 fn the_task_timeout_bounds_a_kubernetes_step() {
     let fake = FakeKube::start();
-    let Some(test) = setup(&fake) else { return };
-    test.run_with(&["run", "apply", MAP]).assert_code(0);
-    fake.set_stuck(true);
-    let test = test.file(
-        "tasks/main.toml",
-        "[tasks.slow]\ntimeout = \"1s\"\nkube-wait = { context = \"k3s-ringtail\", namespace = \"web\", selector = \"app.kubernetes.io/name=web\", timeout = \"10m\" }\n",
-    );
+    let Some(test) = stuck_wait(&fake, Some("1s")) else {
+        return;
+    };
     let ran = test.run_with(&["run", "slow", MAP]);
     ran.assert_code(1);
     assert!(
@@ -371,13 +310,9 @@ fn ctrl_c_stops_a_wait_at_once() {
     use nix::unistd::Pid;
 
     let fake = FakeKube::start();
-    let Some(test) = setup(&fake) else { return };
-    test.run_with(&["run", "apply", MAP]).assert_code(0);
-    fake.set_stuck(true);
-    let test = test.file(
-        "tasks/main.toml",
-        "[tasks.slow]\nkube-wait = { context = \"k3s-ringtail\", namespace = \"web\", selector = \"app.kubernetes.io/name=web\", timeout = \"10m\" }\n",
-    );
+    let Some(test) = stuck_wait(&fake, None) else {
+        return;
+    };
     let listed = || {
         fake.requests()
             .iter()
@@ -417,20 +352,10 @@ fn an_argocd_application_is_applied_as_a_sync_would() {
         );
     let plan = test.run_with(&["run", "sync", "--dry-run"]);
     plan.assert_code(0);
-    assert!(
-        plan.stdout.contains("apply the source of ArgoCD Application apps/web.yaml to context `k3s-ringtail`, namespace of its destination"),
-        "{}",
-        plan.stdout
-    );
+    plan.assert_stdout("apply the source of ArgoCD Application apps/web.yaml to context `k3s-ringtail`, namespace of its destination");
     let preview = test.run_with(&["run", "sync", "--diff", MAP]);
     preview.assert_code(0);
-    assert!(
-        preview
-            .stdout
-            .contains("Application `web`: path app, namespace web"),
-        "{}",
-        preview.stdout
-    );
+    preview.assert_stdout("Application `web`: path app, namespace web");
     assert!(
         preview.stdout.contains("4 to create, 0 to change"),
         "the Namespace once: {}",
