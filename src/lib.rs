@@ -15,6 +15,7 @@ pub mod process;
 pub mod report;
 pub mod root;
 pub mod run;
+pub mod scalar;
 pub mod task;
 pub mod template;
 

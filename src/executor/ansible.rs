@@ -23,8 +23,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::Resolver;
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,41 +54,10 @@ pub struct Ansible {
     args: Vec<Template>,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<Ansible> {
-    let Some(playbook) = raw.get_ref().playbook.as_ref() else {
-        cx.invalid(
-            raw.span(),
-            format!("`ansible` of task `{}` has no `playbook`", cx.task_name()),
-            "playbook missing",
-            None,
-        );
-        return None;
-    };
-    let raw = raw.get_ref();
-    let many =
-        |cx: &mut Resolver<'_>, list: &[Spanned<String>]| list.iter().map(|t| cx.template(t)).collect();
-    let extra_vars = (!raw.extra_vars.is_empty()).then(|| {
-        let map: serde_json::Map<String, serde_json::Value> = raw
-            .extra_vars
-            .iter()
-            .map(|(k, v)| (k.clone(), json_value(v, cx)))
-            .collect();
-        serde_json::Value::Object(map).to_string()
-    });
-    Some(Ansible {
-        playbook: cx.template(playbook),
-        inventory: raw.inventory.as_ref().map(|i| cx.template(i)),
-        tags: many(cx, &raw.tags),
-        skip_tags: many(cx, &raw.skip_tags),
-        limit: raw.limit.as_ref().map(|l| cx.template(l)),
-        extra_vars,
-        args: many(cx, &raw.args),
-    })
-}
 
 /// A TOML value as JSON, with known `{{ var }}` names substituted in its strings
 /// (other placeholders are Jinja, for Ansible).
-fn json_value(value: &toml::Value, cx: &Resolver<'_>) -> serde_json::Value {
+fn json_value(value: &toml::Value, cx: &dyn Resolve) -> serde_json::Value {
     use serde_json::Value as J;
     match value {
         toml::Value::String(s) => J::String(cx.expand_known(s)),
@@ -238,16 +206,51 @@ impl Ansible {
     }
 }
 
-impl Executor for Ansible {
+impl StepKind for Ansible {
     const KEY: &'static str = "ansible";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ playbook = "site.yml" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let Some(playbook) = raw.get_ref().playbook.as_ref() else {
+            cx.invalid(
+                raw.span(),
+                format!("`ansible` of task `{}` has no `playbook`", cx.task_name()),
+                "playbook missing",
+                None,
+            );
+            return None;
+        };
+        let raw = raw.get_ref();
+        let many =
+            |cx: &mut dyn Resolve, list: &[Spanned<String>]| list.iter().map(|t| cx.template(t)).collect();
+        let extra_vars = (!raw.extra_vars.is_empty()).then(|| {
+            let map: serde_json::Map<String, serde_json::Value> = raw
+                .extra_vars
+                .iter()
+                .map(|(k, v)| (k.clone(), json_value(v, cx)))
+                .collect();
+            serde_json::Value::Object(map).to_string()
+        });
+        Some(Ansible {
+            playbook: cx.template(playbook),
+            inventory: raw.inventory.as_ref().map(|i| cx.template(i)),
+            tags: many(cx, &raw.tags),
+            skip_tags: many(cx, &raw.skip_tags),
+            limit: raw.limit.as_ref().map(|l| cx.template(l)),
+            extra_vars,
+            args: many(cx, &raw.args),
+        })
+    }
+}
+
+impl Executor for Ansible {
     fn plan(&self) -> StepPlan {
         StepPlan {
             lines: vec![self.display(false)],
             check: Some(self.display(true)),
         }
     }
-
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let recap = self.play(cx, true).await?;
         Ok(if recap.iter().any(|h| h.changed > 0) {

@@ -28,9 +28,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::process::ProcessError;
-use crate::task::Resolver;
 use crate::template::Template;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -72,45 +71,6 @@ pub struct Caddy {
     tls: Option<bool>,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<Caddy> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    if raw.routes.is_empty() == raw.routes_file.is_none() {
-        cx.invalid(
-            span,
-            format!(
-                "`caddy` of task `{}` needs `routes` or `routes-file` (one of them)",
-                cx.task_name()
-            ),
-            "routes",
-            None,
-        );
-        return None;
-    }
-    let routes = raw
-        .routes
-        .iter()
-        .map(|r| RawRoute {
-            name: r.name.as_ref().map(|n| cx.expand_known(n)),
-            host: cx.expand_known(&r.host),
-            backend: cx.expand_known(&r.backend),
-        })
-        .collect();
-    Some(Caddy {
-        admin: raw
-            .admin
-            .as_ref()
-            .map_or_else(|| Template::literal("http://127.0.0.1:2019"), |a| cx.template(a)),
-        listen: raw
-            .listen
-            .as_ref()
-            .map_or_else(|| Template::literal(":443"), |l| cx.template(l)),
-        domain: raw.domain.as_ref().map(|d| cx.template(d)),
-        routes,
-        routes_file: raw.routes_file.as_ref().map(|f| cx.template(f)),
-        tls: raw.tls,
-    })
-}
 
 /// Where a reverse-proxy backend is dialled, and whether it speaks TLS.
 fn upstream(backend: &str) -> (String, bool) {
@@ -141,10 +101,10 @@ impl Caddy {
         };
         let path = cx.dir.join(file.render(cx.outputs));
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| StepError::Invalid(format!("cannot read {}: {e}", path.display())))?;
         toml::from_str::<RoutesFile>(&text)
             .map(|f| f.routes)
-            .map_err(|e| StepError::Failed(format!("{}: {}", path.display(), e.message())))
+            .map_err(|e| StepError::Invalid(format!("{}: {}", path.display(), e.message())))
     }
 
     fn host(&self, cx: &StepContext<'_>, host: &str) -> String {
@@ -210,7 +170,7 @@ impl Caddy {
                 cx.report("caddy validate: the rendered config is valid");
                 Ok(())
             }
-            Ok(output) => Err(StepError::Failed(format!(
+            Ok(output) => Err(StepError::Invalid(format!(
                 "caddy validate rejected the rendered config: {}",
                 output
                     .stderr_tail
@@ -278,9 +238,53 @@ impl Caddy {
     }
 }
 
-impl Executor for Caddy {
+impl StepKind for Caddy {
     const KEY: &'static str = "caddy";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ admin = "http://127.0.0.1:2019", listen = ":443", domain = "example.net", routes = [{ host = "app", backend = "http://127.0.0.1:8080" }] }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        if raw.routes.is_empty() == raw.routes_file.is_none() {
+            cx.invalid(
+                span,
+                format!(
+                    "`caddy` of task `{}` needs `routes` or `routes-file` (one of them)",
+                    cx.task_name()
+                ),
+                "routes",
+                None,
+            );
+            return None;
+        }
+        let routes = raw
+            .routes
+            .iter()
+            .map(|r| RawRoute {
+                name: r.name.as_ref().map(|n| cx.expand_known(n)),
+                host: cx.expand_known(&r.host),
+                backend: cx.expand_known(&r.backend),
+            })
+            .collect();
+        Some(Caddy {
+            admin: raw
+                .admin
+                .as_ref()
+                .map_or_else(|| Template::literal("http://127.0.0.1:2019"), |a| cx.template(a)),
+            listen: raw
+                .listen
+                .as_ref()
+                .map_or_else(|| Template::literal(":443"), |l| cx.template(l)),
+            domain: raw.domain.as_ref().map(|d| cx.template(d)),
+            routes,
+            routes_file: raw.routes_file.as_ref().map(|f| cx.template(f)),
+            tls: raw.tls,
+        })
+    }
+}
+
+impl Executor for Caddy {
     fn plan(&self) -> StepPlan {
         let admin = self.admin.display();
         let mut lines: Vec<String> = self
@@ -297,7 +301,6 @@ impl Executor for Caddy {
             check: Some(format!("diff against GET {admin}/config/")),
         }
     }
-
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         if let Some(file) = &self.routes_file {
             let file = file.render(cx.outputs);

@@ -25,9 +25,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::policy::yaml::{self, Kind, Node};
-use crate::task::Resolver;
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -100,93 +99,6 @@ pub struct CnpgRole {
     verify: Option<Verify>,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<CnpgRole> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    let (Some(cluster), Some(role)) = (&raw.cluster, &raw.role) else {
-        cx.invalid(
-            span,
-            format!("`cnpg-role` of task `{}` needs `cluster` (the manifest) and `role`", cx.task_name()),
-            "incomplete",
-            Some("cnpg-role = { cluster = \"argocd/manifests/databases/pg.yaml\", role = { name = \"app\", login = true } }".into()),
-        );
-        return None;
-    };
-    let mut attributes = Vec::new();
-    let mut flag = |key: &'static str, column: &'static str, value: Option<bool>| {
-        if let Some(v) = value {
-            attributes.push(Attribute {
-                key,
-                yaml: v.to_string(),
-                pg: Some((column, v.to_string())),
-            });
-        }
-    };
-    flag("login", "rolcanlogin", role.login);
-    flag("superuser", "rolsuper", role.superuser);
-    flag("createdb", "rolcreatedb", role.createdb);
-    flag("createrole", "rolcreaterole", role.createrole);
-    flag("inherit", "rolinherit", role.inherit);
-    flag("replication", "rolreplication", role.replication);
-    flag("bypassrls", "rolbypassrls", role.bypassrls);
-    if let Some(limit) = role.connection_limit {
-        attributes.push(Attribute {
-            key: "connectionLimit",
-            yaml: limit.to_string(),
-            pg: Some(("rolconnlimit", limit.to_string())),
-        });
-    }
-    attributes.push(Attribute {
-        key: "ensure",
-        yaml: role.ensure.clone().unwrap_or_else(|| "present".into()),
-        pg: None,
-    });
-    if let Some(comment) = &role.comment {
-        attributes.push(Attribute {
-            key: "comment",
-            yaml: serde_json::to_string(&cx.expand_known(comment)).unwrap_or_default(),
-            pg: None,
-        });
-    }
-    let text = |value: &Option<String>, default: &str| {
-        value
-            .as_deref()
-            .map_or_else(|| default.to_owned(), |v| cx.expand_known(v))
-    };
-    let verify = match &raw.verify {
-        None => None,
-        Some(v) => {
-            let port = match &v.port {
-                None => Some(5432),
-                Some(Port::Number(n)) => Some(*n),
-                Some(Port::Text(t)) => cx.expand_known(t).parse().ok(),
-            };
-            let Some(port) = port else {
-                cx.invalid(
-                    span,
-                    format!("`verify.port` of task `{}` is not a port number", cx.task_name()),
-                    "port",
-                    None,
-                );
-                return None;
-            };
-            Some(Verify {
-                host: text(&v.host, "127.0.0.1"),
-                port,
-                user: text(&v.user, "postgres"),
-                dbname: text(&v.dbname, "postgres"),
-                password_env: v.password_env.clone(),
-            })
-        }
-    };
-    Some(CnpgRole {
-        cluster: cx.template(cluster),
-        name: cx.expand_known(&role.name),
-        attributes,
-        password_secret: role.password_secret.as_ref().map(|s| cx.expand_known(s)),
-        verify,
-    })
-}
 
 /// End of the line holding byte `at`, after its newline.
 fn line_end(text: &str, at: usize) -> usize {
@@ -305,8 +217,8 @@ impl CnpgRole {
     fn read(&self, cx: &StepContext<'_>) -> Result<(std::path::PathBuf, String, String), StepError> {
         let path = cx.dir.join(self.cluster.render(cx.outputs));
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", path.display())))?;
-        let edited = self.edit(&path, &text).map_err(StepError::Failed)?;
+            .map_err(|e| StepError::Invalid(format!("cannot read {}: {e}", path.display())))?;
+        let edited = self.edit(&path, &text).map_err(StepError::Invalid)?;
         Ok((path, text, edited))
     }
 
@@ -330,7 +242,7 @@ impl CnpgRole {
         config.connect_timeout(std::time::Duration::from_secs(10));
         if let Some(var) = &v.password_env {
             let password = std::env::var(var).map_err(|_| {
-                StepError::Failed(format!("verify: the environment variable {var} is not set"))
+                StepError::Invalid(format!("verify: the environment variable {var} is not set"))
             })?;
             config.password(password);
         }
@@ -395,9 +307,101 @@ impl CnpgRole {
     }
 }
 
-impl Executor for CnpgRole {
+impl StepKind for CnpgRole {
     const KEY: &'static str = "cnpg-role";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ cluster = "cluster.yaml", role = { name = "app" } }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let (Some(cluster), Some(role)) = (&raw.cluster, &raw.role) else {
+            cx.invalid(
+                span,
+                format!("`cnpg-role` of task `{}` needs `cluster` (the manifest) and `role`", cx.task_name()),
+                "incomplete",
+                Some("cnpg-role = { cluster = \"argocd/manifests/databases/pg.yaml\", role = { name = \"app\", login = true } }".into()),
+            );
+            return None;
+        };
+        let mut attributes = Vec::new();
+        let mut flag = |key: &'static str, column: &'static str, value: Option<bool>| {
+            if let Some(v) = value {
+                attributes.push(Attribute {
+                    key,
+                    yaml: v.to_string(),
+                    pg: Some((column, v.to_string())),
+                });
+            }
+        };
+        flag("login", "rolcanlogin", role.login);
+        flag("superuser", "rolsuper", role.superuser);
+        flag("createdb", "rolcreatedb", role.createdb);
+        flag("createrole", "rolcreaterole", role.createrole);
+        flag("inherit", "rolinherit", role.inherit);
+        flag("replication", "rolreplication", role.replication);
+        flag("bypassrls", "rolbypassrls", role.bypassrls);
+        if let Some(limit) = role.connection_limit {
+            attributes.push(Attribute {
+                key: "connectionLimit",
+                yaml: limit.to_string(),
+                pg: Some(("rolconnlimit", limit.to_string())),
+            });
+        }
+        attributes.push(Attribute {
+            key: "ensure",
+            yaml: role.ensure.clone().unwrap_or_else(|| "present".into()),
+            pg: None,
+        });
+        if let Some(comment) = &role.comment {
+            attributes.push(Attribute {
+                key: "comment",
+                yaml: serde_json::to_string(&cx.expand_known(comment)).unwrap_or_default(),
+                pg: None,
+            });
+        }
+        let text = |value: &Option<String>, default: &str| {
+            value
+                .as_deref()
+                .map_or_else(|| default.to_owned(), |v| cx.expand_known(v))
+        };
+        let verify = match &raw.verify {
+            None => None,
+            Some(v) => {
+                let port = match &v.port {
+                    None => Some(5432),
+                    Some(Port::Number(n)) => Some(*n),
+                    Some(Port::Text(t)) => cx.expand_known(t).parse().ok(),
+                };
+                let Some(port) = port else {
+                    cx.invalid(
+                        span,
+                        format!("`verify.port` of task `{}` is not a port number", cx.task_name()),
+                        "port",
+                        None,
+                    );
+                    return None;
+                };
+                Some(Verify {
+                    host: text(&v.host, "127.0.0.1"),
+                    port,
+                    user: text(&v.user, "postgres"),
+                    dbname: text(&v.dbname, "postgres"),
+                    password_env: v.password_env.clone(),
+                })
+            }
+        };
+        Some(CnpgRole {
+            cluster: cx.template(cluster),
+            name: cx.expand_known(&role.name),
+            attributes,
+            password_secret: role.password_secret.as_ref().map(|s| cx.expand_known(s)),
+            verify,
+        })
+    }
+}
+
+impl Executor for CnpgRole {
     fn plan(&self) -> StepPlan {
         let attrs: Vec<String> = self
             .attributes
@@ -421,7 +425,6 @@ impl Executor for CnpgRole {
             check: Some(format!("diff of {}", self.cluster.display())),
         }
     }
-
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let (path, before, after) = self.read(cx)?;
         if before == after {

@@ -20,8 +20,9 @@
 //!   `--diff` then runs it as it is, and its failure is a failure.
 //! - `--dry-run`: shows the command.
 
-use super::{Applied, Diff, Executor, RawActions, StepContext, StepError, StepPlan};
-use crate::task::Resolver;
+use toml::Spanned;
+
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepPlan};
 use crate::template::Template;
 
 /// A command and the optional read-only check that `--diff` runs instead.
@@ -77,8 +78,6 @@ impl Command {
 }
 
 impl Executor for Command {
-    const KEY: &'static str = "cmd";
-
     fn plan(&self) -> StepPlan {
         let check = if self.read_only {
             Some(&self.program)
@@ -124,7 +123,17 @@ impl Executor for Command {
 }
 
 /// `cmd`/`shell` and their checks, from the raw task.
-pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Command> {
+/// The command keys of one task, borrowed from the loader.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RawCommand<'a> {
+    pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
+    pub shell: Option<&'a Spanned<String>>,
+    pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
+    pub check_shell: Option<&'a Spanned<String>>,
+    pub read_only: Option<&'a Spanned<bool>>,
+}
+
+pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Command> {
     let check = match (raw.check, raw.check_shell) {
         (Some(_), Some(shell)) => {
             cx.invalid(
@@ -145,8 +154,8 @@ pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Com
         (None, None) => {
             if let Some(at) = raw
                 .check
-                .map(toml::Spanned::span)
-                .or(raw.check_shell.map(toml::Spanned::span))
+                .map(Spanned::span)
+                .or(raw.check_shell.map(Spanned::span))
             {
                 cx.invalid(
                     at,
@@ -162,8 +171,8 @@ pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Com
     if read_only
         && let Some(at) = raw
             .check
-            .map(toml::Spanned::span)
-            .or(raw.check_shell.map(toml::Spanned::span))
+            .map(Spanned::span)
+            .or(raw.check_shell.map(Spanned::span))
     {
         cx.invalid(
             at,
@@ -179,10 +188,7 @@ pub(super) fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Com
     })
 }
 
-pub(super) fn argv_program(
-    argv: &toml::Spanned<Vec<toml::Spanned<String>>>,
-    cx: &mut Resolver<'_>,
-) -> Option<Program> {
+pub(super) fn argv_program(argv: &Spanned<Vec<Spanned<String>>>, cx: &mut dyn Resolve) -> Option<Program> {
     if argv.get_ref().is_empty() {
         cx.invalid(
             argv.span(),

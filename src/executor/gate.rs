@@ -22,8 +22,7 @@ use toml::Spanned;
 
 use super::command::{Program, argv_program};
 use super::pattern::Pattern;
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::Resolver;
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 
 /// How much output a gate examines.
 const GATE_CAPTURE: usize = 16 * 1024 * 1024;
@@ -48,58 +47,8 @@ pub enum Gate {
     Confirm(String),
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<Gate> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    let program = match (&raw.cmd, &raw.shell) {
-        (Some(argv), None) => argv_program(argv, cx),
-        (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
-        (Some(_), Some(shell)) => {
-            cx.invalid(
-                shell.span(),
-                "a gate runs `cmd` or `shell`, not both".into(),
-                "second command",
-                None,
-            );
-            None
-        }
-        (None, None) => None,
-    };
-    match (program, &raw.confirm) {
-        (Some(program), None) => Some(Gate::Command {
-            program,
-            expect: raw.expect.as_ref().and_then(|p| Pattern::resolve(p, cx)),
-            reject: raw.reject.as_ref().and_then(|p| Pattern::resolve(p, cx)),
-        }),
-        (None, Some(question)) if raw.expect.is_none() && raw.reject.is_none() => {
-            Some(Gate::Confirm(cx.text(question)))
-        }
-        _ => {
-            cx.invalid(
-                span,
-                format!(
-                    "the gate of task `{}` needs either a command or a confirmation",
-                    cx.task_name()
-                ),
-                "gate",
-                Some(
-                    "`gate = { shell = \"…\", expect = \"regex\" }` or `gate = { confirm = \"question\" }`"
-                        .into(),
-                ),
-            );
-            None
-        }
-    }
-}
 
 impl Gate {
-    /// The question a confirmation gate asks.
-    pub fn question(&self) -> Option<&str> {
-        match self {
-            Self::Confirm(q) => Some(q),
-            Self::Command { .. } => None,
-        }
-    }
 
     async fn check(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
         let Self::Command {
@@ -158,9 +107,57 @@ fn line_at(text: &str, at: usize) -> String {
     text[start..end].trim().chars().take(200).collect()
 }
 
-impl Executor for Gate {
+impl StepKind for Gate {
     const KEY: &'static str = "gate";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ shell = "true", expect = "." }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let program = match (&raw.cmd, &raw.shell) {
+            (Some(argv), None) => argv_program(argv, cx),
+            (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
+            (Some(_), Some(shell)) => {
+                cx.invalid(
+                    shell.span(),
+                    "a gate runs `cmd` or `shell`, not both".into(),
+                    "second command",
+                    None,
+                );
+                None
+            }
+            (None, None) => None,
+        };
+        match (program, &raw.confirm) {
+            (Some(program), None) => Some(Gate::Command {
+                program,
+                expect: raw.expect.as_ref().and_then(|p| Pattern::resolve(p, cx)),
+                reject: raw.reject.as_ref().and_then(|p| Pattern::resolve(p, cx)),
+            }),
+            (None, Some(question)) if raw.expect.is_none() && raw.reject.is_none() => {
+                Some(Gate::Confirm(cx.text(question)))
+            }
+            _ => {
+                cx.invalid(
+                    span,
+                    format!(
+                        "the gate of task `{}` needs either a command or a confirmation",
+                        cx.task_name()
+                    ),
+                    "gate",
+                    Some(
+                        "`gate = { shell = \"…\", expect = \"regex\" }` or `gate = { confirm = \"question\" }`"
+                            .into(),
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Executor for Gate {
     fn plan(&self) -> StepPlan {
         match self {
             Self::Command {
@@ -184,6 +181,12 @@ impl Executor for Gate {
                 lines: vec![format!("asks: {q}")],
                 check: None,
             },
+        }
+    }
+    fn question(&self) -> Option<&str> {
+        match self {
+            Self::Confirm(q) => Some(q),
+            Self::Command { .. } => None,
         }
     }
 

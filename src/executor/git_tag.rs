@@ -23,8 +23,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::Resolver;
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,34 +48,6 @@ pub struct GitTag {
     force: bool,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<GitTag> {
-    let Some(tag) = raw.get_ref().tag.as_ref() else {
-        cx.invalid(
-            raw.span(),
-            format!("`git-tag` of task `{}` has no `tag`", cx.task_name()),
-            "tag missing",
-            Some("name the tag: `git-tag = { tag = \"app-v{{ version }}\" }`".into()),
-        );
-        return None;
-    };
-    let raw = raw.get_ref();
-    Some(GitTag {
-        tag: cx.template(tag),
-        message: raw.message.as_ref().map(|m| cx.template(m)),
-        target: raw
-            .target
-            .as_ref()
-            .map_or_else(|| Template::literal("HEAD"), |t| cx.template(t)),
-        // An empty remote (`push = "{{ remote }}"` with `remote = ""`) means no push.
-        push: raw
-            .push
-            .as_ref()
-            .map(|p| cx.template(p))
-            .filter(|t| !t.display().is_empty()),
-        require_clean: raw.require_clean.unwrap_or(true),
-        force: raw.force.unwrap_or(false),
-    })
-}
 
 /// Where things stand before tagging.
 struct State {
@@ -188,9 +159,42 @@ fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
-impl Executor for GitTag {
+impl StepKind for GitTag {
     const KEY: &'static str = "git-tag";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ tag = "v1" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let Some(tag) = raw.get_ref().tag.as_ref() else {
+            cx.invalid(
+                raw.span(),
+                format!("`git-tag` of task `{}` has no `tag`", cx.task_name()),
+                "tag missing",
+                Some("name the tag: `git-tag = { tag = \"app-v{{ version }}\" }`".into()),
+            );
+            return None;
+        };
+        let raw = raw.get_ref();
+        Some(GitTag {
+            tag: cx.template(tag),
+            message: raw.message.as_ref().map(|m| cx.template(m)),
+            target: raw
+                .target
+                .as_ref()
+                .map_or_else(|| Template::literal("HEAD"), |t| cx.template(t)),
+            // An empty remote (`push = "{{ remote }}"` with `remote = ""`) means no push.
+            push: raw
+                .push
+                .as_ref()
+                .map(|p| cx.template(p))
+                .filter(|t| !t.display().is_empty()),
+            require_clean: raw.require_clean.unwrap_or(true),
+            force: raw.force.unwrap_or(false),
+        })
+    }
+}
+
+impl Executor for GitTag {
     fn plan(&self) -> StepPlan {
         let tag = self.tag.display();
         let mut lines = vec![format!("$ git tag -a {tag} {}", self.target.display())];
@@ -202,7 +206,6 @@ impl Executor for GitTag {
             check: Some(format!("where tag {tag} points, locally and on the remote")),
         }
     }
-
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let s = self.state(cx).await?;
         cx.produce("tag", s.tag.as_str());
@@ -212,7 +215,7 @@ impl Executor for GitTag {
                 // Apply would refuse now, but a step before it may commit the changes.
                 return Ok(Diff::Unknown(reason));
             }
-            return Err(StepError::Failed(reason));
+            return Err(StepError::Invalid(reason));
         }
         let here = short(&s.commit);
         let mut changes = false;
@@ -246,7 +249,7 @@ impl Executor for GitTag {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         let s = self.state(cx).await?;
         if let Some(reason) = self.refusal(&s) {
-            return Err(StepError::Failed(reason));
+            return Err(StepError::Invalid(reason));
         }
         if s.local.as_deref() != Some(s.commit.as_str()) {
             let message = self

@@ -27,8 +27,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::pattern::Pattern;
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::Resolver;
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,45 +70,6 @@ pub struct HttpCheck {
     pub interval: Duration,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<HttpCheck> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    if raw.checks.is_empty() {
-        cx.invalid(
-            span,
-            format!("`http-check` of task `{}` has no checks", cx.task_name()),
-            "no checks",
-            Some("add `checks = [{ name = \"app\", url = \"https://…\" }]`".into()),
-        );
-        return None;
-    }
-    let checks = raw
-        .checks
-        .iter()
-        .map(|c| Check {
-            name: cx.text(c.name.as_ref().unwrap_or(&c.url)),
-            url: cx.template(&c.url),
-            status: c.status.unwrap_or(200),
-            body: c.body.as_ref().and_then(|b| Pattern::resolve(b, cx)),
-            host: c.host.as_ref().map(|h| cx.template(h)),
-            insecure: c.insecure,
-        })
-        .collect();
-    Some(HttpCheck {
-        checks,
-        timeout: raw
-            .timeout
-            .as_ref()
-            .and_then(|t| cx.duration(t))
-            .unwrap_or(Duration::from_secs(5)),
-        retries: raw.retries.unwrap_or(0),
-        interval: raw
-            .interval
-            .as_ref()
-            .and_then(|t| cx.duration(t))
-            .unwrap_or(Duration::from_secs(2)),
-    })
-}
 
 /// The outcome of one check.
 #[derive(Debug)]
@@ -262,9 +222,53 @@ fn table(outcomes: &[Outcome]) -> Vec<String> {
     lines
 }
 
-impl Executor for HttpCheck {
+impl StepKind for HttpCheck {
     const KEY: &'static str = "http-check";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ checks = [{ name = "app", url = "http://127.0.0.1:8080/" }] }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        if raw.checks.is_empty() {
+            cx.invalid(
+                span,
+                format!("`http-check` of task `{}` has no checks", cx.task_name()),
+                "no checks",
+                Some("add `checks = [{ name = \"app\", url = \"https://…\" }]`".into()),
+            );
+            return None;
+        }
+        let checks = raw
+            .checks
+            .iter()
+            .map(|c| Check {
+                name: cx.text(c.name.as_ref().unwrap_or(&c.url)),
+                url: cx.template(&c.url),
+                status: c.status.unwrap_or(200),
+                body: c.body.as_ref().and_then(|b| Pattern::resolve(b, cx)),
+                host: c.host.as_ref().map(|h| cx.template(h)),
+                insecure: c.insecure,
+            })
+            .collect();
+        Some(HttpCheck {
+            checks,
+            timeout: raw
+                .timeout
+                .as_ref()
+                .and_then(|t| cx.duration(t))
+                .unwrap_or(Duration::from_secs(5)),
+            retries: raw.retries.unwrap_or(0),
+            interval: raw
+                .interval
+                .as_ref()
+                .and_then(|t| cx.duration(t))
+                .unwrap_or(Duration::from_secs(2)),
+        })
+    }
+}
+
+impl Executor for HttpCheck {
     fn plan(&self) -> StepPlan {
         let lines: Vec<String> = self
             .checks
@@ -284,6 +288,9 @@ impl Executor for HttpCheck {
             }),
             lines,
         }
+    }
+    fn verifies(&self) -> bool {
+        true
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {

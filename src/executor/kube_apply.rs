@@ -31,11 +31,10 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
 use crate::kube::object::Object;
 use crate::kube::{Context, argocd, context, diff, render, rollout, wait, yaml};
-use crate::task::Resolver;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -65,49 +64,6 @@ pub struct KubeApply {
     create_namespace: bool,
 }
 
-pub(super) fn resolve(raw: &Spanned<Raw>, cx: &mut Resolver<'_>) -> Option<KubeApply> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    let (Some(context), true) = (&raw.context, raw.path.is_some() != raw.app.is_some()) else {
-        cx.invalid(
-            span,
-            format!(
-                "`kube-apply` of task `{}` needs `context`, and `path` or `app` (one of them)",
-                cx.task_name()
-            ),
-            "incomplete",
-            Some(
-                "kube-apply = { path = \"argocd/manifests/app\", context = \"k3s-ringtail\", namespace = \"app\" }; \
-                 the context is never taken from the kubeconfig's current context"
-                    .into(),
-            ),
-        );
-        return None;
-    };
-    if let Some(prune) = raw.prune.as_ref().filter(|p| *p.get_ref()) {
-        cx.invalid(
-            prune.span(),
-            "`prune = true` is not supported: ops applies, it does not delete".into(),
-            "not supported",
-            Some(
-                "let ArgoCD prune, or delete objects with a `shell` step; `prune = false` is accepted".into(),
-            ),
-        );
-    }
-    Some(KubeApply {
-        path: raw
-            .path
-            .as_ref()
-            .map(|p| PathBuf::from(cx.text(p)))
-            .unwrap_or_default(),
-        app: raw.app.as_ref().map(|a| PathBuf::from(cx.text(a))),
-        context: cx.context(context),
-        namespace: raw.namespace.as_ref().map(|n| cx.text(n)),
-        wait: raw.wait.as_ref().and_then(|w| cx.duration(w)),
-        force_conflicts: raw.force_conflicts,
-        create_namespace: raw.create_namespace,
-    })
-}
 
 /// What this step creates that the server cannot know of during a dry run: kinds
 /// whose CRD it applies, namespaces it creates.
@@ -134,9 +90,6 @@ struct Tally {
 }
 
 impl KubeApply {
-    pub fn context(&self) -> &Context {
-        &self.context
-    }
 
     fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
@@ -165,9 +118,9 @@ impl KubeApply {
     }
 
     async fn render(&self, cx: &StepContext<'_>) -> Result<Vec<Object>, StepError> {
-        let objects = render::render(cx, &self.path).await?;
+        let objects = render::render(&cx.kube(), &self.path).await?;
         if objects.is_empty() {
-            return Err(StepError::Failed(format!(
+            return Err(StepError::Invalid(format!(
                 "{} renders no objects",
                 self.path.display()
             )));
@@ -312,9 +265,57 @@ fn crds_of(objects: &[Object]) -> Vec<(String, String)> {
         .collect()
 }
 
-impl Executor for KubeApply {
+impl StepKind for KubeApply {
     const KEY: &'static str = "kube-apply";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ path = "manifests", context = "k3s" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let (Some(context), true) = (&raw.context, raw.path.is_some() != raw.app.is_some()) else {
+            cx.invalid(
+                span,
+                format!(
+                    "`kube-apply` of task `{}` needs `context`, and `path` or `app` (one of them)",
+                    cx.task_name()
+                ),
+                "incomplete",
+                Some(
+                    "kube-apply = { path = \"argocd/manifests/app\", context = \"k3s-ringtail\", namespace = \"app\" }; \
+                     the context is never taken from the kubeconfig's current context"
+                        .into(),
+                ),
+            );
+            return None;
+        };
+        if let Some(prune) = raw.prune.as_ref().filter(|p| *p.get_ref()) {
+            cx.invalid(
+                prune.span(),
+                "`prune = true` is not supported: ops applies, it does not delete".into(),
+                "not supported",
+                Some(
+                    "let ArgoCD prune, or delete objects with a `shell` step; `prune = false` is accepted".into(),
+                ),
+            );
+        }
+        Some(KubeApply {
+            path: raw
+                .path
+                .as_ref()
+                .map(|p| PathBuf::from(cx.text(p)))
+                .unwrap_or_default(),
+            app: raw.app.as_ref().map(|a| PathBuf::from(cx.text(a))),
+            context: cx.context(context),
+            namespace: raw.namespace.as_ref().map(|n| cx.text(n)),
+            wait: raw.wait.as_ref().and_then(|w| cx.duration(w)),
+            force_conflicts: raw.force_conflicts,
+            create_namespace: raw.create_namespace,
+        })
+    }
+}
+
+impl Executor for KubeApply {
     fn plan(&self) -> StepPlan {
         let what = match &self.app {
             Some(app) => format!("the source of ArgoCD Application {}", app.display()),
@@ -344,6 +345,9 @@ impl Executor for KubeApply {
             lines,
             check: Some("server-side apply with dryRun=All, and a diff per object".into()),
         }
+    }
+    fn kube_context(&self) -> Option<&Context> {
+        Some(&self.context)
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
@@ -457,7 +461,7 @@ impl KubeApply {
         if let Some(timeout) = self.wait {
             let workloads = rollout::workloads(&objects, self.namespace());
             if !workloads.is_empty() {
-                wait::rollouts(cx, cluster.client(), &workloads, timeout).await?;
+                wait::rollouts(&cx.kube(), cluster.client(), &workloads, timeout).await?;
             }
         }
         Ok(Applied {

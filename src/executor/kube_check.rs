@@ -14,13 +14,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::kube_wait::Pods;
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::{Context, rollout};
-use crate::task::Resolver;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawCheck {
+pub struct Raw {
     context: Option<Spanned<String>>,
     namespace: Option<Spanned<String>>,
     selector: Option<Spanned<String>>,
@@ -33,29 +32,8 @@ pub struct KubeCheck {
     min_ready: usize,
 }
 
-pub(super) fn resolve_check(raw: &Spanned<RawCheck>, cx: &mut Resolver<'_>) -> Option<KubeCheck> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    let pods = Pods::resolve(
-        KubeCheck::KEY,
-        span,
-        [
-            raw.context.as_ref(),
-            raw.namespace.as_ref(),
-            raw.selector.as_ref(),
-        ],
-        cx,
-    )?;
-    Some(KubeCheck {
-        pods,
-        min_ready: raw.min_ready.unwrap_or(1),
-    })
-}
 
 impl KubeCheck {
-    pub fn context(&self) -> &Context {
-        &self.pods.context
-    }
 
     async fn check(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
         let client = self.pods.client(cx).await?;
@@ -91,9 +69,32 @@ impl KubeCheck {
     }
 }
 
-impl Executor for KubeCheck {
+impl StepKind for KubeCheck {
     const KEY: &'static str = "kube-check";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ context = "k3s", selector = "app=web" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let pods = Pods::resolve(
+            KubeCheck::KEY,
+            span,
+            [
+                raw.context.as_ref(),
+                raw.namespace.as_ref(),
+                raw.selector.as_ref(),
+            ],
+            cx,
+        )?;
+        Some(KubeCheck {
+            pods,
+            min_ready: raw.min_ready.unwrap_or(1),
+        })
+    }
+}
+
+impl Executor for KubeCheck {
     fn plan(&self) -> StepPlan {
         StepPlan {
             lines: vec![format!(
@@ -103,6 +104,13 @@ impl Executor for KubeCheck {
             )],
             check: Some("the same check (read-only)".into()),
         }
+    }
+    fn kube_context(&self) -> Option<&Context> {
+        Some(&self.pods.context)
+    }
+
+    fn verifies(&self) -> bool {
+        true
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {

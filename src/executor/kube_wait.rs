@@ -16,16 +16,15 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::wait::{self, Condition};
 use crate::kube::{Context, context};
-use crate::task::Resolver;
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawWait {
+pub struct Raw {
     context: Option<Spanned<String>>,
     namespace: Option<Spanned<String>>,
     selector: Option<Spanned<String>>,
@@ -48,7 +47,7 @@ impl Pods {
         key: &str,
         span: std::ops::Range<usize>,
         fields: [Option<&Spanned<String>>; 3],
-        cx: &mut Resolver<'_>,
+        cx: &mut dyn Resolve,
     ) -> Option<Self> {
         let [Some(context), namespace, Some(selector)] = fields else {
             cx.invalid(
@@ -92,54 +91,56 @@ pub struct KubeWait {
     timeout: Duration,
 }
 
-pub(super) fn resolve_wait(raw: &Spanned<RawWait>, cx: &mut Resolver<'_>) -> Option<KubeWait> {
-    let span = raw.span();
-    let raw = raw.get_ref();
-    let pods = Pods::resolve(
-        KubeWait::KEY,
-        span,
-        [
-            raw.context.as_ref(),
-            raw.namespace.as_ref(),
-            raw.selector.as_ref(),
-        ],
-        cx,
-    )?;
-    let condition = match raw.condition.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
-        None | Some(("ready", _)) => Condition::Ready {
-            min: raw.min.unwrap_or(1),
-        },
-        Some(("deleted", _)) => Condition::Deleted,
-        Some((other, at)) => {
-            cx.invalid(
-                at,
-                format!("`for = \"{other}\"`: a wait is for `ready` or `deleted`"),
-                "unknown condition",
-                None,
-            );
-            return None;
-        }
-    };
-    Some(KubeWait {
-        pods,
-        condition,
-        timeout: raw
-            .timeout
-            .as_ref()
-            .and_then(|t| cx.duration(t))
-            .unwrap_or(DEFAULT_TIMEOUT),
-    })
-}
 
 impl KubeWait {
-    pub fn context(&self) -> &Context {
-        &self.pods.context
+}
+
+impl StepKind for KubeWait {
+    const KEY: &'static str = "kube-wait";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ context = "k3s", selector = "app=web" }"#;
+
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let raw = raw.get_ref();
+        let pods = Pods::resolve(
+            KubeWait::KEY,
+            span,
+            [
+                raw.context.as_ref(),
+                raw.namespace.as_ref(),
+                raw.selector.as_ref(),
+            ],
+            cx,
+        )?;
+        let condition = match raw.condition.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
+            None | Some(("ready", _)) => Condition::Ready {
+                min: raw.min.unwrap_or(1),
+            },
+            Some(("deleted", _)) => Condition::Deleted,
+            Some((other, at)) => {
+                cx.invalid(
+                    at,
+                    format!("`for = \"{other}\"`: a wait is for `ready` or `deleted`"),
+                    "unknown condition",
+                    None,
+                );
+                return None;
+            }
+        };
+        Some(KubeWait {
+            pods,
+            condition,
+            timeout: raw
+                .timeout
+                .as_ref()
+                .and_then(|t| cx.duration(t))
+                .unwrap_or(DEFAULT_TIMEOUT),
+        })
     }
 }
 
 impl Executor for KubeWait {
-    const KEY: &'static str = "kube-wait";
-
     fn plan(&self) -> StepPlan {
         let what = match self.condition {
             Condition::Ready { min } => format!("at least {min} ready, all ready"),
@@ -153,6 +154,9 @@ impl Executor for KubeWait {
             )],
             check: Some("that the context exists (a wait changes nothing)".into()),
         }
+    }
+    fn kube_context(&self) -> Option<&Context> {
+        Some(&self.pods.context)
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
@@ -168,7 +172,7 @@ impl Executor for KubeWait {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         let client = self.pods.client(cx).await?;
         let pods = wait::pods(
-            cx,
+            &cx.kube(),
             &client,
             &self.pods.namespace,
             &self.pods.selector,

@@ -3,61 +3,34 @@
 //! [`Executor::diff`] is read-only (what `--diff` reports) and [`Executor::apply`]
 //! changes the world. Executors never print: output goes through [`StepContext`].
 //!
-//! Adding a step kind: one file here, its key in the raw task (`task/file.rs`), one
-//! arm in [`resolve`] and one in each `match` of [`Action`].
+//! A kind with a table of its own (`nix-build = { … }`) also implements [`StepKind`]:
+//! its key, its raw (serde) type, a minimal example and its resolution. The one list
+//! of such kinds is the `step_kinds!` call below; it generates the [`Action`] enum,
+//! the raw tables of a task ([`RawSteps`]), the "more than one action" check and the
+//! dispatch. Adding a step kind is its file here and one line in that list.
+//! `cmd`/`shell` ([`Command`]) are keys of the task itself and resolved last.
 
-mod ansible;
-mod caddy;
-mod cnpg_role;
 mod command;
-mod gate;
-mod git_tag;
-mod http_check;
-mod kube_apply;
-mod kube_check;
-mod kube_wait;
-mod nix_build;
-mod nix_eval;
 mod pattern;
+mod resolve;
+
+pub use ansible::parse_recap;
+pub use command::{Command, Program, RawCommand};
+pub use resolve::Resolve;
 
 use std::future::Future;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::de::{Deserialize, DeserializeOwned};
 use thiserror::Error;
 use tokio_util::sync::CancellationToken;
 use toml::Spanned;
+use toml::de::{DeValue, ValueDeserializer};
 
-pub use ansible::{Ansible, parse_recap};
-pub use caddy::Caddy;
-pub use cnpg_role::CnpgRole;
-pub use command::{Command, Program};
-pub use gate::Gate;
-pub use git_tag::GitTag;
-pub use http_check::HttpCheck;
-pub use kube_apply::KubeApply;
-pub use kube_check::KubeCheck;
-pub use kube_wait::KubeWait;
-pub use nix_build::NixBuild;
-pub use nix_eval::NixEval;
-
-/// The raw (serde) shapes of the typed step tables, for the task file loader.
-pub mod raw {
-    pub use super::ansible::Raw as Ansible;
-    pub use super::caddy::Raw as Caddy;
-    pub use super::cnpg_role::Raw as CnpgRole;
-    pub use super::gate::Raw as Gate;
-    pub use super::git_tag::Raw as GitTag;
-    pub use super::http_check::Raw as HttpCheck;
-    pub use super::kube_apply::Raw as KubeApply;
-    pub use super::kube_check::RawCheck as KubeCheck;
-    pub use super::kube_wait::RawWait as KubeWait;
-    pub use super::nix_build::Raw as NixBuild;
-    pub use super::nix_eval::Raw as NixEval;
-}
-
+use crate::kube::KubeError;
 use crate::process::{self, LineSink, ProcessError, Stream};
-use crate::task::Resolver;
 use crate::template::Outputs;
 
 /// What `--dry-run` shows for a step, computed without touching anything.
@@ -86,22 +59,43 @@ pub struct Applied {
     pub outputs: Vec<(String, String)>,
 }
 
-/// Why a step failed.
+/// Why a step failed. Whether it is worth another attempt (`retries`) follows from
+/// the kind of failure, never from its words.
 #[derive(Debug, Error)]
 pub enum StepError {
     #[error(transparent)]
     Process(#[from] ProcessError),
     #[error("the check `{program}` failed with exit code {code} (0 means no change, 1 changes pending)")]
     Check { program: String, code: i32 },
-    /// The step ran and found something wrong; the message says what.
+    /// Talking to a cluster failed; [`KubeError::is_transient`] says whether to retry.
+    #[error(transparent)]
+    Kube(KubeError),
+    /// What the step was given cannot work (a file that does not exist, a manifest
+    /// that does not parse): trying again cannot help.
+    #[error("{0}")]
+    Invalid(String),
+    /// The step ran and found something wrong (a gate's output, a service's answer);
+    /// it may pass on another attempt.
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<KubeError> for StepError {
+    fn from(error: KubeError) -> Self {
+        match error {
+            KubeError::Cancelled => Self::Process(ProcessError::Cancelled),
+            KubeError::Process(e) => Self::Process(e),
+            other => Self::Kube(other),
+        }
+    }
 }
 
 impl StepError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Process(e) => e.is_retryable(),
+            Self::Kube(e) => e.is_transient(),
+            Self::Invalid(_) => false,
             Self::Check { .. } | Self::Failed(_) => true,
         }
     }
@@ -114,7 +108,7 @@ impl StepError {
     pub fn stderr_tail(&self) -> Option<&str> {
         match self {
             Self::Process(e) => e.stderr_tail(),
-            Self::Check { .. } | Self::Failed(_) => None,
+            Self::Check { .. } | Self::Kube(_) | Self::Invalid(_) | Self::Failed(_) => None,
         }
     }
 }
@@ -171,17 +165,26 @@ impl StepContext<'_> {
             .unwrap_or_default()
     }
 
+    /// What the cluster code needs of this step.
+    pub fn kube(&self) -> crate::kube::Session<'_> {
+        crate::kube::Session {
+            dir: &self.dir,
+            env: &self.env,
+            timeout: self.timeout,
+            sink: &self.sink,
+            cancel: &self.cancel,
+        }
+    }
+
     /// A line of the step's own report (a diff, a summary).
     pub fn report(&self, line: impl Into<String>) {
         (self.sink)(Stream::Stdout, line.into());
     }
 }
 
-/// The interface every step kind implements.
+/// The interface every step kind implements: the three modes, and what the runner
+/// needs to know about a step before it runs.
 pub trait Executor {
-    /// The TOML key of this step kind.
-    const KEY: &'static str;
-
     /// What the step would do, without doing anything.
     fn plan(&self) -> StepPlan;
 
@@ -190,189 +193,224 @@ pub trait Executor {
 
     /// Do it.
     fn apply(&self, cx: &StepContext<'_>) -> impl Future<Output = Result<Applied, StepError>> + Send;
+
+    /// The Kubernetes context the step talks to, if it talks to a cluster (checked
+    /// before an apply starts).
+    fn kube_context(&self) -> Option<&crate::kube::Context> {
+        None
+    }
+
+    /// A read-only check of live services: it runs in `--diff` too, where it may fail
+    /// only because the changes it verifies are not applied yet.
+    fn verifies(&self) -> bool {
+        false
+    }
+
+    /// A question the step asks before it runs (a confirmation gate).
+    fn question(&self) -> Option<&str> {
+        None
+    }
 }
 
-/// A resolved step of any kind.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    Command(Command),
-    NixBuild(NixBuild),
-    NixEval(NixEval),
-    GitTag(GitTag),
-    Ansible(Ansible),
-    Caddy(Caddy),
-    HttpCheck(HttpCheck),
-    Gate(Gate),
-    CnpgRole(CnpgRole),
-    KubeApply(KubeApply),
-    KubeWait(KubeWait),
-    KubeCheck(KubeCheck),
+/// A step kind written as a table of its own under its key: `nix-build = { … }`.
+pub trait StepKind: Executor + Sized {
+    /// The TOML key of this step kind.
+    const KEY: &'static str;
+
+    /// The smallest table that loads (`{ file = "default.nix" }`): a test loads every
+    /// kind from it, so that no kind can silently load as an aggregate.
+    const EXAMPLE: &'static str;
+
+    /// The table as serde reads it, with spans.
+    type Raw: DeserializeOwned + std::fmt::Debug;
+
+    /// The resolved step; `None` after reporting every problem to `cx`.
+    fn resolve(raw: &Spanned<Self::Raw>, cx: &mut dyn Resolve) -> Option<Self>;
 }
 
-/// Call `$body` with `$step` bound to the executor inside any [`Action`].
-macro_rules! each_kind {
-    ($action:expr, $step:ident => $body:expr) => {
-        match $action {
-            Action::Command($step) => $body,
-            Action::NixBuild($step) => $body,
-            Action::NixEval($step) => $body,
-            Action::GitTag($step) => $body,
-            Action::Ansible($step) => $body,
-            Action::Caddy($step) => $body,
-            Action::HttpCheck($step) => $body,
-            Action::Gate($step) => $body,
-            Action::CnpgRole($step) => $body,
-            Action::KubeApply($step) => $body,
-            Action::KubeWait($step) => $body,
-            Action::KubeCheck($step) => $body,
+/// Declares the step kinds with a table of their own, one `module::Type` a line, in
+/// the order their keys are named when a task has more than one.
+macro_rules! step_kinds {
+    ($($module:ident :: $kind:ident),* $(,)?) => {
+        $(mod $module; pub use $module::$kind;)*
+
+        /// A resolved step of any kind.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        pub enum Action {
+            Command(Command),
+            $($kind($kind),)*
+        }
+
+        impl Action {
+            /// The action key: `cmd`, `shell` or the kind's table key.
+            pub fn key(&self) -> &'static str {
+                match self {
+                    Self::Command(step) => step.key(),
+                    $(Self::$kind(_) => <$kind as StepKind>::KEY,)*
+                }
+            }
+
+            fn executor(&self) -> &dyn Describe {
+                match self {
+                    Self::Command(step) => step,
+                    $(Self::$kind(step) => step,)*
+                }
+            }
+
+            pub async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+                match self {
+                    Self::Command(step) => step.diff(cx).await,
+                    $(Self::$kind(step) => step.diff(cx).await,)*
+                }
+            }
+
+            pub async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+                match self {
+                    Self::Command(step) => step.apply(cx).await,
+                    $(Self::$kind(step) => step.apply(cx).await,)*
+                }
+            }
+        }
+
+        /// The typed step tables of one task, as read from its file: at most one is set.
+        #[derive(Debug, Default)]
+        #[allow(clippy::struct_field_names)] // a field per kind, named after its module
+        pub struct RawSteps {
+            $($module: Option<Spanned<<$kind as StepKind>::Raw>>,)*
+        }
+
+        impl RawSteps {
+            /// The key of every step kind with a table.
+            pub const KEYS: &'static [&'static str] = &[$(<$kind as StepKind>::KEY),*];
+
+            /// Every kind's key and example table.
+            pub const EXAMPLES: &'static [(&'static str, &'static str)] =
+                &[$((<$kind as StepKind>::KEY, <$kind as StepKind>::EXAMPLE)),*];
+
+            /// Read the table of the step kind `key`; `None` when `key` names no kind.
+            pub fn read(
+                &mut self,
+                key: &str,
+                value: Spanned<DeValue<'_>>,
+            ) -> Option<Result<(), toml::de::Error>> {
+                $(if key == <$kind as StepKind>::KEY {
+                    let raw = Spanned::<<$kind as StepKind>::Raw>::deserialize(ValueDeserializer::from(value));
+                    return Some(raw.map(|raw| self.$module = Some(raw)));
+                })*
+                None
+            }
+
+            /// The kinds present, with the span of their tables.
+            fn present(&self) -> Vec<(&'static str, Range<usize>)> {
+                let mut present = Vec::new();
+                $(if let Some(raw) = &self.$module {
+                    present.push((<$kind as StepKind>::KEY, raw.span()));
+                })*
+                present
+            }
+
+            /// Resolve the first kind present; `None` when there is none.
+            fn resolve(&self, cx: &mut dyn Resolve) -> Option<Option<Action>> {
+                $(if let Some(raw) = &self.$module {
+                    return Some(<$kind as StepKind>::resolve(raw, cx).map(Action::$kind));
+                })*
+                None
+            }
         }
     };
 }
 
+step_kinds! {
+    nix_build::NixBuild,
+    nix_eval::NixEval,
+    git_tag::GitTag,
+    ansible::Ansible,
+    caddy::Caddy,
+    http_check::HttpCheck,
+    gate::Gate,
+    cnpg_role::CnpgRole,
+    kube_apply::KubeApply,
+    kube_wait::KubeWait,
+    kube_check::KubeCheck,
+}
+
+/// The parts of [`Executor`] that do not run anything, callable on any kind.
+trait Describe {
+    fn plan(&self) -> StepPlan;
+    fn kube_context(&self) -> Option<&crate::kube::Context>;
+    fn verifies(&self) -> bool;
+    fn question(&self) -> Option<&str>;
+}
+
+impl<E: Executor> Describe for E {
+    fn plan(&self) -> StepPlan {
+        Executor::plan(self)
+    }
+    fn kube_context(&self) -> Option<&crate::kube::Context> {
+        Executor::kube_context(self)
+    }
+    fn verifies(&self) -> bool {
+        Executor::verifies(self)
+    }
+    fn question(&self) -> Option<&str> {
+        Executor::question(self)
+    }
+}
+
 impl Action {
-    pub fn key(&self) -> &'static str {
-        match self {
-            Self::Command(c) => c.key(),
-            other => each_kind!(other, step => key_of(step)),
-        }
-    }
-
     pub fn plan(&self) -> StepPlan {
-        each_kind!(self, step => step.plan())
-    }
-
-    pub async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
-        each_kind!(self, step => step.diff(cx).await)
-    }
-
-    pub async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
-        each_kind!(self, step => step.apply(cx).await)
+        self.executor().plan()
     }
 
     /// The Kubernetes context a step talks to, if it is a Kubernetes step.
     pub fn kube_context(&self) -> Option<&crate::kube::Context> {
-        match self {
-            Self::KubeApply(step) => Some(step.context()),
-            Self::KubeWait(step) => Some(step.context()),
-            Self::KubeCheck(step) => Some(step.context()),
-            _ => None,
-        }
+        self.executor().kube_context()
     }
 
-    /// A read-only check of live services (it runs in `--diff` too, where it may fail
-    /// only because the changes it verifies are not applied yet).
+    /// A read-only check of live services (see [`Executor::verifies`]).
     pub fn verifies(&self) -> bool {
-        matches!(self, Self::HttpCheck(_) | Self::KubeCheck(_))
+        self.executor().verifies()
     }
 
     /// A question the step asks before it runs (a confirmation gate).
     pub fn question(&self) -> Option<&str> {
-        match self {
-            Self::Gate(gate) => gate.question(),
-            _ => None,
-        }
+        self.executor().question()
     }
 }
 
-fn key_of<E: Executor>(_: &E) -> &'static str {
-    E::KEY
-}
-
-/// The action keys of one raw task, borrowed from the loader.
-pub struct RawActions<'a> {
-    pub nix_build: Option<&'a Spanned<raw::NixBuild>>,
-    pub nix_eval: Option<&'a Spanned<raw::NixEval>>,
-    pub git_tag: Option<&'a Spanned<raw::GitTag>>,
-    pub ansible: Option<&'a Spanned<raw::Ansible>>,
-    pub caddy: Option<&'a Spanned<raw::Caddy>>,
-    pub http_check: Option<&'a Spanned<raw::HttpCheck>>,
-    pub gate: Option<&'a Spanned<raw::Gate>>,
-    pub cnpg_role: Option<&'a Spanned<raw::CnpgRole>>,
-    pub kube_apply: Option<&'a Spanned<raw::KubeApply>>,
-    pub kube_wait: Option<&'a Spanned<raw::KubeWait>>,
-    pub kube_check: Option<&'a Spanned<raw::KubeCheck>>,
-    pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
-    pub shell: Option<&'a Spanned<String>>,
-    pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
-    pub check_shell: Option<&'a Spanned<String>>,
-    pub read_only: Option<&'a Spanned<bool>>,
-}
-
 /// Turn the action keys of a task into its [`Action`]; `None` for an aggregate.
-pub fn resolve(raw: &RawActions<'_>, cx: &mut Resolver<'_>) -> Option<Action> {
-    let span = |s: Option<std::ops::Range<usize>>| s;
-    let present: Vec<(&str, std::ops::Range<usize>)> = [
-        ("cmd", span(raw.cmd.map(Spanned::span))),
-        ("shell", span(raw.shell.map(Spanned::span))),
-        (NixBuild::KEY, span(raw.nix_build.map(Spanned::span))),
-        (NixEval::KEY, span(raw.nix_eval.map(Spanned::span))),
-        (GitTag::KEY, span(raw.git_tag.map(Spanned::span))),
-        (Ansible::KEY, span(raw.ansible.map(Spanned::span))),
-        (Caddy::KEY, span(raw.caddy.map(Spanned::span))),
-        (HttpCheck::KEY, span(raw.http_check.map(Spanned::span))),
-        (Gate::KEY, span(raw.gate.map(Spanned::span))),
-        (CnpgRole::KEY, span(raw.cnpg_role.map(Spanned::span))),
-        (KubeApply::KEY, span(raw.kube_apply.map(Spanned::span))),
-        (KubeWait::KEY, span(raw.kube_wait.map(Spanned::span))),
-        (KubeCheck::KEY, span(raw.kube_check.map(Spanned::span))),
+pub fn resolve(steps: &RawSteps, command: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Action> {
+    let mut present: Vec<(&str, Range<usize>)> = [
+        ("cmd", command.cmd.map(Spanned::span)),
+        ("shell", command.shell.map(Spanned::span)),
     ]
     .into_iter()
     .filter_map(|(key, span)| span.map(|s| (key, s)))
     .collect();
+    present.extend(steps.present());
     if let [first, second, ..] = present.as_slice() {
         cx.multiple_actions((first.0, first.1.clone()), (second.0, second.1.clone()));
         return None;
     }
-    let typed = !matches!(present.first().map(|p| p.0), None | Some("cmd" | "shell"));
-    if typed {
-        let check = raw
-            .check
-            .map(Spanned::span)
-            .or(raw.check_shell.map(Spanned::span));
-        if let Some(at) = check.or(raw.read_only.map(Spanned::span)) {
-            cx.invalid(
-                at,
-                format!(
-                    "`check`, `check-shell` and `read-only` go with `cmd` or `shell`, not `{}`",
-                    present[0].0
-                ),
-                "not for this step",
-                Some("typed steps know what they would change; remove this key".into()),
-            );
+    match steps.resolve(cx) {
+        Some(step) => {
+            let check = command
+                .check
+                .map(Spanned::span)
+                .or(command.check_shell.map(Spanned::span));
+            if let Some(at) = check.or(command.read_only.map(Spanned::span)) {
+                cx.invalid(
+                    at,
+                    format!(
+                        "`check`, `check-shell` and `read-only` go with `cmd` or `shell`, not `{}`",
+                        present[0].0
+                    ),
+                    "not for this step",
+                    Some("typed steps know what they would change; remove this key".into()),
+                );
+            }
+            step
         }
+        None => command::resolve(command, cx).map(Action::Command),
     }
-    if let Some(r) = raw.nix_build {
-        return Some(Action::NixBuild(nix_build::resolve(r.get_ref(), cx)));
-    }
-    if let Some(r) = raw.nix_eval {
-        return Some(Action::NixEval(nix_eval::resolve(r.get_ref(), cx)));
-    }
-    if let Some(r) = raw.git_tag {
-        return git_tag::resolve(r, cx).map(Action::GitTag);
-    }
-    if let Some(r) = raw.ansible {
-        return ansible::resolve(r, cx).map(Action::Ansible);
-    }
-    if let Some(r) = raw.caddy {
-        return caddy::resolve(r, cx).map(Action::Caddy);
-    }
-    if let Some(r) = raw.http_check {
-        return http_check::resolve(r, cx).map(Action::HttpCheck);
-    }
-    if let Some(r) = raw.cnpg_role {
-        return cnpg_role::resolve(r, cx).map(Action::CnpgRole);
-    }
-    if let Some(r) = raw.kube_apply {
-        return kube_apply::resolve(r, cx).map(Action::KubeApply);
-    }
-    if let Some(r) = raw.kube_wait {
-        return kube_wait::resolve_wait(r, cx).map(Action::KubeWait);
-    }
-    if let Some(r) = raw.kube_check {
-        return kube_check::resolve_check(r, cx).map(Action::KubeCheck);
-    }
-    if let Some(r) = raw.gate {
-        return gate::resolve(r, cx).map(Action::Gate);
-    }
-    command::resolve(raw, cx).map(Action::Command)
 }

@@ -24,8 +24,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::{Resolver, Scalar};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::scalar::Scalar;
 use crate::template::{Outputs, Template};
 
 #[derive(Debug, Default, Deserialize)]
@@ -52,7 +52,7 @@ impl NixTarget {
         file: Option<&Spanned<String>>,
         attr: Option<&Spanned<String>>,
         args: &IndexMap<String, Spanned<Scalar>>,
-        cx: &mut Resolver<'_>,
+        cx: &mut dyn Resolve,
     ) -> Self {
         Self {
             file: file.map_or_else(|| Template::literal("default.nix"), |f| cx.template(f)),
@@ -101,12 +101,6 @@ pub struct NixBuild {
     out_link: Option<Template>,
 }
 
-pub(super) fn resolve(raw: &Raw, cx: &mut Resolver<'_>) -> NixBuild {
-    NixBuild {
-        target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
-        out_link: raw.out_link.as_ref().map(|o| cx.template(o)),
-    }
-}
 
 /// The last non-empty line of a command's stdout.
 pub(super) fn last_line(text: &str) -> Option<String> {
@@ -117,9 +111,21 @@ pub(super) fn last_line(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-impl Executor for NixBuild {
+impl StepKind for NixBuild {
     const KEY: &'static str = "nix-build";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ file = "default.nix" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let raw = raw.get_ref();
+        Some(NixBuild {
+            target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
+            out_link: raw.out_link.as_ref().map(|o| cx.template(o)),
+        })
+    }
+}
+
+impl Executor for NixBuild {
     fn plan(&self) -> StepPlan {
         let link = self
             .out_link

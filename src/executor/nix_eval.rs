@@ -19,8 +19,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::nix_build::NixTarget;
-use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::task::{Resolver, Scalar};
+use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::scalar::Scalar;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -36,11 +36,6 @@ pub struct NixEval {
     target: NixTarget,
 }
 
-pub(super) fn resolve(raw: &Raw, cx: &mut Resolver<'_>) -> NixEval {
-    NixEval {
-        target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
-    }
-}
 
 impl NixEval {
     async fn evaluate(&self, cx: &StepContext<'_>) -> Result<String, StepError> {
@@ -66,9 +61,20 @@ impl NixEval {
     }
 }
 
-impl Executor for NixEval {
+impl StepKind for NixEval {
     const KEY: &'static str = "nix-eval";
+    type Raw = Raw;
+    const EXAMPLE: &'static str = r#"{ file = "default.nix", attr = "version" }"#;
 
+    fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
+        let raw = raw.get_ref();
+        Some(NixEval {
+            target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
+        })
+    }
+}
+
+impl Executor for NixEval {
     fn plan(&self) -> StepPlan {
         let line = format!(
             "$ nix-instantiate --eval --strict --json {}",

@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 use regex::Regex;
 use toml::Spanned;
 
-use crate::task::Resolver;
+use super::Resolve;
 
 #[derive(Clone, Debug)]
 pub struct Pattern {
@@ -14,7 +14,7 @@ pub struct Pattern {
 
 impl Pattern {
     /// Compile `value` (after variable expansion); an invalid pattern is a load error.
-    pub fn resolve(value: &Spanned<String>, cx: &mut Resolver<'_>) -> Option<Self> {
+    pub fn resolve(value: &Spanned<String>, cx: &mut dyn Resolve) -> Option<Self> {
         let source = cx.text(value);
         match Regex::new(&source) {
             Ok(regex) => Some(Self { regex }),

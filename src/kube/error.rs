@@ -2,7 +2,7 @@
 
 use thiserror::Error;
 
-use crate::executor::StepError;
+use crate::process::ProcessError;
 
 #[derive(Debug, Error)]
 pub enum KubeError {
@@ -46,6 +46,26 @@ pub enum KubeError {
 
     #[error("{action}: {reason}")]
     Transport { action: String, reason: String },
+
+    /// What the step was given cannot be applied: a path that does not exist, a
+    /// manifest that is not YAML, an object without a kind.
+    #[error("{0}")]
+    Invalid(String),
+
+    /// A workload reported that its rollout failed (progress deadline exceeded).
+    #[error("{0}")]
+    RolloutFailed(String),
+
+    /// The time ran out before the pods were ready; the report names them.
+    #[error("{0}")]
+    NotReady(String),
+
+    /// `kubectl kustomize` failed.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+
+    #[error("stopped")]
+    Cancelled,
 }
 
 fn describe_api(code: u16, reason: &str, message: &str) -> String {
@@ -92,8 +112,23 @@ impl KubeError {
     }
 }
 
-impl From<KubeError> for StepError {
-    fn from(error: KubeError) -> Self {
-        StepError::Failed(error.to_string())
+impl KubeError {
+    /// Whether trying again may help: the connection, the server's own trouble
+    /// (429, 5xx), pods that were not ready yet. A refused request, an unserved kind
+    /// or an invalid manifest stays so.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Transport { .. } | Self::NotReady(_) => true,
+            Self::Api { code, .. } => *code == 429 || *code >= 500,
+            Self::Process(e) => e.is_retryable(),
+            Self::NoKubeconfig { .. }
+            | Self::Connect { .. }
+            | Self::Kubeconfig { .. }
+            | Self::UnknownContext { .. }
+            | Self::NotServed { .. }
+            | Self::Invalid(_)
+            | Self::RolloutFailed(_)
+            | Self::Cancelled => false,
+        }
     }
 }

@@ -10,11 +10,13 @@ pub mod error;
 pub mod object;
 pub mod render;
 pub mod rollout;
+mod session;
 pub mod wait;
 pub mod yaml;
 
 pub use context::{Context, ContextMap};
 pub use error::KubeError;
+pub use session::Session;
 
 #[cfg(test)]
 mod mock;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::object::Object;
 use super::yaml;
-use crate::executor::{StepContext, StepError};
+use super::{KubeError, Session};
 
 /// Rendered output can be large (CRDs); keep all of it.
 const MAX_RENDER: usize = 64 * 1024 * 1024;
@@ -21,20 +21,20 @@ pub enum Source {
 
 /// Decide how to render `path`: a directory with a kustomization, a directory of
 /// YAML files (not recursive), or one file.
-pub fn source(path: &Path) -> Result<Source, StepError> {
+pub fn source(path: &Path) -> Result<Source, KubeError> {
     if path.is_dir() {
         if KUSTOMIZATION_FILES.iter().any(|f| path.join(f).is_file()) {
             return Ok(Source::Kustomization(path.to_owned()));
         }
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", path.display())))?
+            .map_err(|e| KubeError::Invalid(format!("cannot read {}: {e}", path.display())))?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(StepError::Failed(format!(
+            return Err(KubeError::Invalid(format!(
                 "{} has no kustomization.yaml and no YAML files",
                 path.display()
             )));
@@ -44,26 +44,23 @@ pub fn source(path: &Path) -> Result<Source, StepError> {
     if path.is_file() {
         return Ok(Source::Files(vec![path.to_owned()]));
     }
-    Err(StepError::Failed(format!("{} does not exist", path.display())))
+    Err(KubeError::Invalid(format!("{} does not exist", path.display())))
 }
 
 /// Render `path` (relative to the step's directory) into objects, in apply order.
-pub async fn render(cx: &StepContext<'_>, path: &Path) -> Result<Vec<Object>, StepError> {
+pub async fn render(cx: &Session<'_>, path: &Path) -> Result<Vec<Object>, KubeError> {
     let full = cx.dir.join(path);
     let mut objects = Vec::new();
     match source(&full)? {
         Source::Kustomization(dir) => {
-            let spec = cx
-                .spec("kubectl", vec!["kustomize".into(), dir.display().to_string()])
-                .quiet()
-                .capture(MAX_RENDER);
-            let output = cx.run(&spec).await?.check("kubectl kustomize")?;
-            parse_into(&output.stdout_tail, &full, &mut objects)?;
+            let args = vec!["kustomize".into(), dir.display().to_string()];
+            let rendered = cx.output("kubectl", args, MAX_RENDER).await?;
+            parse_into(&rendered, &full, &mut objects)?;
         }
         Source::Files(files) => {
             for file in files {
                 let text = std::fs::read_to_string(&file)
-                    .map_err(|e| StepError::Failed(format!("cannot read {}: {e}", file.display())))?;
+                    .map_err(|e| KubeError::Invalid(format!("cannot read {}: {e}", file.display())))?;
                 parse_into(&text, &file, &mut objects)?;
             }
         }
@@ -73,9 +70,9 @@ pub async fn render(cx: &StepContext<'_>, path: &Path) -> Result<Vec<Object>, St
 }
 
 /// Parse one YAML stream; `List` objects are unpacked.
-pub fn parse_into(text: &str, origin: &Path, objects: &mut Vec<Object>) -> Result<(), StepError> {
+pub fn parse_into(text: &str, origin: &Path, objects: &mut Vec<Object>) -> Result<(), KubeError> {
     let docs = yaml::documents(text)
-        .map_err(|e| StepError::Failed(format!("{}: invalid YAML at {e}", origin.display())))?;
+        .map_err(|e| KubeError::Invalid(format!("{}: invalid YAML at {e}", origin.display())))?;
     for doc in docs {
         let items = match doc.get("kind").and_then(|k| k.as_str()) {
             Some(kind) if kind.ends_with("List") && doc.get("items").is_some() => doc
@@ -88,7 +85,7 @@ pub fn parse_into(text: &str, origin: &Path, objects: &mut Vec<Object>) -> Resul
         for item in items {
             objects.push(
                 Object::from_value(item)
-                    .map_err(|e| StepError::Failed(format!("{}: {e}", origin.display())))?,
+                    .map_err(|e| KubeError::Invalid(format!("{}: {e}", origin.display())))?,
             );
         }
     }

@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use kube::Client;
 
 use super::rollout::{self, PodState, Rollout, Workload};
-use crate::executor::{StepContext, StepError};
-use crate::process::ProcessError;
+use super::{KubeError, Session};
 
 /// What `kube-wait` waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,21 +22,13 @@ fn interval(timeout: Duration) -> Duration {
     (timeout / 10).clamp(Duration::from_millis(200), Duration::from_secs(2))
 }
 
-/// Sleep, unless the run is cancelled.
-async fn pause(cx: &StepContext<'_>, d: Duration) -> Result<(), StepError> {
-    tokio::select! {
-        () = cx.cancel.cancelled() => Err(StepError::Process(ProcessError::Cancelled)),
-        () = tokio::time::sleep(d) => Ok(()),
-    }
-}
-
 /// Wait until every workload has rolled out.
 pub async fn rollouts(
-    cx: &StepContext<'_>,
+    cx: &Session<'_>,
     client: &Client,
     workloads: &[Workload],
     timeout: Duration,
-) -> Result<(), StepError> {
+) -> Result<(), KubeError> {
     let deadline = Instant::now() + timeout;
     let mut pending: Vec<(Workload, String)> = workloads.iter().map(|w| (w.clone(), String::new())).collect();
     loop {
@@ -49,7 +40,7 @@ pub async fn rollouts(
                 Rollout::Failed(reason) => {
                     let mut lines = vec![format!("{workload} failed to roll out: {reason}")];
                     lines.extend(pod_report(client, &workload.namespace, selector.as_deref()).await);
-                    return Err(StepError::Failed(lines.join("\n")));
+                    return Err(KubeError::RolloutFailed(lines.join("\n")));
                 }
                 Rollout::Waiting(summary) => {
                     if summary != last {
@@ -76,10 +67,10 @@ pub async fn rollouts(
                 lines.push(format!("{workload}: {summary}"));
                 lines.extend(pod_report(client, &workload.namespace, selector.as_deref()).await);
             }
-            return Err(StepError::Failed(lines.join("\n")));
+            return Err(KubeError::NotReady(lines.join("\n")));
         }
         pending = still.into_iter().map(|(w, s, _)| (w, s)).collect();
-        pause(cx, interval(timeout)).await?;
+        cx.pause(interval(timeout)).await?;
     }
 }
 
@@ -107,13 +98,13 @@ pub fn judge(pods: &[PodState], condition: Condition) -> (bool, String) {
 
 /// Wait until pods matching `selector` meet `condition`.
 pub async fn pods(
-    cx: &StepContext<'_>,
+    cx: &Session<'_>,
     client: &Client,
     namespace: &str,
     selector: &str,
     condition: Condition,
     timeout: Duration,
-) -> Result<Vec<PodState>, StepError> {
+) -> Result<Vec<PodState>, KubeError> {
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     loop {
@@ -133,8 +124,8 @@ pub async fn pods(
                 humantime::format_duration(timeout)
             )];
             lines.extend(rollout::not_ready_report(client, namespace, &pods).await);
-            return Err(StepError::Failed(lines.join("\n")));
+            return Err(KubeError::NotReady(lines.join("\n")));
         }
-        pause(cx, interval(timeout)).await?;
+        cx.pause(interval(timeout)).await?;
     }
 }

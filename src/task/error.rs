@@ -218,11 +218,18 @@ impl LoadError {
     /// Turn a `toml` deserialization error into a diagnostic, recognising
     /// unknown keys so that a close match can be suggested.
     pub fn from_toml(source: &SourceFile, error: &toml::de::Error) -> Self {
+        Self::from_toml_with(source, error, &[])
+    }
+
+    /// As [`LoadError::from_toml`]; `more_keys` are also valid where the error is (the
+    /// step kinds' keys of a task, read apart from its other keys).
+    pub fn from_toml_with(source: &SourceFile, error: &toml::de::Error, more_keys: &[&str]) -> Self {
         let range = error.span().unwrap_or(0..0);
         let message = error.message().trim().to_owned();
         if let Some(caps) = UNKNOWN_FIELD.captures(&message) {
             let key = caps[1].to_owned();
-            let expected: Vec<&str> = caps[2].split(", ").map(|s| s.trim_matches('`')).collect();
+            let mut expected: Vec<&str> = caps[2].split(", ").map(|s| s.trim_matches('`')).collect();
+            expected.extend_from_slice(more_keys);
             let help = suggestion(&key, expected.iter().copied())
                 .or_else(|| Some(format!("known keys: {}", expected.join(", "))));
             let (src, span) = source.excerpt(range);

@@ -14,12 +14,13 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::map::Map;
 
 use super::error::LoadError;
 use super::model::SecretSource;
-use super::scalar::Scalar;
 use crate::diagnostic::{SourceFile, span, suggestion};
-use crate::executor::raw;
+use crate::executor::RawSteps;
+use crate::scalar::Scalar;
 
 /// One `[tasks.NAME]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -39,19 +40,9 @@ pub struct RawTask {
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
-    // The action keys: at most one may be set. A new step kind adds its key here
-    // and one arm in `executor::resolve`.
-    pub nix_build: Option<Spanned<raw::NixBuild>>,
-    pub nix_eval: Option<Spanned<raw::NixEval>>,
-    pub git_tag: Option<Spanned<raw::GitTag>>,
-    pub ansible: Option<Spanned<raw::Ansible>>,
-    pub caddy: Option<Spanned<raw::Caddy>>,
-    pub http_check: Option<Spanned<raw::HttpCheck>>,
-    pub gate: Option<Spanned<raw::Gate>>,
-    pub cnpg_role: Option<Spanned<raw::CnpgRole>>,
-    pub kube_apply: Option<Spanned<raw::KubeApply>>,
-    pub kube_wait: Option<Spanned<raw::KubeWait>>,
-    pub kube_check: Option<Spanned<raw::KubeCheck>>,
+    /// The typed step tables (`nix-build = { … }`), read apart from the rest.
+    #[serde(skip)]
+    pub steps: RawSteps,
     /// argv, run without a shell.
     pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
     /// A script run by `sh -c`.
@@ -194,10 +185,10 @@ fn parse_tasks(
     let mut entries = Vec::with_capacity(table.len());
     for (key, value) in table {
         let name = Spanned::new(key.span(), key.get_ref().to_string());
-        match RawTask::deserialize(ValueDeserializer::from(value)) {
+        match parse_task(value) {
             Ok(task) => entries.push(RawEntry { name, task }),
             Err(e) => {
-                errors.push(LoadError::from_toml(source, &e));
+                errors.push(LoadError::from_toml_with(source, &e, RawSteps::KEYS));
                 // Keep the name, so that tasks depending on it are not reported too.
                 entries.push(RawEntry {
                     name,
@@ -207,4 +198,27 @@ fn parse_tasks(
         }
     }
     entries
+}
+
+/// One task table: the step kinds' tables are read by their kinds, the rest as a
+/// [`RawTask`].
+fn parse_task(value: Spanned<DeValue<'_>>) -> Result<RawTask, toml::de::Error> {
+    let at = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        return RawTask::deserialize(ValueDeserializer::from(Spanned::new(at, DeValue::Boolean(false))));
+    };
+    let mut steps = RawSteps::default();
+    let mut rest = Map::new();
+    for (key, value) in table {
+        if RawSteps::KEYS.contains(&key.get_ref().as_ref()) {
+            if let Some(read) = steps.read(key.get_ref(), value) {
+                read?;
+            }
+        } else {
+            rest.insert(key, value);
+        }
+    }
+    let mut task = RawTask::deserialize(ValueDeserializer::from(Spanned::new(at, DeValue::Table(rest))))?;
+    task.steps = steps;
+    Ok(task)
 }

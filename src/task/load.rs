@@ -14,7 +14,7 @@ use super::file::{self, RawEntry, RawTask};
 use super::graph;
 use super::model::{SecretSource, Task, TaskId, TaskSet};
 use crate::diagnostic::{SourceFile, span, suggestion};
-use crate::executor::{self, Action};
+use crate::executor::{self, Action, RawCommand, Resolve};
 use crate::kube::{Context, ContextMap};
 use crate::template::Template;
 
@@ -314,7 +314,7 @@ impl Resolver<'_> {
                 )
             })
             .collect();
-        let action = executor::resolve(&raw_actions(raw), self);
+        let action = executor::resolve(&raw.steps, &raw_command(raw), self);
         let sources: Vec<String> = raw.sources.iter().map(|s| self.text(s)).collect();
         let outputs: Vec<String> = raw.outputs.iter().map(|s| self.text(s)).collect();
         let dir = raw.dir.as_ref().map(|d| PathBuf::from(self.text(d)));
@@ -342,13 +342,52 @@ impl Resolver<'_> {
         }
     }
 
+    fn use_secret(&mut self, name: &str, value: &Spanned<String>) {
+        if let Some(source) = self.secrets.get(name) {
+            if !self.used_secrets.iter().any(|(n, _)| n == name) {
+                self.used_secrets
+                    .push((name.to_owned(), source.get_ref().clone()));
+            }
+            return;
+        }
+        let placeholder = format!("secrets.{name}");
+        let full = value.span();
+        let at = self.source.text()[full.clone()]
+            .find(&placeholder)
+            .map_or(full.clone(), |i| {
+                full.start + i..full.start + i + placeholder.len()
+            });
+        self.errors.push(LoadError::UnknownVariable {
+            src: self.source.named(),
+            span: span(at),
+            name: placeholder,
+            help: suggestion(name, self.secrets.keys().map(String::as_str)).or_else(|| {
+                Some(format!(
+                    "declare it under [secrets]: {name} = \"op://vault/item/field\""
+                ))
+            }),
+        });
+    }
+
+    fn error_bad_duration(&mut self, value: &Spanned<String>, text: &str, reason: &str) {
+        self.errors.push(LoadError::BadDuration {
+            src: self.source.named(),
+            span: span(value.span()),
+            task: self.task.to_owned(),
+            value: text.to_owned(),
+            reason: reason.to_owned(),
+        });
+    }
+}
+
+impl Resolve for Resolver<'_> {
     /// The task being resolved.
-    pub fn task_name(&self) -> &str {
+    fn task_name(&self) -> &str {
         self.task
     }
 
     /// A string with `{{ var }}` substituted; unknown names are reported at their position.
-    pub fn template(&mut self, value: &Spanned<String>) -> Template {
+    fn template(&mut self, value: &Spanned<String>) -> Template {
         let lookup = |name: &str| {
             self.overrides
                 .0
@@ -394,36 +433,9 @@ impl Resolver<'_> {
         }
     }
 
-    fn use_secret(&mut self, name: &str, value: &Spanned<String>) {
-        if let Some(source) = self.secrets.get(name) {
-            if !self.used_secrets.iter().any(|(n, _)| n == name) {
-                self.used_secrets
-                    .push((name.to_owned(), source.get_ref().clone()));
-            }
-            return;
-        }
-        let placeholder = format!("secrets.{name}");
-        let full = value.span();
-        let at = self.source.text()[full.clone()]
-            .find(&placeholder)
-            .map_or(full.clone(), |i| {
-                full.start + i..full.start + i + placeholder.len()
-            });
-        self.errors.push(LoadError::UnknownVariable {
-            src: self.source.named(),
-            span: span(at),
-            name: placeholder,
-            help: suggestion(name, self.secrets.keys().map(String::as_str)).or_else(|| {
-                Some(format!(
-                    "declare it under [secrets]: {name} = \"op://vault/item/field\""
-                ))
-            }),
-        });
-    }
-
     /// A string in which only known variables are substituted; other placeholders
     /// stay for a later template language (Jinja in Ansible variables).
-    pub fn expand_known(&self, value: &str) -> String {
+    fn expand_known(&self, value: &str) -> String {
         Template::expand_known(value, |name| {
             self.overrides
                 .0
@@ -434,18 +446,13 @@ impl Resolver<'_> {
     }
 
     /// A Kubernetes context named by a step, after `--context-map`.
-    pub fn context(&mut self, value: &Spanned<String>) -> Context {
+    fn context(&mut self, value: &Spanned<String>) -> Context {
         let named = self.text(value);
         Context::new(named, &self.overrides.1, value.span())
     }
 
-    /// A string whose value must be known at load time (no task outputs).
-    pub fn text(&mut self, value: &Spanned<String>) -> String {
-        self.template(value).display()
-    }
-
     /// A duration such as `30m`.
-    pub fn duration(&mut self, value: &Spanned<String>) -> Option<std::time::Duration> {
+    fn duration(&mut self, value: &Spanned<String>) -> Option<std::time::Duration> {
         let text = self.text(value);
         match humantime::parse_duration(&text) {
             Ok(d) => Some(d),
@@ -456,18 +463,8 @@ impl Resolver<'_> {
         }
     }
 
-    fn error_bad_duration(&mut self, value: &Spanned<String>, text: &str, reason: &str) {
-        self.errors.push(LoadError::BadDuration {
-            src: self.source.named(),
-            span: span(value.span()),
-            task: self.task.to_owned(),
-            value: text.to_owned(),
-            reason: reason.to_owned(),
-        });
-    }
-
     /// Report a problem with a value of this task.
-    pub fn invalid(&mut self, at: Range<usize>, message: String, label: &str, help: Option<String>) {
+    fn invalid(&mut self, at: Range<usize>, message: String, label: &str, help: Option<String>) {
         self.errors.push(LoadError::InvalidValue {
             src: self.source.named(),
             span: span(at),
@@ -478,7 +475,7 @@ impl Resolver<'_> {
     }
 
     /// Report two action keys on one task.
-    pub fn multiple_actions(&mut self, first: (&str, Range<usize>), second: (&str, Range<usize>)) {
+    fn multiple_actions(&mut self, first: (&str, Range<usize>), second: (&str, Range<usize>)) {
         self.errors.push(LoadError::MultipleActions {
             src: self.source.named(),
             first: span(first.1),
@@ -490,19 +487,8 @@ impl Resolver<'_> {
     }
 }
 
-fn raw_actions(raw: &RawTask) -> executor::RawActions<'_> {
-    executor::RawActions {
-        nix_build: raw.nix_build.as_ref(),
-        nix_eval: raw.nix_eval.as_ref(),
-        git_tag: raw.git_tag.as_ref(),
-        ansible: raw.ansible.as_ref(),
-        caddy: raw.caddy.as_ref(),
-        http_check: raw.http_check.as_ref(),
-        gate: raw.gate.as_ref(),
-        cnpg_role: raw.cnpg_role.as_ref(),
-        kube_apply: raw.kube_apply.as_ref(),
-        kube_wait: raw.kube_wait.as_ref(),
-        kube_check: raw.kube_check.as_ref(),
+fn raw_command(raw: &RawTask) -> RawCommand<'_> {
+    RawCommand {
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
         check: raw.check.as_ref(),
@@ -522,4 +508,62 @@ fn fingerprint(
     // changes it only makes tasks run once more.
     let text = format!("{action:?}\n{env:?}\n{sources:?}\n{outputs:?}\n{dir:?}");
     blake3::hash(text.as_bytes()).to_hex()[..16].to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::RawSteps;
+
+    fn load_one(text: &str) -> Result<TaskSet, LoadErrors> {
+        let file = SourceFile::new("tasks/t.toml", text.to_owned());
+        load_sources(Path::new("/repo"), vec![file], &Vars::default())
+    }
+
+    /// Every declared step kind loads from its example as that kind, never as an
+    /// aggregate: a kind whose table is not read or not resolved fails here.
+    #[test]
+    fn every_step_kind_loads_from_its_example() {
+        assert!(RawSteps::EXAMPLES.len() >= 11);
+        for (key, example) in RawSteps::EXAMPLES {
+            let set = load_one(&format!("[tasks.t]\n{key} = {example}\n"))
+                .unwrap_or_else(|e| panic!("{key} = {example} does not load: {e:?}"));
+            let task = set.get(set.find("t").unwrap());
+            assert_eq!(task.action.as_ref().map(Action::key), Some(*key), "{key}");
+        }
+    }
+
+    /// Two step kinds on one task are reported, whichever two they are.
+    #[test]
+    fn any_two_step_kinds_are_reported() {
+        let kinds = RawSteps::EXAMPLES;
+        for (i, (first, a)) in kinds.iter().enumerate() {
+            let (second, b) = kinds[(i + 1) % kinds.len()];
+            let text = format!("[tasks.t]\n{first} = {a}\n{second} = {b}\n");
+            let errors = load_one(&text).expect_err(&text).errors;
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| matches!(e, LoadError::MultipleActions { .. })),
+                "{first} and {second}: {errors:?}"
+            );
+        }
+        let errors = load_one("[tasks.t]\nshell = \"true\"\ngate = { confirm = \"ok?\" }\n")
+            .expect_err("shell and gate")
+            .errors;
+        assert!(
+            errors
+                .iter()
+                .any(|e| matches!(e, LoadError::MultipleActions { .. }))
+        );
+    }
+
+    #[test]
+    fn a_misspelt_step_key_suggests_the_kind() {
+        let errors = load_one("[tasks.t]\nnix-buld = { file = \"default.nix\" }\n")
+            .expect_err("unknown key")
+            .errors;
+        let text = format!("{:?}", errors[0]);
+        assert!(text.contains("nix-build"), "{text}");
+    }
 }

@@ -9,9 +9,7 @@ mod file;
 pub mod graph;
 mod load;
 mod model;
-mod scalar;
 
 pub use error::{LoadError, LoadErrors};
 pub use load::{Resolver, Vars, load, load_sources};
 pub use model::{SecretSource, Task, TaskId, TaskSet};
-pub use scalar::Scalar;
