@@ -35,12 +35,12 @@ pub fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun> {
 }
 
 fn counts(log: &RunLog) -> String {
-    let mut counts: Vec<(String, usize)> = Vec::new();
+    let mut counts: Vec<(&str, usize)> = Vec::new();
     for record in log.tasks().values() {
         if let Record::Task { status, .. } = record {
-            match counts.iter_mut().find(|(s, _)| s == status) {
+            match counts.iter_mut().find(|(s, _)| *s == status.id()) {
                 Some((_, n)) => *n += 1,
-                None => counts.push((status.clone(), 1)),
+                None => counts.push((status.id(), 1)),
             }
         }
     }
@@ -65,8 +65,8 @@ fn list(logs: &[RunLog], limit: usize) -> String {
             "{:<26}  {:<20}  {:<7}  {:<11}  {:<24}  {}",
             log.id,
             started,
-            mode,
-            log.status(),
+            mode.as_str(),
+            log.status().as_str(),
             targets.join(" "),
             counts(log)
         );
@@ -78,10 +78,11 @@ fn list(logs: &[RunLog], limit: usize) -> String {
 fn show(log: &RunLog) -> String {
     let (graph, targets, mode, pid, started) = log.run();
     let mut out = format!(
-        "run {}\n  targets  {}\n  mode     {mode}\n  started  {started} (pid {pid})\n  graph    {graph}\n  status   {}\n\n",
+        "run {}\n  targets  {}\n  mode     {}\n  started  {started} (pid {pid})\n  graph    {graph}\n  status   {}\n\n",
         log.id,
         targets.join(" "),
-        log.status()
+        mode.as_str(),
+        log.status().as_str()
     );
     let tasks = log.tasks();
     let width = tasks.keys().map(|k| k.len()).max().unwrap_or(4).max(4);
@@ -109,6 +110,7 @@ fn show(log: &RunLog) -> String {
         for (k, v) in outputs {
             let _ = write!(note, "{}{k}={v}", if note.is_empty() { "" } else { "; " });
         }
+        let status = status.id();
         let line = format!("{task:<width$}  {status:<11}  {duration:>9}  {exit:>4}  {note}");
         let _ = writeln!(out, "{}", line.trim_end());
     }

@@ -10,21 +10,47 @@ mod plan;
 mod redact;
 mod summary;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 pub use human::{Human, HumanOptions, OutputMode};
 pub use json::Json;
-pub use redact::Redactor;
+pub use redact::{Redacting, Redactor};
 
 use crate::process::Stream;
-use crate::run::Mode;
 
 /// A task's name, cheap to clone into every event.
 pub type Name = Arc<str>;
 
-/// The final state of a task in a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The three modes of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Print the plan; change nothing, spawn nothing.
+    DryRun,
+    /// Run each step's read-only check and report what would change.
+    Diff,
+    /// Do it.
+    Apply,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DryRun => "dry-run",
+            Self::Diff => "diff",
+            Self::Apply => "apply",
+        }
+    }
+}
+
+/// The final state of a task in a run, as every output names it: the JSON events,
+/// the run journal and saved plans (`up_to_date`, `no_change`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     Ok,
     Failed,
@@ -79,6 +105,8 @@ pub struct TaskResult {
     pub reason: Option<String>,
     /// The last lines of stderr of a failed command.
     pub stderr_tail: Option<String>,
+    /// The values the task produced (or, resumed, had produced): `{{ tasks.NAME.KEY }}`.
+    pub outputs: BTreeMap<String, String>,
 }
 
 /// The whole run.

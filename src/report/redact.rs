@@ -2,9 +2,9 @@
 //! reasons, JSON events and the run journal.
 
 use std::borrow::Cow;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
-use super::{Event, TaskResult};
+use super::{Event, Reporter, TaskResult};
 
 /// Values shorter than this are not redacted (they would mangle ordinary output).
 const MIN_LEN: usize = 3;
@@ -62,6 +62,7 @@ impl Redactor {
         if let Some(tail) = r.stderr_tail.as_mut() {
             self.owned(tail);
         }
+        r.outputs.values_mut().for_each(|v| self.owned(v));
     }
 
     /// The event with every secret value replaced.
@@ -82,6 +83,30 @@ impl Redactor {
             | Event::TaskStarted { .. } => {}
         }
         event
+    }
+}
+
+/// Passes every event through the [`Redactor`] before the reporter it wraps sees it.
+pub struct Redacting<'r> {
+    pub redactor: Arc<Redactor>,
+    pub inner: &'r mut dyn Reporter,
+}
+
+impl Reporter for Redacting<'_> {
+    fn handle(&mut self, event: &Event) {
+        if self.redactor.is_empty() {
+            self.inner.handle(event);
+        } else {
+            self.inner.handle(&self.redactor.event(event.clone()));
+        }
+    }
+
+    fn prompt(&mut self, task: &str, question: &str) {
+        self.inner.prompt(task, question);
+    }
+
+    fn prompt_done(&mut self) {
+        self.inner.prompt_done();
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Redactor, TaskResult};
+use crate::report::{Mode, Status, TaskResult};
 use crate::task::{TaskId, TaskSet};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -25,13 +25,13 @@ pub enum Record {
         id: String,
         graph: String,
         targets: Vec<String>,
-        mode: String,
+        mode: Mode,
         pid: u32,
         started_at: String,
     },
     Task {
         task: String,
-        status: String,
+        status: Status,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         duration_ms: Option<u64>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -44,10 +44,53 @@ pub enum Record {
         finished_at: String,
     },
     End {
-        status: String,
+        status: RunEnd,
         exit_code: u8,
         finished_at: String,
     },
+}
+
+/// How a run ended, as its `end` record says.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEnd {
+    /// Everything ran (or, in `--diff`, was checked).
+    Ok,
+    Failed,
+    Interrupted,
+}
+
+impl RunEnd {
+    /// From the run's exit code (0 and 3, changes pending, are both a completed run).
+    pub fn from_exit_code(code: u8) -> Self {
+        match code {
+            0 | 3 => Self::Ok,
+            130 => Self::Interrupted,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// What `ops runs` says of a recorded run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Ended(RunEnd),
+    /// No end record, and the process is alive.
+    Running,
+    /// No end record, and the process is gone.
+    Crashed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ended(RunEnd::Ok) => "ok",
+            Self::Ended(RunEnd::Failed) => "failed",
+            Self::Ended(RunEnd::Interrupted) => "interrupted",
+            Self::Running => "running",
+            Self::Crashed => "crashed",
+        }
+    }
 }
 
 /// A journal being written.
@@ -146,26 +189,18 @@ impl Journal {
     }
 }
 
-/// A `task` record for a finished task, with secrets redacted.
-pub fn task_record(
-    result: &TaskResult,
-    fingerprint: &str,
-    outputs: BTreeMap<String, String>,
-    redactor: &Redactor,
-) -> Record {
+/// A `task` record for a finished task (whose secrets the reporter chain redacted).
+pub fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
     Record::Task {
         task: result.task.to_string(),
-        status: result.status.id().to_owned(),
+        status: result.status,
         duration_ms: result
             .duration
             .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         exit_code: result.exit_code,
         fingerprint: fingerprint.to_owned(),
-        outputs: outputs
-            .into_iter()
-            .map(|(k, v)| (k, redactor.redact(&v).into_owned()))
-            .collect(),
-        reason: result.reason.as_ref().map(|r| redactor.redact(r).into_owned()),
+        outputs: result.outputs.clone(),
+        reason: result.reason.clone(),
         finished_at: now(),
     }
 }
@@ -188,7 +223,7 @@ impl RunLog {
         matches!(records.first(), Some(Record::Run { .. })).then_some(Self { id, records })
     }
 
-    pub fn run(&self) -> (&str, &[String], &str, u32, &str) {
+    pub fn run(&self) -> (&str, &[String], Mode, u32, &str) {
         match &self.records[0] {
             Record::Run {
                 graph,
@@ -197,32 +232,35 @@ impl RunLog {
                 pid,
                 started_at,
                 ..
-            } => (graph, targets, mode, *pid, started_at),
+            } => (graph, targets, *mode, *pid, started_at),
             _ => unreachable!("RunLog::read checks the first record"),
         }
     }
 
-    pub fn end(&self) -> Option<(&str, u8)> {
+    pub fn end(&self) -> Option<(RunEnd, u8)> {
         self.records.iter().rev().find_map(|r| match r {
             Record::End {
                 status, exit_code, ..
-            } => Some((status.as_str(), *exit_code)),
+            } => Some((*status, *exit_code)),
             _ => None,
         })
     }
 
-    /// `finished`, `failed`, `interrupted`, `running` or `crashed` (no end record and
-    /// the process is gone).
-    pub fn status(&self) -> String {
+    /// How the run ended, or that it is still running or crashed.
+    pub fn status(&self) -> RunState {
         if let Some((status, _)) = self.end() {
-            return status.to_owned();
+            return RunState::Ended(status);
         }
         let pid = self.run().3;
         let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
             stat.rsplit_once(')')
                 .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
         });
-        if alive { "running".into() } else { "crashed".into() }
+        if alive {
+            RunState::Running
+        } else {
+            RunState::Crashed
+        }
     }
 
     /// The task records, last one per task.

@@ -1,15 +1,22 @@
 //! `ops run`: select tasks, check the plan can run, then print it (`--dry-run`) or
 //! hand it to the scheduler (`--diff`, apply).
 
+mod attempt;
 mod contexts;
 pub mod journal;
+mod ledger;
 mod lock;
 mod outputs;
+mod prompt;
+mod recorder;
 mod resume;
 pub mod saved_plan;
 mod scheduler;
 mod secrets;
+#[cfg(test)]
+mod testing;
 pub mod uptodate;
+mod verdict;
 
 use std::sync::Arc;
 
@@ -18,34 +25,14 @@ use thiserror::Error;
 
 use crate::diagnostic::suggestion;
 use crate::error::{Error as OpsError, ExitStatus};
-use crate::report::{Event, Name, Plan, PlannedTask, Reporter};
+pub use crate::report::Mode;
+use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Redactor, Reporter, Summary};
 use crate::task::{TaskId, TaskSet, graph};
 
 pub use contexts::ContextError;
 pub use lock::LockError;
 pub use outputs::OutputMap;
 pub use resume::Resume;
-
-/// The three modes of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    /// Print the plan; change nothing, spawn nothing.
-    DryRun,
-    /// Run each step's read-only check and report what would change.
-    Diff,
-    /// Do it.
-    Apply,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DryRun => "dry-run",
-            Self::Diff => "diff",
-            Self::Apply => "apply",
-        }
-    }
-}
 
 /// Settings of a run, validated from the command line.
 #[derive(Clone, Debug)]
@@ -169,10 +156,83 @@ pub fn run(
             what: "the task runtime".into(),
             source,
         })?;
-    let status = runtime.block_on(scheduler::execute(set, order, targets, opts, reporter));
+    let status = runtime.block_on(execute(set, order, targets, opts, reporter));
     // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(status)
+}
+
+/// Run the scheduler with the run's reporters around `reporter`: secrets redacted
+/// from every event, then the journal recorded; save the plan when asked.
+async fn execute(
+    set: &TaskSet,
+    order: &[TaskId],
+    targets: Vec<Name>,
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> ExitStatus {
+    // With a file-size limit, a write past it must fail (EFBIG, reported) rather
+    // than kill ops: handling SIGXFSZ turns off its default action.
+    let _file_size_limit =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(nix::libc::SIGXFSZ)).ok();
+    let target_names: Vec<String> = targets.iter().map(ToString::to_string).collect();
+    let redactor = Arc::new(Redactor::default());
+    let run_record = journal::Record::Run {
+        id: journal::new_id(),
+        graph: journal::graph_hash(set, order),
+        targets: target_names.clone(),
+        mode: opts.mode,
+        pid: std::process::id(),
+        started_at: journal::now(),
+    };
+    let mut redacting = Redacting {
+        redactor: Arc::clone(&redactor),
+        inner: reporter,
+    };
+    let mut recorder = recorder::Recorder::new(set, order, &run_record, &mut redacting);
+    let reporter: &mut dyn Reporter = &mut recorder;
+    reporter.handle(&Event::RunStarted {
+        mode: opts.mode,
+        targets,
+        tasks: order.len(),
+        jobs: opts.jobs,
+    });
+    let job = scheduler::Job {
+        set,
+        order,
+        opts,
+        state: uptodate::State::load(set.root()),
+        secrets: Arc::new(secrets::SecretStore::new(Arc::clone(&redactor))),
+    };
+    let mut interrupts = prompt::Interrupts::signals();
+    let summary = scheduler::execute(job, Arc::new(attempt::Steps), &mut interrupts, reporter).await;
+    if let Some(path) = &opts.save_plan {
+        reporter.handle(&save_plan(set, order, &summary, target_names, &redactor, path));
+    }
+    let status = verdict::exit_status(&summary, opts.detailed_exitcode);
+    reporter.handle(&Event::RunFinished(summary));
+    status
+}
+
+/// Write the plan of a completed `--diff` run; what to tell the user.
+fn save_plan(
+    set: &TaskSet,
+    order: &[TaskId],
+    summary: &Summary,
+    targets: Vec<String>,
+    redactor: &Redactor,
+    path: &std::path::Path,
+) -> Event {
+    let shown = path.display();
+    if !matches!(summary.exit_code, 0 | 3) {
+        return Event::Warning(format!("plan not saved to {shown}: the diff did not complete"));
+    }
+    match saved_plan::from_summary(set, order, summary, targets, redactor).write(path) {
+        Ok(()) => Event::Note(format!(
+            "plan saved to {shown}: apply it with `ops run --plan {shown}`"
+        )),
+        Err(e) => Event::Warning(format!("cannot save the plan to {shown}: {e}")),
+    }
 }
 
 /// The plan `--dry-run` prints: nothing is spawned, only files are read for

@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::SelectError;
-use super::journal::{self, Record};
+use super::journal::{self, Record, RunEnd, RunState};
+use crate::report::{Mode, Status};
 use crate::task::TaskSet;
 
 /// What the run being resumed already did.
@@ -34,9 +35,9 @@ impl Resume {
                 let mut logged: Vec<&String> = logged.iter().collect();
                 logged.sort();
                 logged.dedup();
-                mode == "apply" && logged == wanted
+                mode == Mode::Apply && logged == wanted
             })
-            .filter(|log| log.status() != "ok")
+            .filter(|log| log.status() != RunState::Ended(RunEnd::Ok))
             .ok_or_else(|| SelectError::NothingToResume {
                 targets: targets.join(" "),
             })?;
@@ -52,7 +53,7 @@ impl Resume {
             else {
                 continue;
             };
-            if !matches!(status.as_str(), "ok" | "up_to_date" | "resumed") {
+            if !matches!(status, Status::Ok | Status::UpToDate | Status::Resumed) {
                 continue;
             }
             match set.find(name).map(|id| &set.get(id).fingerprint) {

@@ -14,6 +14,7 @@ use thiserror::Error;
 use super::Resume;
 use super::journal;
 use super::uptodate;
+use crate::report::{Redactor, Status, Summary};
 use crate::task::{TaskId, TaskSet};
 
 const VERSION: u32 = 1;
@@ -34,8 +35,8 @@ pub struct PlannedStep {
     /// Hash of the task's `sources`, when it has some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<String>,
-    /// `changes`, `no_change`, `unknown`, `up_to_date`.
-    pub diff: String,
+    /// What the diff found: `changes`, `no_change`, `unknown`, `up_to_date`.
+    pub diff: Status,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -126,18 +127,47 @@ impl SavedPlan {
         let done = self
             .tasks
             .iter()
-            .filter(|t| matches!(t.diff.as_str(), "no_change" | "up_to_date"))
+            .filter(|t| matches!(t.diff, Status::NoChange | Status::UpToDate))
             .map(|t| (t.task.clone(), (t.fingerprint.clone(), t.outputs.clone())))
             .collect();
         Ok(Resume::planned(format!("plan {}", path.display()), done))
     }
 }
 
-pub fn new(graph: String, targets: Vec<String>, tasks: Vec<PlannedStep>) -> SavedPlan {
+/// The plan `--save-plan` writes, from the summary of a `--diff` run: each task's
+/// diff status and the values it produced (secrets redacted).
+pub fn from_summary(
+    set: &TaskSet,
+    order: &[TaskId],
+    summary: &Summary,
+    targets: Vec<String>,
+    redactor: &Redactor,
+) -> SavedPlan {
+    let tasks = order
+        .iter()
+        .zip(&summary.results)
+        .map(|(&id, result)| {
+            let task = set.get(id);
+            PlannedStep {
+                task: task.name.clone(),
+                fingerprint: task.fingerprint.clone(),
+                sources: (!task.sources.is_empty())
+                    .then(|| uptodate::hash_sources(set.root(), task).ok())
+                    .flatten(),
+                diff: result.status,
+                commands: task.action.as_ref().map(|a| a.plan().lines).unwrap_or_default(),
+                outputs: result
+                    .outputs
+                    .iter()
+                    .map(|(k, v)| (k.clone(), redactor.redact(v).into_owned()))
+                    .collect(),
+            }
+        })
+        .collect();
     SavedPlan {
         ops_plan: VERSION,
         created_at: journal::now(),
-        graph,
+        graph: journal::graph_hash(set, order),
         targets,
         tasks,
     }

@@ -1,0 +1,212 @@
+//! The dependency bookkeeping of one run: which tasks wait for how many
+//! dependencies, which are ready, what each one ended as. Tasks are numbered by
+//! their slot in the run's order (dependencies first).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::report::{Name, Status, TaskResult};
+use crate::task::{TaskId, TaskSet};
+
+pub struct Ledger {
+    pub order: Vec<TaskId>,
+    pub names: Vec<Name>,
+    /// The slots each slot depends on.
+    deps: Vec<Vec<usize>>,
+    /// The slots that depend on each slot.
+    dependents: Vec<Vec<usize>>,
+    /// Unfinished dependencies of each slot.
+    waiting: Vec<usize>,
+    /// Whether the task has a step (aggregates have none).
+    has_step: Vec<bool>,
+    ready: VecDeque<usize>,
+    results: Vec<Option<TaskResult>>,
+}
+
+impl Ledger {
+    /// `order` is a closure of `set`: every dependency of a task in it is in it.
+    pub fn new(set: &TaskSet, order: &[TaskId]) -> Self {
+        let mut slot_of = vec![usize::MAX; set.len()];
+        for (slot, id) in order.iter().enumerate() {
+            slot_of[id.index()] = slot;
+        }
+        let mut deps = vec![Vec::new(); order.len()];
+        let mut dependents = vec![Vec::new(); order.len()];
+        for (slot, &id) in order.iter().enumerate() {
+            for dep in &set.get(id).deps {
+                let d = slot_of[dep.index()];
+                deps[slot].push(d);
+                dependents[d].push(slot);
+            }
+        }
+        let waiting: Vec<usize> = deps.iter().map(Vec::len).collect();
+        Self {
+            order: order.to_vec(),
+            names: order
+                .iter()
+                .map(|&id| Arc::from(set.get(id).name.as_str()))
+                .collect(),
+            ready: (0..order.len()).filter(|&s| waiting[s] == 0).collect(),
+            has_step: order.iter().map(|&id| set.get(id).action.is_some()).collect(),
+            deps,
+            dependents,
+            waiting,
+            results: vec![None; order.len()],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    /// The next task whose dependencies are all done.
+    pub fn next_ready(&mut self) -> Option<usize> {
+        self.ready.pop_front()
+    }
+
+    /// Put a task back at the front (it was confirmed and may start now).
+    pub fn retry_first(&mut self, slot: usize) {
+        self.ready.push_front(slot);
+    }
+
+    /// A result without timing, for tasks that finish without running.
+    pub fn result(&self, slot: usize, status: Status, reason: Option<String>) -> TaskResult {
+        TaskResult {
+            task: self.names[slot].clone(),
+            status,
+            duration: None,
+            exit_code: None,
+            reason,
+            stderr_tail: None,
+            outputs: std::collections::BTreeMap::new(),
+        }
+    }
+
+    pub fn status(&self, slot: usize) -> Option<Status> {
+        self.results[slot].as_ref().map(|r| r.status)
+    }
+
+    /// Record a result and release the dependents it unblocks; a failure skips every
+    /// task that depends on it, directly or not. Returns the results recorded (the
+    /// task's own first), for the reporter.
+    pub fn complete(&mut self, slot: usize, result: TaskResult) -> Vec<TaskResult> {
+        let failed = matches!(result.status, Status::Failed | Status::Interrupted);
+        let mut recorded = vec![result.clone()];
+        self.results[slot] = Some(result);
+        if failed {
+            let reason = format!("dependency `{}` failed", self.names[slot]);
+            let mut stack = self.dependents[slot].clone();
+            while let Some(dependent) = stack.pop() {
+                if self.results[dependent].is_some() {
+                    continue;
+                }
+                let skipped = self.result(dependent, Status::Skipped, Some(reason.clone()));
+                recorded.push(skipped.clone());
+                self.results[dependent] = Some(skipped);
+                stack.extend(self.dependents[dependent].iter().copied());
+            }
+            return recorded;
+        }
+        for i in 0..self.dependents[slot].len() {
+            let dependent = self.dependents[slot][i];
+            self.waiting[dependent] -= 1;
+            if self.waiting[dependent] == 0 && self.results[dependent].is_none() {
+                self.ready.push_back(dependent);
+            }
+        }
+        recorded
+    }
+
+    /// Mark every task that has no result as skipped, saying why.
+    pub fn skip_unstarted(&mut self, reason: &str) -> Vec<TaskResult> {
+        let mut recorded = Vec::new();
+        for slot in 0..self.len() {
+            if self.results[slot].is_none() {
+                let skipped = self.result(slot, Status::Skipped, Some(reason.to_owned()));
+                recorded.push(skipped.clone());
+                self.results[slot] = Some(skipped);
+            }
+        }
+        recorded
+    }
+
+    /// The steps below a task, direct dependencies or not, whose `--diff` found
+    /// changes or could not tell (aggregates left out), in run order.
+    pub fn pending_upstream(&self, slot: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.len()];
+        let mut stack = vec![slot];
+        let mut pending = Vec::new();
+        while let Some(s) = stack.pop() {
+            for &d in &self.deps[s] {
+                if std::mem::replace(&mut seen[d], true) {
+                    continue;
+                }
+                if self.has_step[d] && matches!(self.status(d), Some(Status::Changes | Status::Unknown)) {
+                    pending.push(d);
+                }
+                stack.push(d);
+            }
+        }
+        pending.sort_unstable();
+        pending
+    }
+
+    /// Every result, in run order (after [`Ledger::skip_unstarted`], one per task).
+    pub fn take_results(&mut self) -> Vec<TaskResult> {
+        self.results.iter_mut().filter_map(Option::take).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostic::SourceFile;
+    use crate::task::{Vars, load_sources};
+
+    fn set(text: &str) -> TaskSet {
+        let file = SourceFile::new("tasks/t.toml", text.to_owned());
+        load_sources(std::path::Path::new("/nonexistent"), vec![file], &Vars::default()).unwrap()
+    }
+
+    #[test]
+    fn releases_dependents_when_all_their_dependencies_are_done() {
+        let set = set(
+            "[tasks.a]\nshell = \"a\"\n[tasks.b]\nshell = \"b\"\n[tasks.c]\ndeps = [\"a\", \"b\"]\nshell = \"c\"\n",
+        );
+        let order = crate::task::graph::closure(&set, &[set.find("c").unwrap()]);
+        let mut ledger = Ledger::new(&set, &order);
+        let first = ledger.next_ready().unwrap();
+        let second = ledger.next_ready().unwrap();
+        assert_eq!(ledger.next_ready(), None);
+        ledger.complete(first, ledger.result(first, Status::Ok, None));
+        assert_eq!(ledger.next_ready(), None, "c still waits for one dependency");
+        ledger.complete(second, ledger.result(second, Status::Ok, None));
+        let c = ledger.next_ready().unwrap();
+        assert_eq!(&*ledger.names[c], "c");
+    }
+
+    #[test]
+    fn a_failure_skips_every_task_above_it() {
+        let set = set(
+            "[tasks.a]\nshell = \"a\"\n[tasks.b]\ndeps = [\"a\"]\nshell = \"b\"\n[tasks.c]\ndeps = [\"b\"]\n",
+        );
+        let order = crate::task::graph::closure(&set, &[set.find("c").unwrap()]);
+        let mut ledger = Ledger::new(&set, &order);
+        let a = ledger.next_ready().unwrap();
+        let recorded = ledger.complete(a, ledger.result(a, Status::Failed, None));
+        let skipped: Vec<(&str, Status, Option<&str>)> = recorded
+            .iter()
+            .map(|r| (&*r.task, r.status, r.reason.as_deref()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                ("a", Status::Failed, None),
+                ("b", Status::Skipped, Some("dependency `a` failed")),
+                ("c", Status::Skipped, Some("dependency `a` failed")),
+            ]
+        );
+        assert_eq!(ledger.next_ready(), None);
+        assert!(ledger.skip_unstarted("not started").is_empty());
+    }
+}

@@ -1,0 +1,82 @@
+//! A person at the run: the interrupts they send (Ctrl-C, SIGTERM) and the yes/no
+//! questions of confirmations, which an interrupt abandons.
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::report::Reporter;
+
+/// Where interrupts come from: the process's signals, or (in tests) a channel.
+pub struct Interrupts {
+    sigint: Option<Signal>,
+    sigterm: Option<Signal>,
+    channel: Option<mpsc::UnboundedReceiver<()>>,
+}
+
+impl Interrupts {
+    /// SIGINT and SIGTERM. Installing the handlers turns off their default action
+    /// (ending ops) for as long as this lives.
+    pub fn signals() -> Self {
+        Self {
+            sigint: signal(SignalKind::interrupt()).ok(),
+            sigterm: signal(SignalKind::terminate()).ok(),
+            channel: None,
+        }
+    }
+
+    /// Interrupts sent through the returned sender (tests).
+    #[cfg(test)]
+    pub fn channel() -> (mpsc::UnboundedSender<()>, Self) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let interrupts = Self {
+            sigint: None,
+            sigterm: None,
+            channel: Some(rx),
+        };
+        (tx, interrupts)
+    }
+
+    /// The next interrupt; pending forever when none can come.
+    pub async fn next(&mut self) {
+        tokio::select! {
+            Some(()) = recv(&mut self.sigint) => {}
+            Some(()) = recv(&mut self.sigterm) => {}
+            Some(()) = async {
+                match &mut self.channel {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {}
+            else => std::future::pending::<()>().await,
+        }
+    }
+}
+
+async fn recv(sig: &mut Option<Signal>) -> Option<()> {
+    match sig {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Ask a person on standard input; `None` when the run is interrupted while waiting.
+pub async fn ask(
+    reporter: &mut dyn Reporter,
+    task: &str,
+    question: &str,
+    interrupts: &mut Interrupts,
+) -> Option<bool> {
+    reporter.prompt(task, question);
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    });
+    let answer = tokio::select! {
+        line = read => Some(line.ok().and_then(Result::ok).is_some_and(|l| {
+            matches!(l.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        })),
+        () = interrupts.next() => None,
+    };
+    reporter.prompt_done();
+    answer
+}

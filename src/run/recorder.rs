@@ -1,0 +1,77 @@
+//! The run journal as a consumer of run events, as a recorder is a reporter: it
+//! appends a record for every finished task and one when the run ends, then passes
+//! the event on. A journal that cannot be written is reported once; the run goes on.
+
+use std::collections::HashMap;
+
+use super::journal::{self, Journal, Record, RunEnd};
+use crate::report::{Event, Reporter};
+use crate::task::{TaskId, TaskSet};
+
+pub struct Recorder<'r> {
+    journal: Option<Journal>,
+    /// Task name → the definition hash recorded with its result.
+    fingerprints: HashMap<String, String>,
+    inner: &'r mut dyn Reporter,
+}
+
+impl<'r> Recorder<'r> {
+    /// Start the journal of a run with its `run` record.
+    pub fn new(set: &TaskSet, order: &[TaskId], run: &Record, inner: &'r mut dyn Reporter) -> Self {
+        let journal = match Journal::create(set.root(), run) {
+            Ok(journal) => Some(journal),
+            Err(e) => {
+                inner.handle(&Event::Warning(format!("this run is not recorded: {e}")));
+                None
+            }
+        };
+        let fingerprints = order
+            .iter()
+            .map(|&id| {
+                let task = set.get(id);
+                (task.name.clone(), task.fingerprint.clone())
+            })
+            .collect();
+        Self {
+            journal,
+            fingerprints,
+            inner,
+        }
+    }
+
+    fn record(&mut self, event: &Event) -> Option<Record> {
+        match event {
+            Event::TaskFinished(result) => {
+                let fingerprint = self.fingerprints.get(&*result.task).map_or("", String::as_str);
+                Some(journal::task_record(result, fingerprint))
+            }
+            Event::RunFinished(summary) => Some(Record::End {
+                status: RunEnd::from_exit_code(summary.exit_code),
+                exit_code: summary.exit_code,
+                finished_at: journal::now(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl Reporter for Recorder<'_> {
+    fn handle(&mut self, event: &Event) {
+        if self.journal.is_some()
+            && let Some(record) = self.record(event)
+            && let Some(journal) = self.journal.as_mut()
+            && let Some(error) = journal.append(&record)
+        {
+            self.inner.handle(&Event::Warning(error));
+        }
+        self.inner.handle(event);
+    }
+
+    fn prompt(&mut self, task: &str, question: &str) {
+        self.inner.prompt(task, question);
+    }
+
+    fn prompt_done(&mut self) {
+        self.inner.prompt_done();
+    }
+}
