@@ -6,8 +6,8 @@
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
-pub mod error;
 pub mod executor;
+pub mod exit;
 pub mod http;
 pub mod kube;
 pub mod policy;

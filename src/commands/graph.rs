@@ -3,8 +3,9 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use super::Error;
 use crate::cli::{GraphArgs, GraphFormat};
-use crate::error::{Error, ExitStatus};
+use crate::exit::ExitStatus;
 use crate::run::select;
 use crate::task::{TaskId, TaskSet};
 

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::cli::{LintArgs, LintFormat};
 use crate::diagnostic::suggestion;
-use crate::error::ExitStatus;
+use crate::exit::ExitStatus;
 use crate::policy::config::{Config, PolicyErrors};
 use crate::policy::finding::Severity;
 use crate::policy::{self, output, rule};

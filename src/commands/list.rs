@@ -6,7 +6,7 @@ use std::io::Write as _;
 use serde_json::json;
 
 use crate::cli::{Format, ListArgs};
-use crate::error::ExitStatus;
+use crate::exit::ExitStatus;
 use crate::task::TaskSet;
 
 pub fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {

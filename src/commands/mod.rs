@@ -1,16 +1,18 @@
 //! One file per subcommand; [`dispatch`] maps the parsed command line onto them.
 
+mod error;
 mod graph;
 mod lint;
 mod list;
 mod run;
 mod runs;
 
+pub use error::Error;
 pub use lint::LintError;
 pub use runs::UnknownRun;
 
 use crate::cli::{Cli, Command};
-use crate::error::{Error, ExitStatus};
+use crate::exit::ExitStatus;
 use crate::kube::ContextMap;
 use crate::task::{self, TaskSet, Vars};
 

@@ -2,8 +2,9 @@
 
 use std::io::IsTerminal as _;
 
+use super::Error;
 use crate::cli::{Format, RunArgs};
-use crate::error::{Error, ExitStatus};
+use crate::exit::ExitStatus;
 use crate::report::{Human, HumanOptions, Json, OutputMode, Reporter};
 use crate::run::saved_plan::SavedPlan;
 use crate::run::{self, Mode, Options};
@@ -76,7 +77,7 @@ pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         }
         opts.resume = Some(resume);
     }
-    run::run(set, &order, &targets, &opts, reporter.as_mut())
+    Ok(run::run(set, &order, &targets, &opts, reporter.as_mut())?)
 }
 
 fn env_set(name: &str) -> bool {

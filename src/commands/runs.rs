@@ -8,7 +8,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::cli::{RunsArgs, RunsCommand};
-use crate::error::ExitStatus;
+use crate::exit::ExitStatus;
 use crate::run::journal::{self, Record, RunLog};
 
 #[derive(Debug, Error, Diagnostic)]

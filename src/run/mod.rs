@@ -24,7 +24,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::diagnostic::suggestion;
-use crate::error::{Error as OpsError, ExitStatus};
+use crate::exit::ExitStatus;
 pub use crate::report::Mode;
 use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Redactor, Reporter, Summary};
 use crate::task::{TaskId, TaskSet, graph};
@@ -54,6 +54,35 @@ pub struct Options {
     pub resume: Option<Resume>,
     /// `--diff --save-plan FILE`: where to write the plan.
     pub save_plan: Option<std::path::PathBuf>,
+}
+
+/// Why a run could not start (nothing ran).
+#[derive(Debug, Error, Diagnostic)]
+pub enum RunError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Select(#[from] SelectError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lock(#[from] LockError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Context(#[from] Box<ContextError>),
+
+    #[error("could not start the task runtime")]
+    #[diagnostic(code(ops::io))]
+    Runtime(#[source] std::io::Error),
+}
+
+impl RunError {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Lock(_) | Self::Runtime(_) => ExitStatus::Failure,
+            Self::Select(_) | Self::Context(_) => ExitStatus::Usage,
+        }
+    }
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -105,7 +134,7 @@ pub fn run(
     targets: &[String],
     opts: &Options,
     reporter: &mut dyn Reporter,
-) -> Result<ExitStatus, OpsError> {
+) -> Result<ExitStatus, RunError> {
     let targets: Vec<Name> = targets.iter().map(|t| Arc::from(t.as_str())).collect();
     if opts.mode == Mode::Apply && !opts.yes && !opts.interactive {
         let asking: Vec<&str> = order
@@ -152,10 +181,7 @@ pub fn run(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| OpsError::Io {
-            what: "the task runtime".into(),
-            source,
-        })?;
+        .map_err(RunError::Runtime)?;
     let status = runtime.block_on(execute(set, order, targets, opts, reporter));
     // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));

@@ -3,8 +3,8 @@
 
 use super::attempt::StepOutcome;
 use super::ledger::Ledger;
-use crate::error::ExitStatus;
 use crate::executor::{Diff, StepError};
+use crate::exit::ExitStatus;
 use crate::process::ProcessError;
 use crate::report::{Mode, Status, Summary, TaskResult};
 
