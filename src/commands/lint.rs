@@ -55,7 +55,7 @@ fn relative(root: &Path, path: &Path) -> Result<PathBuf, LintError> {
 }
 
 pub fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, LintError> {
-    let root = policy::find_root(root);
+    let root = crate::root::for_lint(root);
     let mut config = Config::load(&root)?;
     if let Some(bad) = args
         .rules

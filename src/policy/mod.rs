@@ -127,15 +127,3 @@ pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
         repo,
     }
 }
-
-/// The root `ops lint` works in: the nearest directory upwards holding `tasks/`,
-/// `policies/` or `.git`, else the working directory.
-pub fn find_root(explicit: Option<&Path>) -> PathBuf {
-    if let Some(root) = explicit {
-        return root.to_path_buf();
-    }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    cwd.ancestors()
-        .find(|d| ["tasks", "policies", ".git"].iter().any(|m| d.join(m).exists()))
-        .map_or(cwd.clone(), Path::to_path_buf)
-}
