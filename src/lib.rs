@@ -17,6 +17,7 @@ pub mod root;
 pub mod run;
 pub mod task;
 pub mod template;
+pub mod yaml;
 
 use std::process::ExitCode;
 

@@ -26,9 +26,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
-use crate::policy::yaml::{self, Kind, Node};
 use crate::task::Resolver;
 use crate::template::Template;
+use crate::yaml::{self, Kind, Node};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -34,8 +34,9 @@ use toml::Spanned;
 use super::{Applied, Diff, Executor, StepContext, StepError, StepPlan};
 use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
 use crate::kube::object::Object;
-use crate::kube::{Context, argocd, context, diff, render, rollout, wait, yaml};
+use crate::kube::{Context, argocd, context, diff, render, rollout, wait};
 use crate::task::Resolver;
+use crate::yaml;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

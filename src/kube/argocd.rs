@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::yaml;
+use crate::yaml;
 
 /// What a sync of the Application would apply.
 #[derive(Clone, Debug, PartialEq, Eq)]

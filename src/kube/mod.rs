@@ -11,7 +11,6 @@ pub mod object;
 pub mod render;
 pub mod rollout;
 pub mod wait;
-pub mod yaml;
 
 pub use context::{Context, ContextMap};
 pub use error::KubeError;

@@ -18,7 +18,7 @@ use regex::Regex;
 
 use super::finding::{Finding, Severity};
 use super::repo::ManifestFile;
-use super::yaml::{Node, Pos};
+use crate::yaml::{Node, Pos};
 
 #[derive(Debug)]
 pub struct CustomRule {

@@ -17,7 +17,6 @@ pub mod rule;
 pub mod rules;
 mod suppress;
 pub mod workload;
-pub mod yaml;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};

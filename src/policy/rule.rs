@@ -7,7 +7,7 @@
 use super::config::RuleConfig;
 use super::finding::{Finding, Severity};
 use super::repo::{ManifestFile, Repo};
-use super::yaml::Pos;
+use crate::yaml::Pos;
 
 /// What a rule sees while checking one file.
 pub struct Context<'a> {

@@ -5,7 +5,7 @@ use regex::Regex;
 use crate::policy::custom::pos_of;
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
-use crate::policy::yaml::{Node, Pos};
+use crate::yaml::{Node, Pos};
 
 declare_rule! {
     /// ## What it checks
