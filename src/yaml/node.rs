@@ -58,10 +58,15 @@ impl Node {
 
     /// The value of `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Node> {
+        self.entry(key).map(|(_, v)| v)
+    }
+
+    /// The key node and the value of `key` in a mapping (findings about a key point at it).
+    pub(crate) fn entry(&self, key: &str) -> Option<(&Node, &Node)> {
         self.entries()
             .iter()
             .find(|(k, _)| k.as_str() == Some(key))
-            .map(|(_, v)| v)
+            .map(|(k, v)| (k, v))
     }
 
     /// Follow a dotted path of mapping keys: `spec.template.spec`.

@@ -1,6 +1,6 @@
+use crate::argocd::Application;
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
-use crate::yaml::Node;
 
 declare_rule! {
     /// ## What it checks
@@ -79,28 +79,10 @@ impl Rule for ArgocdAppPath {
         } else {
             configured
         };
-        for object in file.objects() {
-            let api = object
-                .get("apiVersion")
-                .and_then(Node::as_str)
-                .unwrap_or_default();
-            let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
-            if !api.starts_with("argoproj.io/") || !matches!(kind, "Application" | "ApplicationSet") {
-                continue;
-            }
-            let spec = if kind == "ApplicationSet" {
-                object.path("spec.template.spec")
-            } else {
-                object.get("spec")
-            };
-            let Some(spec) = spec else { continue };
-            for source in spec
-                .get("source")
-                .into_iter()
-                .chain(spec.get("sources").into_iter().flat_map(Node::as_seq))
-            {
-                let Some(path) = source.get("path") else { continue };
-                let url = source.get("repoURL").and_then(Node::as_str).unwrap_or_default();
+        for app in file.objects().filter_map(Application::from_node) {
+            for source in app.all_sources() {
+                let Some(path) = source.path else { continue };
+                let url = source.repo_url.unwrap_or_default();
                 if !ours.is_empty() && !ours.iter().any(|o| normalise(o) == normalise(url)) {
                     continue;
                 }
