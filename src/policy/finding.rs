@@ -34,4 +34,6 @@ pub struct Finding {
     pub pos: Pos,
     pub message: String,
     pub help: Option<String>,
+    /// The id of the custom rule behind a finding of `custom`.
+    pub custom: Option<String>,
 }

@@ -1,4 +1,5 @@
 use crate::argocd::Application;
+use crate::policy::option::{Declared, Opt};
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
 
@@ -50,6 +51,9 @@ fn normalise(url: &str) -> &str {
     url.trim_end_matches('/').trim_end_matches(".git")
 }
 
+const REPO_URLS: Opt<Vec<String>> = Opt::new("repo-urls");
+const OPTIONS: &[Declared] = &[REPO_URLS.declared()];
+
 impl Rule for ArgocdAppPath {
     fn id(&self) -> &'static str {
         "argocd-app-path"
@@ -63,21 +67,14 @@ impl Rule for ArgocdAppPath {
     fn doc(&self) -> &'static str {
         Self::DOC
     }
-    fn options(&self) -> &'static [&'static str] {
-        &["repo-urls"]
+    fn options(&self) -> &'static [Declared] {
+        OPTIONS
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
-        let configured: Vec<String> = cx
-            .config
-            .list("repo-urls")
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let ours: Vec<String> = if configured.is_empty() {
-            origin_url(&cx.repo.root).into_iter().collect()
-        } else {
-            configured
+        let ours: Vec<String> = match cx.config.get(REPO_URLS) {
+            Some(configured) if !configured.is_empty() => configured.clone(),
+            _ => origin_url(&cx.repo.root).into_iter().collect(),
         };
         for app in file.objects().filter_map(Application::from_node) {
             for source in app.all_sources() {
