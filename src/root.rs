@@ -58,7 +58,7 @@ pub(crate) fn nearest(start: &Path, marks: &[Mark]) -> Option<PathBuf> {
 }
 
 /// The root to use: `--root` as given, or the nearest ancestor holding `tasks/`.
-pub fn find(explicit: Option<&Path>) -> Result<PathBuf, RootError> {
+pub(crate) fn find(explicit: Option<&Path>) -> Result<PathBuf, RootError> {
     if let Some(path) = explicit {
         return path
             .canonicalize()

@@ -10,18 +10,18 @@ use crate::yaml;
 
 /// What a sync of the Application would apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppSource {
-    pub name: String,
+pub(crate) struct AppSource {
+    pub(crate) name: String,
     /// `spec.source.path`, relative to the repository root.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// `spec.destination.namespace`.
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// `CreateNamespace=true` among the sync options.
-    pub create_namespace: bool,
+    pub(crate) create_namespace: bool,
 }
 
 /// Read the Application in `file`.
-pub fn read(file: &Path) -> Result<AppSource, String> {
+pub(crate) fn read(file: &Path) -> Result<AppSource, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let docs = yaml::load(&text).map_err(|e| {
         format!(

@@ -35,5 +35,5 @@ pub struct Finding {
     pub message: String,
     pub help: Option<String>,
     /// The id of the custom rule behind a finding of `custom`.
-    pub custom: Option<String>,
+    pub(crate) custom: Option<String>,
 }
