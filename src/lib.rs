@@ -3,6 +3,7 @@
 //! The binary is a thin wrapper around [`main`]; the modules are public so that
 //! benchmarks and integration tests can drive the same code paths.
 
+pub(crate) mod argocd;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
@@ -18,6 +19,7 @@ pub mod run;
 pub mod scalar;
 pub mod task;
 pub mod template;
+pub mod yaml;
 
 use std::process::ExitCode;
 

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ops::policy::kustomize::Kustomization;
-use ops::policy::yaml;
+use ops::yaml;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

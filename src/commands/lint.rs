@@ -33,10 +33,10 @@ pub enum LintError {
     Outside { path: String, root: String },
 }
 
-fn unknown(id: &str) -> LintError {
+fn unknown<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> LintError {
     LintError::UnknownRule {
         id: id.to_owned(),
-        help: suggestion(id, rule::ids()).or_else(|| Some("`ops rules` lists the rules".into())),
+        help: suggestion(id, known).or_else(|| Some("`ops rules` lists the rules".into())),
     }
 }
 
@@ -55,14 +55,10 @@ fn relative(root: &Path, path: &Path) -> Result<PathBuf, LintError> {
 }
 
 pub fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, LintError> {
-    let root = policy::find_root(root);
+    let root = crate::root::for_lint(root);
     let mut config = Config::load(&root)?;
-    if let Some(bad) = args
-        .rules
-        .iter()
-        .find(|id| rule::find(id).is_none() && !config.custom.iter().any(|c| &c.id == *id))
-    {
-        return Err(unknown(bad));
+    if let Some(bad) = args.rules.iter().find(|name| !config.knows(name)) {
+        return Err(unknown(bad, config.ids()));
     }
     if !args.rules.is_empty() {
         config.only(&args.rules);
@@ -99,17 +95,12 @@ pub fn rules() -> ExitStatus {
             r.summary()
         );
     }
-    let _ = writeln!(
-        out,
-        "{:<20}  {:<7}  {:<8}  YAML files parse",
-        "yaml-syntax", "OPS007", "error"
-    );
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     ExitStatus::Success
 }
 
 pub fn show_rule(id: &str) -> Result<ExitStatus, LintError> {
-    let r = rule::find(id).ok_or_else(|| unknown(id))?;
+    let r = rule::find(id).ok_or_else(|| unknown(id, rule::ids()))?;
     let mut out = format!("{} ({}) — {}\n\n", r.id(), r.code(), r.summary());
     for line in r.doc().lines() {
         out.push_str(line.strip_prefix(' ').unwrap_or(line));

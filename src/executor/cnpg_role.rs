@@ -26,8 +26,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
-use crate::policy::yaml::{self, Kind, Node};
 use crate::template::Template;
+use crate::yaml::{self, Kind, Node};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

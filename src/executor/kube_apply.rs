@@ -34,7 +34,8 @@ use toml::Spanned;
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
 use crate::kube::object::Object;
-use crate::kube::{Context, argocd, context, diff, render, rollout, wait, yaml};
+use crate::kube::{Context, argocd, context, diff, render, rollout, wait};
+use crate::yaml;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -101,7 +102,7 @@ impl KubeApply {
         let Some(app) = &self.app else {
             return Ok(std::borrow::Cow::Borrowed(self));
         };
-        let source = argocd::read(&cx.dir.join(app)).map_err(StepError::Failed)?;
+        let source = argocd::read(&cx.dir.join(app)).map_err(StepError::Invalid)?;
         cx.report(format!(
             "Application `{}`: path {}, namespace {}",
             source.name,

@@ -1,47 +1,46 @@
 //! An ArgoCD `Application` of the repository as the source of a `kube-apply`: its
 //! source path and destination namespace, so that `--diff` previews what a sync
-//! would do before the change is merged.
+//! would do before the change is merged. The Application is read by
+//! [`crate::argocd`]; this is what kube-apply accepts of it.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use super::yaml;
+use crate::argocd::Application;
+use crate::yaml;
 
 /// What a sync of the Application would apply.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppSource {
-    pub name: String,
+pub(crate) struct AppSource {
+    pub(crate) name: String,
     /// `spec.source.path`, relative to the repository root.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// `spec.destination.namespace`.
-    pub namespace: Option<String>,
+    pub(crate) namespace: Option<String>,
     /// `CreateNamespace=true` among the sync options.
-    pub create_namespace: bool,
+    pub(crate) create_namespace: bool,
 }
 
 /// Read the Application in `file`.
-pub fn read(file: &Path) -> Result<AppSource, String> {
+pub(crate) fn read(file: &Path) -> Result<AppSource, String> {
     let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let docs = yaml::documents(&text).map_err(|e| format!("{}: invalid YAML at {e}", file.display()))?;
+    let docs = yaml::load(&text).map_err(|e| {
+        format!(
+            "{}: invalid YAML at line {}:{}: {}",
+            file.display(),
+            e.pos.line,
+            e.pos.column,
+            e.message
+        )
+    })?;
     let app = docs
         .iter()
-        .find(|d| {
-            d.get("kind").and_then(Value::as_str) == Some("Application")
-                && d.get("apiVersion")
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.starts_with("argoproj.io/"))
-        })
+        .filter_map(Application::from_node)
+        .find(|a| a.kind == "Application")
         .ok_or_else(|| format!("{}: no ArgoCD Application in the file", file.display()))?;
-    let name = app
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("?")
-        .to_owned();
+    let name = app.name.unwrap_or("?").to_owned();
     let where_ = format!("Application `{name}` ({})", file.display());
-    let source = match (app.pointer("/spec/source"), app.pointer("/spec/sources")) {
-        (Some(source), _) => source,
-        (None, Some(Value::Array(sources))) if sources.len() == 1 => &sources[0],
+    let source = match (&app.source, app.sources.as_deref()) {
+        (Some(source), _) | (None, Some([source])) => source,
         (None, Some(_)) => {
             return Err(format!(
                 "{where_} has several sources; name the `path` to apply instead"
@@ -49,33 +48,26 @@ pub fn read(file: &Path) -> Result<AppSource, String> {
         }
         (None, None) => return Err(format!("{where_} has no `spec.source`")),
     };
-    if source.get("chart").is_some() || source.get("helm").is_some() {
+    if source.chart.is_some() || source.helm.is_some() {
         return Err(format!(
             "{where_} renders a Helm chart; kube-apply applies kustomize or plain manifests"
         ));
     }
-    if source.get("kustomize").is_some() {
+    if source.kustomize.is_some() {
         return Err(format!(
             "{where_} sets kustomize options in the Application (`spec.source.kustomize`), which a \
              plain render would not apply; move them into the kustomization.yaml"
         ));
     }
     let path = source
-        .get("path")
-        .and_then(Value::as_str)
+        .path
+        .and_then(yaml::Node::as_str)
         .ok_or_else(|| format!("{where_} has no `spec.source.path`"))?;
-    let create_namespace = app
-        .pointer("/spec/syncPolicy/syncOptions")
-        .and_then(Value::as_array)
-        .is_some_and(|o| o.iter().any(|v| v.as_str() == Some("CreateNamespace=true")));
     Ok(AppSource {
         name,
         path: PathBuf::from(path),
-        namespace: app
-            .pointer("/spec/destination/namespace")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        create_namespace,
+        namespace: app.namespace.map(str::to_owned),
+        create_namespace: app.sync_options.contains(&"CreateNamespace=true"),
     })
 }
 

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::yaml;
+use crate::yaml;
 
 const SERVER_METADATA: [&str; 6] = [
     "managedFields",

@@ -12,7 +12,6 @@ pub mod render;
 pub mod rollout;
 mod session;
 pub mod wait;
-pub mod yaml;
 
 pub use context::{Context, ContextMap};
 pub use error::KubeError;

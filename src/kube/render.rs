@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use super::object::Object;
-use super::yaml;
 use super::{KubeError, Session};
+use crate::yaml;
 
 /// Rendered output can be large (CRDs); keep all of it.
 const MAX_RENDER: usize = 64 * 1024 * 1024;

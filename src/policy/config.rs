@@ -30,26 +30,42 @@ use toml::Spanned;
 
 use super::custom::CustomRule;
 use super::finding::Severity;
+use super::option::{Opt, OptionKind, OptionType, OptionValue};
 use super::rule;
 use crate::diagnostic::{SourceFile, span, suggestion};
 
 /// The settings of one rule.
 #[derive(Clone, Debug)]
 pub struct RuleConfig {
-    pub severity: Severity,
+    /// The rule's default severity.
+    default: Severity,
+    /// `severity = …` when the policy sets it.
+    configured: Option<Severity>,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
-    options: toml::Table,
+    /// The rule's options, checked against what it declares.
+    options: HashMap<&'static str, OptionValue>,
 }
 
 impl RuleConfig {
-    fn new(severity: Severity) -> Self {
+    fn new(default: Severity) -> Self {
         Self {
-            severity,
+            default,
+            configured: None,
             include: None,
             exclude: None,
-            options: toml::Table::new(),
+            options: HashMap::new(),
         }
+    }
+
+    /// How severe the rule's findings are.
+    pub(crate) fn severity(&self) -> Severity {
+        self.configured.unwrap_or(self.default)
+    }
+
+    /// The severity set in the policy, if one is.
+    pub(crate) fn configured_severity(&self) -> Option<Severity> {
+        self.configured
     }
 
     /// Whether the rule looks at `path` at all.
@@ -58,23 +74,9 @@ impl RuleConfig {
             && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
     }
 
-    pub fn flag(&self, name: &str) -> bool {
-        self.options
-            .get(name)
-            .and_then(toml::Value::as_bool)
-            .unwrap_or(false)
-    }
-
-    pub fn text(&self, name: &str) -> Option<&str> {
-        self.options.get(name).and_then(toml::Value::as_str)
-    }
-
-    pub fn list(&self, name: &str) -> Vec<&str> {
-        self.options
-            .get(name)
-            .and_then(toml::Value::as_array)
-            .map(|a| a.iter().filter_map(toml::Value::as_str).collect())
-            .unwrap_or_default()
+    /// The value of an option the rule declares, when the policy sets it.
+    pub(crate) fn get<T: OptionType>(&self, option: Opt<T>) -> Option<&T> {
+        self.options.get(option.name()).and_then(T::from_value)
     }
 }
 
@@ -112,10 +114,16 @@ pub struct PolicyErrors {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     #[serde(default)]
-    rules: indexmap::IndexMap<Spanned<String>, Spanned<toml::Table>>,
+    rules: indexmap::IndexMap<Spanned<String>, Spanned<RawRule>>,
     #[serde(default)]
     custom: Vec<Spanned<toml::Table>>,
 }
+
+/// A `[rules.ID]` table: every key and value with its span.
+type RawRule = indexmap::IndexMap<Spanned<String>, Spanned<toml::Value>>;
+
+/// The keys every rule understands.
+const COMMON: [&str; 4] = ["enabled", "severity", "include", "exclude"];
 
 impl Config {
     /// The built-in default: every rule, at its default severity.
@@ -134,10 +142,36 @@ impl Config {
         self.rules.get(id)
     }
 
-    /// Run only these rules (`ops lint --rule ID`).
-    pub fn only(&mut self, ids: &[String]) {
-        self.rules.retain(|id, _| ids.iter().any(|i| i == id));
-        self.custom.retain(|c| ids.iter().any(|i| *i == c.id));
+    /// Whether `name` is a rule: a registry id or code, or a custom rule's id.
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        rule::find(name).is_some() || self.custom.iter().any(|c| c.id == name)
+    }
+
+    /// The ids of every rule, custom ones included (for "did you mean").
+    pub(crate) fn ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = rule::ids().collect();
+        ids.extend(self.custom.iter().map(|c| c.id.as_str()));
+        ids
+    }
+
+    /// Run only these rules (`ops lint --rule ID|CODE`), and those a named rule
+    /// implies (`yaml-syntax`, `suppression`). A custom rule's id keeps that custom
+    /// rule; `custom` keeps them all.
+    pub(crate) fn only(&mut self, names: &[String]) {
+        let named: Vec<&str> = names
+            .iter()
+            .filter_map(|n| rule::find(n))
+            .map(rule::Rule::id)
+            .collect();
+        let all_custom = named.contains(&"custom");
+        self.custom
+            .retain(|c| all_custom || names.iter().any(|n| *n == c.id));
+        let some_custom = !self.custom.is_empty();
+        self.rules.retain(|id, _| {
+            named.contains(id)
+                || rule::find(id).is_some_and(rule::Rule::implied)
+                || (*id == "custom" && some_custom)
+        });
     }
 
     /// Read `root/policies/*.toml` over the built-in default.
@@ -205,57 +239,67 @@ impl Config {
                 ));
                 continue;
             };
-            let at = table.span();
-            let mut table = table.into_inner();
             let mut settings = self
                 .rules
                 .get(rule.id())
                 .cloned()
                 .unwrap_or_else(|| RuleConfig::new(rule.default_severity()));
             let mut enabled = true;
-            if let Some(value) = table.remove("enabled") {
-                enabled = value.as_bool().unwrap_or(true);
-            }
-            if let Some(value) = table.remove("severity") {
-                match value.as_str().and_then(parse_severity) {
-                    Some(s) => settings.severity = s,
-                    None => errors.push(error(
+            for (key, value) in table.into_inner() {
+                let problem = |message: String, help: Option<String>| {
+                    error(
                         source,
-                        at.clone(),
-                        format!("rule `{}`: severity must be error, warning or info", rule.id()),
-                        None,
-                    )),
-                }
-            }
-            for (key, slot) in [
-                ("include", &mut settings.include),
-                ("exclude", &mut settings.exclude),
-            ] {
-                if let Some(value) = table.remove(key) {
-                    match globs(&value) {
-                        Ok(set) => *slot = Some(set),
-                        Err(e) => errors.push(error(
-                            source,
-                            at.clone(),
-                            format!("rule `{}`: `{key}`: {e}", rule.id()),
-                            None,
+                        value.span(),
+                        format!("rule `{}`: {message}", rule.id()),
+                        help,
+                    )
+                };
+                match key.get_ref().as_str() {
+                    "enabled" => match value.get_ref().as_bool() {
+                        Some(on) => enabled = on,
+                        None => errors.push(problem(
+                            wrong_type("enabled", OptionKind::Bool, value.get_ref()),
+                            Some("write `enabled = false` (without quotes) to turn the rule off".into()),
                         )),
+                    },
+                    "severity" => match value.get_ref().as_str().and_then(parse_severity) {
+                        Some(s) => settings.configured = Some(s),
+                        None => errors.push(problem("severity must be error, warning or info".into(), None)),
+                    },
+                    key @ ("include" | "exclude") => match globs(value.get_ref()) {
+                        Ok(set) => {
+                            let slot = if key == "include" {
+                                &mut settings.include
+                            } else {
+                                &mut settings.exclude
+                            };
+                            *slot = Some(set);
+                        }
+                        Err(e) => errors.push(problem(format!("`{key}`: {e}"), None)),
+                    },
+                    name => {
+                        if let Some(declared) = rule.options().iter().find(|o| o.name == name) {
+                            match OptionValue::parse(declared.kind, value.get_ref()) {
+                                Some(checked) => {
+                                    settings.options.insert(declared.name, checked);
+                                }
+                                None => errors
+                                    .push(problem(wrong_type(name, declared.kind, value.get_ref()), None)),
+                            }
+                        } else {
+                            let known: Vec<&str> = COMMON
+                                .into_iter()
+                                .chain(rule.options().iter().map(|o| o.name))
+                                .collect();
+                            errors.push(error(
+                                source,
+                                key.span(),
+                                format!("rule `{}` has no option `{name}`", rule.id()),
+                                suggestion(name, known.iter().copied())
+                                    .or_else(|| Some(format!("options: {}", known.join(", ")))),
+                            ));
+                        }
                     }
-                }
-            }
-            for (key, value) in table {
-                if rule.options().contains(&key.as_str()) {
-                    settings.options.insert(key, value);
-                } else {
-                    let mut known = vec!["enabled", "severity", "include", "exclude"];
-                    known.extend(rule.options());
-                    errors.push(error(
-                        source,
-                        at.clone(),
-                        format!("rule `{}` has no option `{key}`", rule.id()),
-                        suggestion(&key, known.iter().copied())
-                            .or_else(|| Some(format!("options: {}", known.join(", ")))),
-                    ));
                 }
             }
             if enabled {
@@ -272,6 +316,20 @@ impl Config {
             }
         }
     }
+}
+
+/// "`require-digest` must be a boolean (true or false), not a string".
+fn wrong_type(name: &str, kind: OptionKind, value: &toml::Value) -> String {
+    format!(
+        "`{name}` must be {}, not {}",
+        kind.describe(),
+        article(value.type_str())
+    )
+}
+
+fn article(type_name: &str) -> String {
+    let an = type_name.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {type_name}", if an { "an" } else { "a" })
 }
 
 fn parse_severity(s: &str) -> Option<Severity> {

@@ -18,7 +18,9 @@ use regex::Regex;
 
 use super::finding::{Finding, Severity};
 use super::repo::ManifestFile;
-use super::yaml::{Node, Pos};
+use super::rule::Rule as _;
+use super::rules::custom::Custom;
+use crate::yaml::{Node, Pos};
 
 #[derive(Debug)]
 pub struct CustomRule {
@@ -101,7 +103,7 @@ impl CustomRule {
             _ => return Err(format!("custom rule `{id}` needs one of `forbid` or `require`")),
         };
         let pattern = Regex::new(&pattern).map_err(|e| format!("custom rule `{id}`: {e}"))?;
-        if super::rule::ids().any(|builtin| builtin == id) {
+        if super::rule::find(&id).is_some() {
             return Err(format!("custom rule `{id}` has the id of a built-in rule"));
         }
         let severity = super::config::severity_of(table.remove("severity").as_ref())?;
@@ -139,13 +141,14 @@ impl CustomRule {
         }
         let mut add = |pos: Pos, detail: String| {
             out.push(Finding {
-                rule: "custom",
-                code: "OPS900",
+                rule: Custom.id(),
+                code: Custom.code(),
                 severity: self.severity,
                 path: path.clone(),
                 pos,
                 message: format!("{}: {detail}", self.message),
                 help: Some(format!("custom rule `{}` in policies/", self.id)),
+                custom: Some(self.id.clone()),
             });
         };
         let text = file.source.text();

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::yaml::Pos;
+use crate::yaml::Pos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -34,4 +34,6 @@ pub struct Finding {
     pub pos: Pos,
     pub message: String,
     pub help: Option<String>,
+    /// The id of the custom rule behind a finding of `custom`.
+    pub(crate) custom: Option<String>,
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::yaml::Node;
+use crate::yaml::{Kind, Node};
 
 pub const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -102,7 +102,7 @@ impl Kustomization {
                     if let Some(text) = source.as_str() {
                         let path = text.split_once('=').map_or(text, |(_, p)| p);
                         let mut node = source.clone();
-                        node.kind = super::yaml::Kind::Str(path.to_owned());
+                        node.kind = Kind::Str(path.to_owned());
                         list(&node);
                     }
                 }

@@ -11,13 +11,13 @@ pub mod custom;
 pub mod finding;
 pub mod image_ref;
 pub mod kustomize;
+pub(crate) mod option;
 pub mod output;
 pub mod repo;
-pub mod rule;
+pub(crate) mod rule;
 pub mod rules;
 mod suppress;
 pub mod workload;
-pub mod yaml;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -46,18 +46,7 @@ impl Report {
 
 fn check_file(repo: &Repo, config: &Config, file: &ManifestFile) -> Vec<Finding> {
     let mut found = Vec::new();
-    if let Err(e) = &file.docs {
-        found.push(Finding {
-            rule: "yaml-syntax",
-            code: "OPS007",
-            severity: Severity::Error,
-            path: file.path.clone(),
-            pos: e.pos,
-            message: format!("YAML syntax error: {}", e.message),
-            help: None,
-        });
-    }
-    for rule in rule::RULES {
+    for rule in rule::RULES.iter().filter(|r| r.checks_files()) {
         let Some(settings) = config.rule(rule.id()) else {
             continue;
         };
@@ -70,7 +59,7 @@ fn check_file(repo: &Repo, config: &Config, file: &ManifestFile) -> Vec<Finding>
         };
         let mut out = Findings {
             rule: *rule,
-            severity: settings.severity,
+            severity: settings.severity(),
             file,
             found: Vec::new(),
         };
@@ -81,6 +70,24 @@ fn check_file(repo: &Repo, config: &Config, file: &ManifestFile) -> Vec<Finding>
         custom.check(file, &mut found);
     }
     found
+}
+
+/// Apply the settings of the rules whose findings are not made by their `check`
+/// (custom rules, suppressions): drop those of a disabled rule or an excluded file,
+/// set a configured severity.
+fn settle(config: &Config, findings: &mut Vec<Finding>) {
+    findings.retain_mut(|f| {
+        if rule::find(f.rule).is_none_or(rule::Rule::checks_files) {
+            return true;
+        }
+        let Some(settings) = config.rule(f.rule) else {
+            return false;
+        };
+        if let Some(severity) = settings.configured_severity() {
+            f.severity = severity;
+        }
+        settings.applies_to(&f.path)
+    });
 }
 
 /// Lint `paths` (files or directories relative to `root`; everything when empty).
@@ -97,8 +104,10 @@ pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
     let mut seen = HashSet::new();
     findings.retain(|f| seen.insert((f.rule, f.path.clone(), f.pos.start, f.message.clone())));
 
-    let custom_ids: Vec<&str> = config.custom.iter().map(|c| c.id.as_str()).collect();
-    let known = |id: &str| rule::ids().any(|r| r == id) || id == "custom" || custom_ids.contains(&id);
+    let resolve = |name: &str| match rule::find(name) {
+        Some(rule) => Some(rule.id().to_owned()),
+        None => config.custom.iter().find(|c| c.id == name).map(|c| c.id.clone()),
+    };
     let mut by_path: BTreeMap<PathBuf, Vec<Finding>> = BTreeMap::new();
     for f in findings {
         by_path.entry(f.path.clone()).or_default().push(f);
@@ -113,10 +122,11 @@ pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
     let mut findings = Vec::new();
     for (path, mut found) in by_path {
         if let Some(source) = repo.source(&path) {
-            suppress::apply(&path, source.text(), &known, &mut found);
+            suppress::apply(&path, source.text(), &resolve, &mut found);
         }
         findings.extend(found);
     }
+    settle(config, &mut findings);
     findings.sort_by(|a, b| {
         (&a.path, a.pos.line, a.pos.column, a.rule).cmp(&(&b.path, b.pos.line, b.pos.column, b.rule))
     });
@@ -126,16 +136,4 @@ pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
         duration: started.elapsed(),
         repo,
     }
-}
-
-/// The root `ops lint` works in: the nearest directory upwards holding `tasks/`,
-/// `policies/` or `.git`, else the working directory.
-pub fn find_root(explicit: Option<&Path>) -> PathBuf {
-    if let Some(root) = explicit {
-        return root.to_path_buf();
-    }
-    let cwd = std::env::current_dir().unwrap_or_default();
-    cwd.ancestors()
-        .find(|d| ["tasks", "policies", ".git"].iter().any(|m| d.join(m).exists()))
-        .map_or(cwd.clone(), Path::to_path_buf)
 }

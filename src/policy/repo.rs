@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::kustomize::{self, Kustomization};
-use super::yaml::{self, Node, SyntaxError};
 use crate::diagnostic::SourceFile;
+use crate::yaml::{self, Node, SyntaxError};
 
 /// A YAML file, parsed.
 pub struct ManifestFile {

@@ -3,11 +3,18 @@
 //! Adding a rule: one file in `rules/` declaring it with [`declare_rule!`] (its doc
 //! comment is what `ops rule ID` prints: what it checks, why, an example and the
 //! fix), one line in [`RULES`], fixtures with snapshots.
+//!
+//! The registry is the one list of what a rule name means: `ops rules`,
+//! `ops rule ID|CODE`, `ops lint --rule ID|CODE`, `[rules.ID]` in policies,
+//! `# ops:ignore ID|CODE` and the SARIF rule metadata all read it. It includes the
+//! rules whose findings are made outside [`Rule::check`]: `suppression` (problems
+//! with suppression comments) and `custom` (the rules of `[[custom]]` tables).
 
 use super::config::RuleConfig;
 use super::finding::{Finding, Severity};
+use super::option::Declared;
 use super::repo::{ManifestFile, Repo};
-use super::yaml::Pos;
+use crate::yaml::Pos;
 
 /// What a rule sees while checking one file.
 pub struct Context<'a> {
@@ -25,9 +32,22 @@ pub trait Rule: Sync {
     fn default_severity(&self) -> Severity {
         Severity::Error
     }
-    /// Options the rule understands in `policies/*.toml`.
-    fn options(&self) -> &'static [&'static str] {
+    /// Options the rule understands in `policies/*.toml`, besides `enabled`,
+    /// `severity`, `include` and `exclude`.
+    fn options(&self) -> &'static [Declared] {
         &[]
+    }
+    /// Whether `ops lint --rule ID` keeps this rule on even when it is not named: its
+    /// findings (a file that does not parse, a broken suppression comment) say that
+    /// the named rules could not do their work.
+    fn implied(&self) -> bool {
+        false
+    }
+    /// Whether the rule's findings come from [`Rule::check`]. When they are made
+    /// elsewhere (suppressions, custom rules), the rule's settings are applied to them
+    /// afterwards.
+    fn checks_files(&self) -> bool {
+        true
     }
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>);
 }
@@ -55,6 +75,7 @@ impl Findings<'_> {
             pos,
             message,
             help: help.map(str::to_owned),
+            custom: None,
         });
     }
 }
@@ -79,15 +100,20 @@ pub static RULES: &[&dyn Rule] = &[
     &super::rules::argocd_app_path::ArgocdAppPath,
     &super::rules::nix_container::NixContainer,
     &super::rules::no_plain_secret::NoPlainSecret,
+    &super::rules::yaml_syntax::YamlSyntax,
+    &super::rules::suppression::Suppression,
+    &super::rules::custom::Custom,
 ];
 
-/// The rule with this id.
-pub fn find(id: &str) -> Option<&'static dyn Rule> {
-    RULES.iter().copied().find(|r| r.id() == id)
+/// The rule with this id or code (`pinned-image`, `OPS001`).
+pub(crate) fn find(name: &str) -> Option<&'static dyn Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.id() == name || r.code().eq_ignore_ascii_case(name))
 }
 
-/// Ids that configuration and suppressions may name (the rules plus `yaml-syntax`
-/// and custom rules, which are checked separately).
-pub fn ids() -> impl Iterator<Item = &'static str> {
-    RULES.iter().map(|r| r.id()).chain(["yaml-syntax"])
+/// The ids of the rules, for "did you mean".
+pub(crate) fn ids() -> impl Iterator<Item = &'static str> {
+    RULES.iter().map(|r| r.id())
 }

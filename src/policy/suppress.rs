@@ -1,26 +1,29 @@
 //! Inline suppressions: `# ops:ignore RULE -- reason` on the finding's line or the
 //! line above, `# ops:ignore-file RULE -- reason` at the top of a file. Several rule
-//! ids may be given, separated by commas. A suppression without a reason is itself
-//! a warning; one naming an unknown rule is an error.
+//! ids (or codes: `OPS001`) may be given, separated by commas. A suppression without
+//! a reason is itself a warning; one naming an unknown rule is an error (findings of
+//! the `suppression` rule).
 
 use std::path::Path;
 
 use super::custom::pos_of;
 use super::finding::{Finding, Severity};
+use super::rule::Rule as _;
+use super::rules::suppression::Suppression as SuppressionRule;
 
 struct Suppression {
     line: usize,
+    /// The rules it names, as [`Resolve`] names them.
     rules: Vec<String>,
     whole_file: bool,
 }
 
+/// What a name in a suppression means: a built-in rule's id (for its id or code), a
+/// custom rule's id, or `None` for an unknown name.
+pub(super) type Resolve<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
 /// The suppressions of a file, and the findings they cause (no reason, unknown rule).
-fn parse(
-    path: &Path,
-    text: &str,
-    known: &dyn Fn(&str) -> bool,
-    problems: &mut Vec<Finding>,
-) -> Vec<Suppression> {
+fn parse(path: &Path, text: &str, resolve: &Resolve<'_>, problems: &mut Vec<Finding>) -> Vec<Suppression> {
     let mut out = Vec::new();
     let mut at_top = true;
     let mut offset = 0;
@@ -40,32 +43,36 @@ fn parse(
             None => (false, comment.strip_prefix("ops:ignore").unwrap_or_default()),
         };
         let (ids, reason) = rest.split_once("--").map_or((rest, ""), |(i, r)| (i, r.trim()));
-        let rules: Vec<String> = ids
+        let names: Vec<&str> = ids
             .split([',', ' '])
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_owned)
             .collect();
         let pos = pos_of(text, start + hash, start + line.len());
         let mut problem = |severity: Severity, message: String, help: &str| {
             problems.push(Finding {
-                rule: "suppression",
-                code: "OPS000",
+                rule: SuppressionRule.id(),
+                code: SuppressionRule.code(),
                 severity,
                 path: path.to_path_buf(),
                 pos,
                 message,
                 help: Some(help.to_owned()),
+                custom: None,
             });
         };
-        for rule in rules.iter().filter(|r| !known(r)) {
-            problem(
-                Severity::Error,
-                format!("unknown rule `{rule}` in a suppression"),
-                "`ops rules` lists the rule ids",
-            );
+        let mut rules = Vec::new();
+        for name in &names {
+            match resolve(name) {
+                Some(rule) => rules.push(rule),
+                None => problem(
+                    Severity::Error,
+                    format!("unknown rule `{name}` in a suppression"),
+                    "`ops rules` lists the rule ids",
+                ),
+            }
         }
-        if rules.is_empty() {
+        if names.is_empty() {
             problem(
                 Severity::Error,
                 "a suppression must name the rules it silences".into(),
@@ -97,16 +104,18 @@ fn parse(
 
 /// Drop the findings of `file` that a suppression in it silences; add the findings
 /// about the suppressions themselves.
-pub fn apply(path: &Path, text: &str, known: &dyn Fn(&str) -> bool, findings: &mut Vec<Finding>) {
+pub(super) fn apply(path: &Path, text: &str, resolve: &Resolve<'_>, findings: &mut Vec<Finding>) {
     if !text.contains("# ops:ignore") {
         return;
     }
     let mut problems = Vec::new();
-    let suppressions = parse(path, text, known, &mut problems);
+    let suppressions = parse(path, text, resolve, &mut problems);
     findings.retain(|f| {
         f.path != path
             || !suppressions.iter().any(|s| {
-                s.rules.iter().any(|r| r == f.rule)
+                s.rules
+                    .iter()
+                    .any(|r| r == f.rule || f.custom.as_deref() == Some(r.as_str()))
                     && (s.whole_file || s.line == f.pos.line || s.line + 1 == f.pos.line)
             })
     });

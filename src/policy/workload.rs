@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use super::image_ref::ImageRef;
 use super::repo::Repo;
-use super::yaml::Node;
+use crate::yaml::Node;
 
 /// Every `image:` node of an object: containers, initContainers and
 /// ephemeralContainers of a Pod, of a CronJob's job template, and of the pod

@@ -18,6 +18,7 @@ mod journal;
 mod json;
 mod kube_e2e;
 mod lint;
+mod lint_registry;
 mod list_graph;
 mod nix_files;
 mod output;

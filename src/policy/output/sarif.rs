@@ -8,7 +8,7 @@ use crate::policy::finding::Severity;
 use crate::policy::rule;
 
 pub fn render(report: &Report) -> String {
-    let mut rules: Vec<Value> = rule::RULES
+    let rules: Vec<Value> = rule::RULES
         .iter()
         .map(|r| {
             json!({
@@ -21,19 +21,6 @@ pub fn render(report: &Report) -> String {
             })
         })
         .collect();
-    for (id, code, text) in [
-        ("yaml-syntax", "OPS007", "YAML files parse"),
-        (
-            "suppression",
-            "OPS000",
-            "suppression comments name known rules and give a reason",
-        ),
-        ("custom", "OPS900", "a custom rule from policies/"),
-    ] {
-        rules.push(
-            json!({"id": id, "name": code, "shortDescription": {"text": text}, "help": {"text": text}}),
-        );
-    }
     let index = |id: &str| rules.iter().position(|r| r["id"] == id).unwrap_or(0);
     let results: Vec<Value> = report
         .findings

@@ -1,6 +1,7 @@
+use crate::argocd::Application;
+use crate::policy::option::{Declared, Opt};
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
-use crate::policy::yaml::Node;
 
 declare_rule! {
     /// ## What it checks
@@ -50,6 +51,9 @@ fn normalise(url: &str) -> &str {
     url.trim_end_matches('/').trim_end_matches(".git")
 }
 
+const REPO_URLS: Opt<Vec<String>> = Opt::new("repo-urls");
+const OPTIONS: &[Declared] = &[REPO_URLS.declared()];
+
 impl Rule for ArgocdAppPath {
     fn id(&self) -> &'static str {
         "argocd-app-path"
@@ -63,44 +67,19 @@ impl Rule for ArgocdAppPath {
     fn doc(&self) -> &'static str {
         Self::DOC
     }
-    fn options(&self) -> &'static [&'static str] {
-        &["repo-urls"]
+    fn options(&self) -> &'static [Declared] {
+        OPTIONS
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
-        let configured: Vec<String> = cx
-            .config
-            .list("repo-urls")
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
-        let ours: Vec<String> = if configured.is_empty() {
-            origin_url(&cx.repo.root).into_iter().collect()
-        } else {
-            configured
+        let ours: Vec<String> = match cx.config.get(REPO_URLS) {
+            Some(configured) if !configured.is_empty() => configured.clone(),
+            _ => origin_url(&cx.repo.root).into_iter().collect(),
         };
-        for object in file.objects() {
-            let api = object
-                .get("apiVersion")
-                .and_then(Node::as_str)
-                .unwrap_or_default();
-            let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
-            if !api.starts_with("argoproj.io/") || !matches!(kind, "Application" | "ApplicationSet") {
-                continue;
-            }
-            let spec = if kind == "ApplicationSet" {
-                object.path("spec.template.spec")
-            } else {
-                object.get("spec")
-            };
-            let Some(spec) = spec else { continue };
-            for source in spec
-                .get("source")
-                .into_iter()
-                .chain(spec.get("sources").into_iter().flat_map(Node::as_seq))
-            {
-                let Some(path) = source.get("path") else { continue };
-                let url = source.get("repoURL").and_then(Node::as_str).unwrap_or_default();
+        for app in file.objects().filter_map(Application::from_node) {
+            for source in app.all_sources() {
+                let Some(path) = source.path else { continue };
+                let url = source.repo_url.unwrap_or_default();
                 if !ours.is_empty() && !ours.iter().any(|o| normalise(o) == normalise(url)) {
                     continue;
                 }

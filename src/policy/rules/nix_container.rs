@@ -1,4 +1,5 @@
 use crate::policy::image_ref::ImageRef;
+use crate::policy::option::{Declared, Opt};
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
 use crate::policy::workload;
@@ -28,6 +29,10 @@ declare_rule! {
     pub struct NixContainer;
 }
 
+const REGISTRY: Opt<String> = Opt::new("registry");
+const CONTAINERS_DIR: Opt<String> = Opt::new("containers-dir");
+const OPTIONS: &[Declared] = &[REGISTRY.declared(), CONTAINERS_DIR.declared()];
+
 impl Rule for NixContainer {
     fn id(&self) -> &'static str {
         "nix-container"
@@ -41,15 +46,15 @@ impl Rule for NixContainer {
     fn doc(&self) -> &'static str {
         Self::DOC
     }
-    fn options(&self) -> &'static [&'static str] {
-        &["registry", "containers-dir"]
+    fn options(&self) -> &'static [Declared] {
+        OPTIONS
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
-        let Some(registry) = cx.config.text("registry").map(|r| r.trim_end_matches('/')) else {
+        let Some(registry) = cx.config.get(REGISTRY).map(|r| r.trim_end_matches('/')) else {
             return;
         };
-        let containers = cx.config.text("containers-dir").unwrap_or("containers");
+        let containers = cx.config.get(CONTAINERS_DIR).map_or("containers", String::as_str);
         for object in file.objects() {
             for node in workload::images(object) {
                 let Some(image) = node.as_str().and_then(|t| ImageRef::parse(t).ok()) else {

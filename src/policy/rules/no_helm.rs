@@ -2,10 +2,11 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::argocd::Application;
 use crate::policy::custom::pos_of;
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
-use crate::policy::yaml::{Node, Pos};
+use crate::yaml::{Node, Pos};
 
 declare_rule! {
     /// ## What it checks
@@ -69,7 +70,7 @@ impl Rule for NoHelm {
         if file.is_kustomization() {
             for doc in file.docs.as_deref().unwrap_or_default() {
                 for key in ["helmCharts", "helmGlobals"] {
-                    if let Some((k, _)) = doc.entries().iter().find(|(k, _)| k.as_str() == Some(key)) {
+                    if let Some((k, _)) = doc.entry(key) {
                         out.add(
                             k.pos,
                             format!("kustomize `{key}` renders a Helm chart"),
@@ -84,31 +85,17 @@ impl Rule for NoHelm {
         for object in file.objects() {
             is_manifest = true;
             let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
-            let api = object
-                .get("apiVersion")
-                .and_then(Node::as_str)
-                .unwrap_or_default();
             if kind == "HelmRelease" {
                 let at = object.get("kind").map_or(object.pos, |k| k.pos);
                 out.add(at, "a Flux HelmRelease".into(), Some(HELP));
             }
-            if api.starts_with("argoproj.io/") && matches!(kind, "Application" | "ApplicationSet") {
-                let spec = if kind == "ApplicationSet" {
-                    object.path("spec.template.spec")
-                } else {
-                    object.get("spec")
-                };
-                let Some(spec) = spec else { continue };
-                let sources = spec
-                    .get("source")
-                    .into_iter()
-                    .chain(spec.get("sources").into_iter().flat_map(Node::as_seq));
-                for source in sources {
-                    for key in ["chart", "helm"] {
-                        if let Some((k, _)) = source.entries().iter().find(|(k, _)| k.as_str() == Some(key)) {
+            if let Some(app) = Application::from_node(object) {
+                for source in app.all_sources() {
+                    for (key, at) in [("chart", source.chart), ("helm", source.helm)] {
+                        if let Some(k) = at {
                             out.add(
                                 k.pos,
-                                format!("ArgoCD {kind} with a Helm source (`{key}:`)"),
+                                format!("ArgoCD {} with a Helm source (`{key}:`)", app.kind),
                                 Some(HELP),
                             );
                         }

@@ -1,6 +1,6 @@
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
-use crate::policy::yaml::Node;
+use crate::yaml::Node;
 
 declare_rule! {
     /// ## What it checks

@@ -1,6 +1,7 @@
 use globset::Glob;
 
 use crate::policy::image_ref::ImageRef;
+use crate::policy::option::{Declared, Opt};
 use crate::policy::repo::ManifestFile;
 use crate::policy::rule::{Context, Findings, Rule, declare_rule};
 use crate::policy::workload;
@@ -36,6 +37,15 @@ declare_rule! {
     pub struct PinnedImage;
 }
 
+const REQUIRE_DIGEST: Opt<bool> = Opt::new("require-digest");
+const FLOATING_TAGS: Opt<Vec<String>> = Opt::new("floating-tags");
+const ALLOWED_REGISTRIES: Opt<Vec<String>> = Opt::new("allowed-registries");
+const OPTIONS: &[Declared] = &[
+    REQUIRE_DIGEST.declared(),
+    FLOATING_TAGS.declared(),
+    ALLOWED_REGISTRIES.declared(),
+];
+
 impl Rule for PinnedImage {
     fn id(&self) -> &'static str {
         "pinned-image"
@@ -49,18 +59,20 @@ impl Rule for PinnedImage {
     fn doc(&self) -> &'static str {
         Self::DOC
     }
-    fn options(&self) -> &'static [&'static str] {
-        &["require-digest", "floating-tags", "allowed-registries"]
+    fn options(&self) -> &'static [Declared] {
+        OPTIONS
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
         let floating: Vec<globset::GlobMatcher> = cx
             .config
-            .list("floating-tags")
-            .iter()
+            .get(FLOATING_TAGS)
+            .into_iter()
+            .flatten()
             .filter_map(|p| Glob::new(p).ok().map(|g| g.compile_matcher()))
             .collect();
-        let registries = cx.config.list("allowed-registries");
+        let registries = cx.config.get(ALLOWED_REGISTRIES).map_or(&[][..], Vec::as_slice);
+        let require_digest = cx.config.get(REQUIRE_DIGEST).copied().unwrap_or(false);
         for object in file.objects() {
             for node in workload::images(object) {
                 let Some(text) = node.as_str() else { continue };
@@ -79,7 +91,7 @@ impl Rule for PinnedImage {
                 let image = &resolved.image;
                 let problem = if image.digest.is_some() {
                     None
-                } else if cx.config.flag("require-digest") {
+                } else if require_digest {
                     Some(format!("image `{image}` has no digest (require-digest is on)"))
                 } else {
                     match image.tag.as_deref() {
@@ -100,7 +112,7 @@ impl Rule for PinnedImage {
                 }
                 if !registries.is_empty() {
                     let registry = image.domain.as_deref().unwrap_or("docker.io");
-                    if !registries.contains(&registry) {
+                    if !registries.iter().any(|r| r == registry) {
                         out.add(
                             node.pos,
                             format!(

@@ -1,36 +1,11 @@
-//! Kubernetes objects between YAML and JSON: rendered manifests are read with the
-//! positions-keeping parser of the policy engine and turned into JSON for the API;
-//! objects from the API are printed back as YAML for diffs.
+//! JSON values printed as block-style YAML (Kubernetes objects from the API, for
+//! diffs), so that the text reads back as the same value.
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
-use crate::policy::yaml::{self, Kind, Node};
-
-/// Every non-empty document of a multi-document YAML stream, as JSON.
-pub fn documents(text: &str) -> Result<Vec<Value>, String> {
-    let docs =
-        yaml::load(text).map_err(|e| format!("line {}:{}: {}", e.pos.line, e.pos.column, e.message))?;
-    Ok(docs.iter().map(to_json).filter(|v| !v.is_null()).collect())
-}
-
-fn to_json(node: &Node) -> Value {
-    match &node.kind {
-        Kind::Null => Value::Null,
-        Kind::Bool(b) => Value::Bool(*b),
-        Kind::Int(i) => Value::from(*i),
-        Kind::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
-        Kind::Str(s) => Value::String(s.clone()),
-        Kind::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
-        Kind::Map(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| (k.scalar_text().unwrap_or_default(), to_json(v)))
-                .collect::<Map<_, _>>(),
-        ),
-    }
-}
+use super::{Node, load};
 
 /// A JSON value printed as block-style YAML (keys in the value's order).
 pub fn print(value: &Value) -> String {
@@ -151,7 +126,7 @@ fn needs_quotes(s: &str) -> bool {
         return true;
     }
     let reads_back = |probe: String, pick: fn(&Node) -> Option<&Node>| {
-        yaml::load(&probe).is_ok_and(|docs| {
+        load(&probe).is_ok_and(|docs| {
             matches!(docs.as_slice(), [doc] if doc.entries().len() == 1
                 && pick(doc).and_then(Node::as_str) == Some(s))
         })
@@ -163,6 +138,7 @@ fn needs_quotes(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::yaml::documents;
     use serde_json::json;
 
     #[test]

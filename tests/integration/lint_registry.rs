@@ -1,0 +1,235 @@
+//! One registry of rule names: the pseudo-rules (`yaml-syntax`, `suppression`,
+//! `custom`) and every rule's code are accepted wherever a rule is named — `ops rule`,
+//! `ops lint --rule`, `[rules.ID]` and suppressions — and policy options are typed.
+
+use crate::common::{Ran, Test, snapshot_settings};
+
+const FLOATING_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: redis\n";
+const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  x: y\n";
+const BROKEN: &str = "kind: ConfigMap\ndata:\n  a: [1, 2\n  b: 3\n";
+
+/// A repository with a floating image, a committed Secret and a file that does not parse.
+fn repo() -> Test {
+    Test::new()
+        .file("pod.yaml", FLOATING_POD)
+        .file("secret.yaml", SECRET)
+        .file("broken.yaml", BROKEN)
+}
+
+/// `(rule, severity, path)` of every finding of `ops lint --format json ARGS…`.
+fn findings(ran: &Ran) -> Vec<(String, String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&ran.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{}", ran.stdout, ran.stderr));
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap().to_owned();
+            (text("rule"), text("severity"), text("path"))
+        })
+        .collect()
+}
+
+fn found(rule: &str, severity: &str, path: &str) -> (String, String, String) {
+    (rule.to_owned(), severity.to_owned(), path.to_owned())
+}
+
+#[test]
+fn rule_docs_by_id_and_by_code_for_every_rule() {
+    let test = Test::new();
+    for (name, heading) in [
+        ("yaml-syntax", "yaml-syntax (OPS007) — YAML files parse"),
+        ("OPS001", "pinned-image (OPS001) — "),
+        ("ops002", "no-helm (OPS002) — "),
+        ("suppression", "suppression (OPS000) — "),
+        ("OPS900", "custom (OPS900) — "),
+    ] {
+        let ran = test.run_with(&["rule", name]);
+        ran.assert_code(0);
+        assert!(ran.stdout.starts_with(heading), "{name}: {}", ran.stdout);
+        assert!(ran.stdout.contains("## Fix"), "{name}: {}", ran.stdout);
+    }
+    let ran = test.run_with(&["rule", "yaml-syntaxx"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr.contains("did you mean `yaml-syntax`?"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn the_rule_list_has_the_pseudo_rules_once() {
+    let ran = Test::new().run_with(&["rules"]);
+    ran.assert_code(0);
+    for (id, code) in [
+        ("yaml-syntax", "OPS007"),
+        ("suppression", "OPS000"),
+        ("custom", "OPS900"),
+    ] {
+        let lines: Vec<&str> = ran.stdout.lines().filter(|l| l.starts_with(id)).collect();
+        assert_eq!(lines.len(), 1, "{}", ran.stdout);
+        assert!(lines[0].contains(code), "{}", ran.stdout);
+    }
+}
+
+#[test]
+fn one_rule_by_code() {
+    let ran = repo().run_with(&["lint", "--format", "json", "--rule", "OPS001"]);
+    ran.assert_code(1);
+    // A file that does not parse is still reported: no rule could check it.
+    assert_eq!(
+        findings(&ran),
+        vec![
+            found("yaml-syntax", "error", "broken.yaml"),
+            found("pinned-image", "error", "pod.yaml"),
+        ]
+    );
+}
+
+#[test]
+fn only_yaml_syntax() {
+    let ran = repo().run_with(&["lint", "--format", "json", "--rule", "yaml-syntax"]);
+    ran.assert_code(1);
+    assert_eq!(findings(&ran), vec![found("yaml-syntax", "error", "broken.yaml")]);
+}
+
+#[test]
+fn yaml_syntax_is_configured_like_any_rule() {
+    let ran = repo()
+        .file(
+            "policies/lint.toml",
+            "[rules.yaml-syntax]\nseverity = \"warning\"\n\n[rules.no-plain-secret]\nenabled = false\n\n[rules.OPS001]\nexclude = [\"pod.yaml\"]\n",
+        )
+        .run_with(&["lint", "--format", "json"]);
+    ran.assert_code(0);
+    assert_eq!(
+        findings(&ran),
+        vec![found("yaml-syntax", "warning", "broken.yaml")]
+    );
+}
+
+#[test]
+fn suppressions_by_code() {
+    let ran = Test::new()
+        .file(
+            "pod.yaml",
+            "# ops:ignore-file OPS006 -- fixture\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: a\n      image: redis # ops:ignore OPS001 -- upstream publishes no tags\n    - name: b\n      image: nginx # ops:ignore OPS999 -- typo\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  x: eQ==\n",
+        )
+        .run_with(&["lint", "--format", "json"]);
+    ran.assert_code(1);
+    assert_eq!(
+        findings(&ran),
+        vec![
+            found("pinned-image", "error", "pod.yaml"),
+            found("suppression", "error", "pod.yaml"),
+        ]
+    );
+    assert!(
+        ran.stdout.contains("unknown rule `OPS999` in a suppression"),
+        "{}",
+        ran.stdout
+    );
+}
+
+const CUSTOM: &str = "[[custom]]\nid = \"no-nodeport\"\nmessage = \"use an Ingress\"\nfield = \"spec.type\"\nforbid = \"^NodePort$\"\n\n[[custom]]\nid = \"no-todo\"\nmessage = \"a TODO\"\nseverity = \"warning\"\nforbid = \"TODO\"\n";
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s # TODO\nspec:\n  type: NodePort\n";
+
+#[test]
+fn custom_rules_by_their_id_and_all_of_them_as_custom() {
+    let test = Test::new()
+        .file("policies/custom.toml", CUSTOM)
+        .file("svc.yaml", SERVICE)
+        .file("pod.yaml", FLOATING_POD);
+    let messages = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["lint", "--format", "json"];
+        all.extend(args);
+        let ran = test.run_with(&all);
+        let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f["rule"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        messages(&["--rule", "no-nodeport"]),
+        vec!["custom: use an Ingress: `NodePort`"]
+    );
+    assert_eq!(
+        messages(&["--rule", "OPS900"]),
+        vec!["custom: a TODO: `TODO`", "custom: use an Ingress: `NodePort`"]
+    );
+    let ran = test.run_with(&["lint", "--rule", "no-nodeportt"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr.contains("did you mean `no-nodeport`?"),
+        "{}",
+        ran.stderr
+    );
+}
+
+#[test]
+fn a_custom_rule_is_suppressed_by_its_id() {
+    let ran = Test::new()
+        .file("policies/custom.toml", CUSTOM)
+        .file(
+            "svc.yaml",
+            "# ops:ignore-file no-todo -- notes for later\napiVersion: v1\nkind: Service\nmetadata:\n  name: s # TODO\nspec:\n  type: NodePort # ops:ignore no-nodeport -- the lab has no ingress\n",
+        )
+        .run_with(&["lint", "--format", "json"]);
+    ran.assert_code(0);
+    assert_eq!(findings(&ran), vec![]);
+}
+
+#[test]
+fn suppression_findings_follow_their_settings() {
+    let ran = Test::new()
+        .file("policies/lint.toml", "[rules.suppression]\nseverity = \"info\"\n")
+        .file("pod.yaml", "# ops:ignore-file pinned-image\n")
+        .run_with(&["lint", "--format", "json"]);
+    ran.assert_code(0);
+    assert_eq!(findings(&ran), vec![found("suppression", "info", "pod.yaml")]);
+}
+
+#[test]
+fn sarif_rule_metadata_comes_from_the_registry() {
+    let ran = repo().run_with(&["lint", "--format", "sarif"]);
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let rules = v["runs"][0]["tool"]["driver"]["rules"].as_array().unwrap();
+    let syntax = rules.iter().find(|r| r["id"] == "yaml-syntax").unwrap();
+    assert_eq!(syntax["name"], "OPS007");
+    assert!(syntax["help"]["text"].as_str().unwrap().contains("## Why"));
+    assert_eq!(rules.iter().filter(|r| r["id"] == "yaml-syntax").count(), 1);
+}
+
+#[test]
+fn policy_values_of_the_wrong_type_are_diagnostics_with_positions() {
+    let ran = Test::new()
+        .file("pod.yaml", FLOATING_POD)
+        .file(
+            "policies/lint.toml",
+            "[rules.no-helm]\nenabled = \"false\"\n\n[rules.pinned-image]\nrequire-digest = \"yes\"\nfloating-tags = \"*-alpine\"\nfloating-tag = [\"*-dind\"]\nexclude = \"legacy/**\"\n\n[rules.nix-container]\nregistry = 1\n\n[rules.yaml-syntax]\nseverity = \"warning\"\n",
+        )
+        .run_with(&["lint"]);
+    ran.assert_code(2);
+    for place in [
+        "policies/lint.toml:2:11",
+        "policies/lint.toml:5:18",
+        "policies/lint.toml:6:17",
+        "policies/lint.toml:7:1",
+        "policies/lint.toml:8:11",
+        "policies/lint.toml:11:12",
+    ] {
+        assert!(ran.stderr.contains(place), "{place}:\n{}", ran.stderr);
+    }
+    snapshot_settings().bind(|| insta::assert_snapshot!("lint_policy_types", ran.stderr));
+}
