@@ -1,7 +1,26 @@
 //! `ops`: runbooks as task graphs, and policy checks for GitOps repositories.
 //!
-//! The binary is a thin wrapper around [`main`]; the modules are public so that
-//! benchmarks and integration tests can drive the same code paths.
+//! The binary is a thin wrapper around [`main`]. The few modules that are public are
+//! the ones the fuzz targets drive.
+//!
+//! ## Layers
+//!
+//! Each module uses only modules on lower lines (a test reads this list and checks
+//! every `crate::` path against it): the commands on top; the command line and the
+//! runner (scheduler, journal, saved plans); task files; the step kinds; the cluster
+//! client, the lint rules and the reporters; ArgoCD Applications and HTTP helpers;
+//! and at the bottom the shared pieces: positioned YAML, process spawning, templates,
+//! TOML scalars, diagnostics, the repository root and exit codes.
+//!
+//! ```text
+//! commands
+//! cli run
+//! task
+//! executor
+//! kube policy report
+//! argocd http
+//! yaml process template scalar diagnostic root exit
+//! ```
 
 pub(crate) mod argocd;
 pub mod cli;

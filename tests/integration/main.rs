@@ -17,6 +17,7 @@ mod hooks;
 mod journal;
 mod json;
 mod kube_e2e;
+mod layers;
 mod lint;
 mod lint_registry;
 mod list_graph;
