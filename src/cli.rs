@@ -18,7 +18,7 @@ use crate::report::OutputMode;
                   change) and apply.",
     after_help = "Examples:\n  ops list\n  ops run deploy-authentik --dry-run\n  ops run deploy-authentik --diff\n  ops run deploy-authentik --yes"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Repository root (default: the nearest directory upwards that holds `tasks/`)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -37,7 +37,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run tasks and their dependencies
     #[command(after_help = "Examples:
   ops run deploy-authentik --dry-run        print the plan; run nothing
@@ -103,7 +103,7 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 }
 
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Tasks to run (their dependencies run first)
     #[arg(required_unless_present = "plan", value_name = "TASK")]
     pub tasks: Vec<String>,
@@ -162,7 +162,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LintArgs {
+pub(crate) struct LintArgs {
     /// Files or directories to check (default: the whole repository)
     pub paths: Vec<std::path::PathBuf>,
 
@@ -176,7 +176,7 @@ pub struct LintArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LintFormat {
+pub(crate) enum LintFormat {
     Human,
     Json,
     Sarif,
@@ -184,7 +184,7 @@ pub enum LintFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct RunsArgs {
+pub(crate) struct RunsArgs {
     #[command(subcommand)]
     pub command: Option<RunsCommand>,
 
@@ -194,7 +194,7 @@ pub struct RunsArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RunsCommand {
+pub(crate) enum RunsCommand {
     /// Every task of one run: status, duration, exit code, note
     Show {
         /// The run id (a unique prefix is enough)
@@ -203,14 +203,14 @@ pub enum RunsCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub output: Format,
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// The task at the top of the graph
     pub task: String,
 
@@ -220,13 +220,13 @@ pub struct GraphArgs {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Human,
     Json,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Tree,
     Dot,
     Mermaid,

@@ -22,16 +22,16 @@ impl SourceFile {
         }
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         &self.text
     }
 
     /// The file as miette source code for a `#[source_code]` field.
-    pub fn named(&self) -> NamedSource<Arc<str>> {
+    pub(crate) fn named(&self) -> NamedSource<Arc<str>> {
         NamedSource::new(&*self.name, Arc::clone(&self.text))
     }
 }
@@ -43,7 +43,7 @@ impl SourceFile {
     /// The source and span to show for an error at `range`: the file itself, or, when
     /// the error sits on a very long line (minified or generated input), a window of
     /// that line named with the real line and column.
-    pub fn excerpt(&self, range: std::ops::Range<usize>) -> (NamedSource<Arc<str>>, SourceSpan) {
+    pub(crate) fn excerpt(&self, range: std::ops::Range<usize>) -> (NamedSource<Arc<str>>, SourceSpan) {
         let text = self.text();
         let start = range.start.min(text.len());
         let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
@@ -73,12 +73,12 @@ impl SourceFile {
 }
 
 /// A byte range into a [`SourceFile`].
-pub fn span(range: std::ops::Range<usize>) -> SourceSpan {
+pub(crate) fn span(range: std::ops::Range<usize>) -> SourceSpan {
     SourceSpan::from(range.start..range.end)
 }
 
 /// The candidate closest to `name`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
@@ -88,18 +88,18 @@ pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str
 }
 
 /// `help` text for a typo, or `None` when nothing is close.
-pub fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     did_you_mean(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
 /// Whether colored output is wanted on a stream: a terminal and no `NO_COLOR`.
-pub fn color_wanted(is_terminal: bool) -> bool {
+pub(crate) fn color_wanted(is_terminal: bool) -> bool {
     is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Install the miette report handler: colors only on a terminal without `NO_COLOR`,
 /// a fixed width off a terminal so logs and snapshots are stable.
-pub fn install_handler() {
+pub(crate) fn install_handler() {
     let terminal = std::io::stderr().is_terminal();
     let color = color_wanted(terminal);
     if !color {

@@ -7,7 +7,7 @@ use std::time::Duration;
 static CRYPTO: Once = Once::new();
 
 /// Make ring the process's TLS provider (for reqwest and kube-rs alike), once.
-pub fn install_crypto() {
+pub(crate) fn install_crypto() {
     CRYPTO.call_once(|| {
         // Fails only when a provider is already installed, which is what we want.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -16,7 +16,7 @@ pub fn install_crypto() {
 
 /// A client with a per-request timeout; `insecure` accepts any TLS certificate
 /// (for self-signed internal endpoints, when a check says so).
-pub fn client(timeout: Duration, insecure: bool) -> Result<reqwest::Client, reqwest::Error> {
+pub(crate) fn client(timeout: Duration, insecure: bool) -> Result<reqwest::Client, reqwest::Error> {
     install_crypto();
     reqwest::Client::builder()
         .timeout(timeout)
@@ -28,7 +28,7 @@ pub fn client(timeout: Duration, insecure: bool) -> Result<reqwest::Client, reqw
 }
 
 /// Why a request failed, in a few words: "connection refused", "timed out after 5s".
-pub fn reason(error: &reqwest::Error, timeout: Duration) -> String {
+pub(crate) fn reason(error: &reqwest::Error, timeout: Duration) -> String {
     if error.is_timeout() {
         return format!("timed out after {}", humantime::format_duration(timeout));
     }

@@ -22,22 +22,22 @@
 //! yaml process template scalar diagnostic root exit
 //! ```
 
-pub(crate) mod argocd;
-pub mod cli;
-pub mod commands;
+mod argocd;
+mod cli;
+mod commands;
 pub mod diagnostic;
-pub mod executor;
-pub mod exit;
-pub mod http;
-pub mod kube;
+mod executor;
+mod exit;
+mod http;
+mod kube;
 pub mod policy;
-pub mod process;
-pub mod report;
-pub mod root;
-pub mod run;
-pub mod scalar;
+mod process;
+mod report;
+mod root;
+mod run;
+mod scalar;
 pub mod task;
-pub mod template;
+mod template;
 pub mod yaml;
 
 use std::process::ExitCode;

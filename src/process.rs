@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 /// Longest line handed to the sink; longer output is split.
 const MAX_LINE: usize = 64 * 1024;
 /// How much of each stream is kept by default.
-pub const TAIL: usize = 64 * 1024;
+pub(crate) const TAIL: usize = 64 * 1024;
 /// How long a process group has between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How long to keep reading after the child exited (a background grandchild may hold the pipe).
@@ -28,13 +28,13 @@ const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Which output stream a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     Stdout,
     Stderr,
 }
 
 impl Stream {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Stdout => "stdout",
             Self::Stderr => "stderr",
@@ -43,11 +43,11 @@ impl Stream {
 }
 
 /// Receives every line a child prints.
-pub type LineSink = Arc<dyn Fn(Stream, String) + Send + Sync>;
+pub(crate) type LineSink = Arc<dyn Fn(Stream, String) + Send + Sync>;
 
 /// What to run.
 #[derive(Clone, Debug)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub program: String,
     pub args: Vec<String>,
     pub dir: PathBuf,
@@ -61,7 +61,7 @@ pub struct Spec {
 }
 
 impl Spec {
-    pub fn new(program: impl Into<String>, args: Vec<String>, dir: PathBuf) -> Self {
+    pub(crate) fn new(program: impl Into<String>, args: Vec<String>, dir: PathBuf) -> Self {
         Self {
             program: program.into(),
             args,
@@ -75,14 +75,14 @@ impl Spec {
 
     /// Capture stdout without showing it.
     #[must_use]
-    pub fn quiet(mut self) -> Self {
+    pub(crate) fn quiet(mut self) -> Self {
         self.echo_stdout = false;
         self
     }
 
     /// Keep up to `bytes` of stdout (for commands whose whole output is needed).
     #[must_use]
-    pub fn capture(mut self, bytes: usize) -> Self {
+    pub(crate) fn capture(mut self, bytes: usize) -> Self {
         self.capture = bytes;
         self
     }
@@ -90,7 +90,7 @@ impl Spec {
 
 /// A child that ran to the end (with any exit status).
 #[derive(Debug)]
-pub struct Output {
+pub(crate) struct Output {
     pub code: Option<i32>,
     pub signal: Option<i32>,
     pub stdout_tail: String,
@@ -98,12 +98,12 @@ pub struct Output {
 }
 
 impl Output {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
 
     /// `Ok` for exit code 0, an error naming the code or signal otherwise.
-    pub fn check(self, program: &str) -> Result<Self, ProcessError> {
+    pub(crate) fn check(self, program: &str) -> Result<Self, ProcessError> {
         if self.success() {
             return Ok(self);
         }
@@ -124,7 +124,7 @@ impl Output {
 }
 
 #[derive(Debug, Error)]
-pub enum ProcessError {
+pub(crate) enum ProcessError {
     #[error("`{program}` not found on PATH")]
     NotFound { program: String },
     #[error("cannot start `{program}`: {source}")]
@@ -153,7 +153,7 @@ pub enum ProcessError {
 
 impl ProcessError {
     /// The last lines of the child's stderr, when it ran.
-    pub fn stderr_tail(&self) -> Option<&str> {
+    pub(crate) fn stderr_tail(&self) -> Option<&str> {
         match self {
             Self::Exit { stderr_tail, .. } | Self::Signal { stderr_tail, .. } if !stderr_tail.is_empty() => {
                 Some(stderr_tail)
@@ -163,7 +163,7 @@ impl ProcessError {
     }
 
     /// Whether trying again could help.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(
             self,
             Self::Exit { .. } | Self::Signal { .. } | Self::Timeout { .. }
@@ -211,7 +211,11 @@ fn own_executable() -> Option<&'static std::path::Path> {
 }
 
 /// Run `spec` to completion, or until its timeout or `cancel`, streaming lines to `sink`.
-pub async fn run(spec: &Spec, sink: &LineSink, cancel: &CancellationToken) -> Result<Output, ProcessError> {
+pub(crate) async fn run(
+    spec: &Spec,
+    sink: &LineSink,
+    cancel: &CancellationToken,
+) -> Result<Output, ProcessError> {
     let mut command = tokio::process::Command::new(&*resolve(spec));
     if let Some(exe) = own_executable() {
         // Like make's $(MAKE): a task can call the ops that runs it (`"$OPS" lint`).

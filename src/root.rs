@@ -8,7 +8,7 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 #[derive(Debug, Error, Diagnostic)]
-pub enum RootError {
+pub(crate) enum RootError {
     #[error("no `tasks/` directory in {start} or any parent directory")]
     #[diagnostic(
         code(ops::root::not_found),

@@ -19,7 +19,7 @@ static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
 
 /// A string with its variables substituted and its task-output references kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Template {
+pub(crate) struct Template {
     parts: Vec<Part>,
 }
 
@@ -32,14 +32,14 @@ enum Part {
 
 /// A placeholder whose name is not defined.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnknownName {
+pub(crate) struct UnknownName {
     pub name: String,
     /// Where the placeholder stands in the string, `{{` to `}}`.
     pub range: Range<usize>,
 }
 
 /// Values produced by tasks that ran, looked up when a template is rendered.
-pub trait Outputs {
+pub(crate) trait Outputs {
     fn output(&self, task: &str, key: &str) -> Option<&str>;
 
     /// The value of a secret, once resolved for the task being run.
@@ -50,14 +50,17 @@ pub trait Outputs {
 
 impl Template {
     /// A template without placeholders.
-    pub fn literal(text: impl Into<String>) -> Self {
+    pub(crate) fn literal(text: impl Into<String>) -> Self {
         Self {
             parts: vec![Part::Text(text.into())],
         }
     }
 
     /// Substitute variables via `lookup`; report every unknown name.
-    pub fn parse(input: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Vec<UnknownName>> {
+    pub(crate) fn parse(
+        input: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, Vec<UnknownName>> {
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut unknown = Vec::new();
@@ -108,7 +111,7 @@ impl Template {
     /// Substitute the names `lookup` knows and leave every other placeholder as it
     /// is: for text that another template language renders later (Jinja in Ansible
     /// variables).
-    pub fn expand_known(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
+    pub(crate) fn expand_known(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
         PLACEHOLDER
             .replace_all(input, |caps: &regex::Captures<'_>| {
                 lookup(&caps[1]).unwrap_or_else(|| caps[0].to_owned())
@@ -117,7 +120,7 @@ impl Template {
     }
 
     /// The secrets this template uses.
-    pub fn secret_refs(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn secret_refs(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|part| match part {
             Part::Secret(name) => Some(name.as_str()),
             _ => None,
@@ -125,7 +128,7 @@ impl Template {
     }
 
     /// The tasks whose outputs this template uses, with the key.
-    pub fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts.iter().filter_map(|part| match part {
             Part::Output { task, key } => Some((task.as_str(), key.as_str())),
             Part::Text(_) | Part::Secret(_) => None,
@@ -133,7 +136,7 @@ impl Template {
     }
 
     /// The text with task outputs filled in; a missing output renders as empty.
-    pub fn render(&self, outputs: &dyn Outputs) -> String {
+    pub(crate) fn render(&self, outputs: &dyn Outputs) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -148,7 +151,7 @@ impl Template {
     }
 
     /// The text as a plan shows it: task outputs not known yet stay as placeholders.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -168,15 +171,6 @@ impl Template {
             }
         }
         out
-    }
-}
-
-/// No outputs at all: for rendering before anything ran.
-pub struct NoOutputs;
-
-impl Outputs for NoOutputs {
-    fn output(&self, _task: &str, _key: &str) -> Option<&str> {
-        None
     }
 }
 

@@ -8,7 +8,7 @@ use crate::exit::ExitStatus;
 
 /// Anything that stops a command before or outside task execution.
 #[derive(Debug, Error, Diagnostic)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Root(#[from] crate::root::RootError),
@@ -36,20 +36,11 @@ pub enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lint(#[from] super::LintError),
-
-    #[error("could not write {what}")]
-    #[diagnostic(code(ops::io))]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 impl Error {
-    pub fn exit_status(&self) -> ExitStatus {
+    pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::Io { .. } => ExitStatus::Failure,
             Self::Run(e) => e.exit_status(),
             Self::Root(_)
             | Self::Load(_)

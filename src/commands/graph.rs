@@ -9,7 +9,7 @@ use crate::exit::ExitStatus;
 use crate::run::select;
 use crate::task::{TaskId, TaskSet};
 
-pub fn run(set: &TaskSet, args: &GraphArgs) -> Result<ExitStatus, Error> {
+pub(super) fn run(set: &TaskSet, args: &GraphArgs) -> Result<ExitStatus, Error> {
     let order = select(set, std::slice::from_ref(&args.task))?;
     let top = *order.last().expect("the closure holds the selected task");
     let text = match args.format {

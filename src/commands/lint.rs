@@ -15,7 +15,7 @@ use crate::policy::finding::Severity;
 use crate::policy::{self, output, rule};
 
 #[derive(Debug, Error, Diagnostic)]
-pub enum LintError {
+pub(crate) enum LintError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Policy(#[from] PolicyErrors),
@@ -54,7 +54,7 @@ fn relative(root: &Path, path: &Path) -> Result<PathBuf, LintError> {
         })
 }
 
-pub fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, LintError> {
+pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, LintError> {
     let root = crate::root::for_lint(root);
     let mut config = Config::load(&root)?;
     if let Some(bad) = args.rules.iter().find(|name| !config.knows(name)) {
@@ -83,7 +83,7 @@ pub fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, LintErro
     })
 }
 
-pub fn rules() -> ExitStatus {
+pub(super) fn rules() -> ExitStatus {
     let mut out = format!("{:<20}  {:<7}  {:<8}  {}\n", "RULE", "CODE", "SEVERITY", "CHECKS");
     for r in rule::RULES {
         let _ = writeln!(
@@ -99,7 +99,7 @@ pub fn rules() -> ExitStatus {
     ExitStatus::Success
 }
 
-pub fn show_rule(id: &str) -> Result<ExitStatus, LintError> {
+pub(super) fn show_rule(id: &str) -> Result<ExitStatus, LintError> {
     let r = rule::find(id).ok_or_else(|| unknown(id, rule::ids()))?;
     let mut out = format!("{} ({}) — {}\n\n", r.id(), r.code(), r.summary());
     for line in r.doc().lines() {

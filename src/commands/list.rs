@@ -9,7 +9,7 @@ use crate::cli::{Format, ListArgs};
 use crate::exit::ExitStatus;
 use crate::task::TaskSet;
 
-pub fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
+pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
     let text = match args.output {
         Format::Human => render(set),
         Format::Json => {

@@ -7,16 +7,16 @@ mod list;
 mod run;
 mod runs;
 
-pub use error::Error;
-pub use lint::LintError;
-pub use runs::UnknownRun;
+pub(crate) use error::Error;
+pub(crate) use lint::LintError;
+pub(crate) use runs::UnknownRun;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
 use crate::kube::ContextMap;
 use crate::task::{self, TaskSet, Vars};
 
-pub fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
+pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
     let load = || -> Result<TaskSet, Error> {
         let root = crate::root::find(cli.root.as_deref())?;
         let vars = Vars::new(cli.vars.clone()).with_context_map(ContextMap::new(cli.context_map.clone()));

@@ -10,7 +10,7 @@ use crate::run::saved_plan::SavedPlan;
 use crate::run::{self, Mode, Options};
 use crate::task::TaskSet;
 
-pub fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
+pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
     let targets: Vec<String> = match &saved {
         Some(plan) if args.tasks.is_empty() => plan.targets.clone(),

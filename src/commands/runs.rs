@@ -14,11 +14,11 @@ use crate::run::journal::{self, Record, RunLog};
 #[derive(Debug, Error, Diagnostic)]
 #[error("no single run matches `{id}` in .ops/runs/")]
 #[diagnostic(code(ops::runs::unknown), help("`ops runs` lists the recorded runs"))]
-pub struct UnknownRun {
+pub(crate) struct UnknownRun {
     id: String,
 }
 
-pub fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun> {
+pub(super) fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun> {
     let logs = journal::list(root);
     let text = match &args.command {
         None => list(&logs, args.limit),

@@ -28,7 +28,7 @@ use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     playbook: Option<Spanned<String>>,
     inventory: Option<Spanned<String>>,
     #[serde(default)]
@@ -43,7 +43,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Ansible {
+pub(crate) struct Ansible {
     playbook: Template,
     inventory: Option<Template>,
     tags: Vec<Template>,
@@ -77,7 +77,7 @@ fn json_value(value: &toml::Value, cx: &dyn Resolve) -> serde_json::Value {
 
 /// One host's line of the play recap.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct HostRecap {
+pub(crate) struct HostRecap {
     pub host: String,
     pub ok: u32,
     pub changed: u32,
@@ -86,7 +86,7 @@ pub struct HostRecap {
 }
 
 /// Parse `host : ok=2 changed=1 unreachable=0 failed=0 ...` lines after `PLAY RECAP`.
-pub fn parse_recap(output: &str) -> Vec<HostRecap> {
+pub(crate) fn parse_recap(output: &str) -> Vec<HostRecap> {
     let Some(start) = output.rfind("PLAY RECAP") else {
         return Vec::new();
     };

@@ -36,7 +36,7 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     admin: Option<Spanned<String>>,
     listen: Option<Spanned<String>>,
     domain: Option<Spanned<String>>,
@@ -48,7 +48,7 @@ pub struct Raw {
 
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Hash)]
 #[serde(deny_unknown_fields)]
-pub struct RawRoute {
+pub(super) struct RawRoute {
     #[serde(default)]
     name: Option<String>,
     host: String,
@@ -62,7 +62,7 @@ struct RoutesFile {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Caddy {
+pub(crate) struct Caddy {
     admin: Template,
     listen: Template,
     domain: Option<Template>,

@@ -31,7 +31,7 @@ use crate::yaml::{self, Kind, Node};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     cluster: Option<Spanned<String>>,
     role: Option<RawRole>,
     verify: Option<RawVerify>,
@@ -82,7 +82,7 @@ struct Attribute {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Verify {
+pub(super) struct Verify {
     host: String,
     port: u16,
     user: String,
@@ -91,7 +91,7 @@ pub struct Verify {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct CnpgRole {
+pub(crate) struct CnpgRole {
     cluster: Template,
     name: String,
     attributes: Vec<Attribute>,

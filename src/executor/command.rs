@@ -27,7 +27,7 @@ use crate::template::Template;
 
 /// A command and the optional read-only check that `--diff` runs instead.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Command {
+pub(crate) struct Command {
     pub program: Program,
     pub check: Option<Program>,
     /// The command itself changes nothing; `--diff` runs it.
@@ -36,7 +36,7 @@ pub struct Command {
 
 /// How a command is given.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Program {
+pub(crate) enum Program {
     /// argv, run directly.
     Argv(Vec<Template>),
     /// A script for `sh -c`.
@@ -57,7 +57,7 @@ impl Program {
     }
 
     /// The command as a person would type it.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         match self {
             Self::Argv(parts) => {
                 let words: Vec<String> = parts.iter().map(Template::display).collect();
@@ -69,7 +69,7 @@ impl Program {
 }
 
 impl Command {
-    pub fn key(&self) -> &'static str {
+    pub(crate) fn key(&self) -> &'static str {
         match self.program {
             Program::Argv(_) => "cmd",
             Program::Shell(_) => "shell",
@@ -125,7 +125,7 @@ impl Executor for Command {
 /// `cmd`/`shell` and their checks, from the raw task.
 /// The command keys of one task, borrowed from the loader.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct RawCommand<'a> {
+pub(crate) struct RawCommand<'a> {
     pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<&'a Spanned<String>>,
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,

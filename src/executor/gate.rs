@@ -29,7 +29,7 @@ const GATE_CAPTURE: usize = 16 * 1024 * 1024;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     cmd: Option<Spanned<Vec<Spanned<String>>>>,
     shell: Option<Spanned<String>>,
     expect: Option<Spanned<String>>,
@@ -38,7 +38,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Gate {
+pub(crate) enum Gate {
     Command {
         program: Program,
         expect: Option<Pattern>,

@@ -28,7 +28,7 @@ use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     tag: Option<Spanned<String>>,
     message: Option<Spanned<String>>,
     #[serde(rename = "ref")]
@@ -39,7 +39,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct GitTag {
+pub(crate) struct GitTag {
     tag: Template,
     message: Option<Template>,
     target: Template,

@@ -32,7 +32,7 @@ use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     #[serde(default)]
     checks: Vec<RawCheck>,
     timeout: Option<Spanned<String>>,
@@ -53,7 +53,7 @@ struct RawCheck {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Check {
+pub(crate) struct Check {
     pub name: String,
     pub url: Template,
     pub status: u16,
@@ -63,7 +63,7 @@ pub struct Check {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct HttpCheck {
+pub(crate) struct HttpCheck {
     pub checks: Vec<Check>,
     pub timeout: Duration,
     pub retries: u32,

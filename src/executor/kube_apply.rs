@@ -39,7 +39,7 @@ use crate::yaml;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     path: Option<Spanned<String>>,
     app: Option<Spanned<String>>,
     context: Option<Spanned<String>>,
@@ -53,7 +53,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KubeApply {
+pub(crate) struct KubeApply {
     path: PathBuf,
     /// An ArgoCD Application whose source path and destination are applied (read
     /// when the step runs; `path` is empty until then).

@@ -19,7 +19,7 @@ use crate::kube::{Context, rollout};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     context: Option<Spanned<String>>,
     namespace: Option<Spanned<String>>,
     selector: Option<Spanned<String>>,
@@ -27,7 +27,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KubeCheck {
+pub(crate) struct KubeCheck {
     pods: Pods,
     min_ready: usize,
 }

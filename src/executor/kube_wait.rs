@@ -24,7 +24,7 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     context: Option<Spanned<String>>,
     namespace: Option<Spanned<String>>,
     selector: Option<Spanned<String>>,
@@ -36,7 +36,7 @@ pub struct Raw {
 
 /// Pods in one namespace of one context.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Pods {
+pub(super) struct Pods {
     pub(super) context: Context,
     pub(super) namespace: String,
     pub(super) selector: String,
@@ -85,7 +85,7 @@ impl Pods {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct KubeWait {
+pub(crate) struct KubeWait {
     pods: Pods,
     condition: Condition,
     timeout: Duration,

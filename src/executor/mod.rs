@@ -14,9 +14,8 @@ mod command;
 mod pattern;
 mod resolve;
 
-pub use ansible::parse_recap;
-pub use command::{Command, Program, RawCommand};
-pub use resolve::Resolve;
+pub(crate) use command::{Command, RawCommand};
+pub(crate) use resolve::Resolve;
 
 use std::future::Future;
 use std::ops::Range;
@@ -35,7 +34,7 @@ use crate::template::Outputs;
 
 /// What `--dry-run` shows for a step, computed without touching anything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StepPlan {
+pub(crate) struct StepPlan {
     /// One line per thing the step would do (`$ nix-build ...`).
     pub lines: Vec<String>,
     /// What `--diff` runs instead, if the step has a read-only check.
@@ -44,7 +43,7 @@ pub struct StepPlan {
 
 /// What `--diff` found.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Diff {
+pub(crate) enum Diff {
     /// Applying would change nothing.
     NoChange,
     /// Applying would change something; the report was emitted as output.
@@ -55,14 +54,14 @@ pub enum Diff {
 
 /// What a successful apply produced: values later tasks can use as `{{ tasks.NAME.KEY }}`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub outputs: Vec<(String, String)>,
 }
 
 /// Why a step failed. Whether it is worth another attempt (`retries`) follows from
 /// the kind of failure, never from its words.
 #[derive(Debug, Error)]
-pub enum StepError {
+pub(crate) enum StepError {
     #[error(transparent)]
     Process(#[from] ProcessError),
     #[error("the check `{program}` failed with exit code {code} (0 means no change, 1 changes pending)")]
@@ -91,7 +90,7 @@ impl From<KubeError> for StepError {
 }
 
 impl StepError {
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             Self::Process(e) => e.is_retryable(),
             Self::Kube(e) => e.is_transient(),
@@ -100,12 +99,12 @@ impl StepError {
         }
     }
 
-    pub fn is_cancelled(&self) -> bool {
+    pub(crate) fn is_cancelled(&self) -> bool {
         matches!(self, Self::Process(ProcessError::Cancelled))
     }
 
     /// The last lines of stderr of the failing command, if any.
-    pub fn stderr_tail(&self) -> Option<&str> {
+    pub(crate) fn stderr_tail(&self) -> Option<&str> {
         match self {
             Self::Process(e) => e.stderr_tail(),
             Self::Check { .. } | Self::Kube(_) | Self::Invalid(_) | Self::Failed(_) => None,
@@ -114,7 +113,7 @@ impl StepError {
 }
 
 /// Everything a step may use while it runs.
-pub struct StepContext<'a> {
+pub(crate) struct StepContext<'a> {
     /// Working directory (the root, or the task's `dir`).
     pub dir: PathBuf,
     /// The task's `env`, rendered.
@@ -131,7 +130,7 @@ pub struct StepContext<'a> {
 
 impl StepContext<'_> {
     /// A process spec in the step's directory, with its environment and timeout.
-    pub fn spec(&self, program: &str, args: Vec<String>) -> process::Spec {
+    pub(crate) fn spec(&self, program: &str, args: Vec<String>) -> process::Spec {
         process::Spec {
             program: program.to_owned(),
             args,
@@ -144,21 +143,21 @@ impl StepContext<'_> {
     }
 
     /// Run a process, streaming its output.
-    pub async fn run(&self, spec: &process::Spec) -> Result<process::Output, ProcessError> {
+    pub(crate) async fn run(&self, spec: &process::Spec) -> Result<process::Output, ProcessError> {
         process::run(spec, &self.sink, &self.cancel).await
     }
 
     /// Make a value available to dependents as `{{ tasks.NAME.KEY }}`. Read-only
     /// steps (an evaluation, a query) produce their values in `--diff` too, so the
     /// checks of later steps see them.
-    pub fn produce(&self, key: &str, value: impl Into<String>) {
+    pub(crate) fn produce(&self, key: &str, value: impl Into<String>) {
         if let Ok(mut produced) = self.produced.lock() {
             produced.push((key.to_owned(), value.into()));
         }
     }
 
     /// Take what was produced.
-    pub fn take_produced(&self) -> Vec<(String, String)> {
+    pub(crate) fn take_produced(&self) -> Vec<(String, String)> {
         self.produced
             .lock()
             .map(|mut p| std::mem::take(&mut *p))
@@ -166,7 +165,7 @@ impl StepContext<'_> {
     }
 
     /// What the cluster code needs of this step.
-    pub fn kube(&self) -> crate::kube::Session<'_> {
+    pub(crate) fn kube(&self) -> crate::kube::Session<'_> {
         crate::kube::Session {
             dir: &self.dir,
             env: &self.env,
@@ -177,14 +176,14 @@ impl StepContext<'_> {
     }
 
     /// A line of the step's own report (a diff, a summary).
-    pub fn report(&self, line: impl Into<String>) {
+    pub(crate) fn report(&self, line: impl Into<String>) {
         (self.sink)(Stream::Stdout, line.into());
     }
 }
 
 /// The interface every step kind implements: the three modes, and what the runner
 /// needs to know about a step before it runs.
-pub trait Executor {
+pub(crate) trait Executor {
     /// What the step would do, without doing anything.
     fn plan(&self) -> StepPlan;
 
@@ -213,12 +212,13 @@ pub trait Executor {
 }
 
 /// A step kind written as a table of its own under its key: `nix-build = { … }`.
-pub trait StepKind: Executor + Sized {
+pub(crate) trait StepKind: Executor + Sized {
     /// The TOML key of this step kind.
     const KEY: &'static str;
 
     /// The smallest table that loads (`{ file = "default.nix" }`): a test loads every
     /// kind from it, so that no kind can silently load as an aggregate.
+    #[cfg_attr(not(test), allow(dead_code))] // read only by that test
     const EXAMPLE: &'static str;
 
     /// The table as serde reads it, with spans.
@@ -232,18 +232,18 @@ pub trait StepKind: Executor + Sized {
 /// the order their keys are named when a task has more than one.
 macro_rules! step_kinds {
     ($($module:ident :: $kind:ident),* $(,)?) => {
-        $(mod $module; pub use $module::$kind;)*
+        $(mod $module; pub(crate) use $module::$kind;)*
 
         /// A resolved step of any kind.
         #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-        pub enum Action {
+        pub(crate) enum Action {
             Command(Command),
             $($kind($kind),)*
         }
 
         impl Action {
             /// The action key: `cmd`, `shell` or the kind's table key.
-            pub fn key(&self) -> &'static str {
+            pub(crate) fn key(&self) -> &'static str {
                 match self {
                     Self::Command(step) => step.key(),
                     $(Self::$kind(_) => <$kind as StepKind>::KEY,)*
@@ -257,14 +257,14 @@ macro_rules! step_kinds {
                 }
             }
 
-            pub async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+            pub(crate) async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
                 match self {
                     Self::Command(step) => step.diff(cx).await,
                     $(Self::$kind(step) => step.diff(cx).await,)*
                 }
             }
 
-            pub async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
+            pub(crate) async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
                 match self {
                     Self::Command(step) => step.apply(cx).await,
                     $(Self::$kind(step) => step.apply(cx).await,)*
@@ -275,20 +275,21 @@ macro_rules! step_kinds {
         /// The typed step tables of one task, as read from its file: at most one is set.
         #[derive(Debug, Default)]
         #[allow(clippy::struct_field_names)] // a field per kind, named after its module
-        pub struct RawSteps {
+        pub(crate) struct RawSteps {
             $($module: Option<Spanned<<$kind as StepKind>::Raw>>,)*
         }
 
         impl RawSteps {
             /// The key of every step kind with a table.
-            pub const KEYS: &'static [&'static str] = &[$(<$kind as StepKind>::KEY),*];
+            pub(crate) const KEYS: &'static [&'static str] = &[$(<$kind as StepKind>::KEY),*];
 
             /// Every kind's key and example table.
-            pub const EXAMPLES: &'static [(&'static str, &'static str)] =
+            #[cfg(test)]
+            pub(crate) const EXAMPLES: &'static [(&'static str, &'static str)] =
                 &[$((<$kind as StepKind>::KEY, <$kind as StepKind>::EXAMPLE)),*];
 
             /// Read the table of the step kind `key`; `None` when `key` names no kind.
-            pub fn read(
+            pub(crate) fn read(
                 &mut self,
                 key: &str,
                 value: Spanned<DeValue<'_>>,
@@ -358,28 +359,28 @@ impl<E: Executor> Describe for E {
 }
 
 impl Action {
-    pub fn plan(&self) -> StepPlan {
+    pub(crate) fn plan(&self) -> StepPlan {
         self.executor().plan()
     }
 
     /// The Kubernetes context a step talks to, if it is a Kubernetes step.
-    pub fn kube_context(&self) -> Option<&crate::kube::Context> {
+    pub(crate) fn kube_context(&self) -> Option<&crate::kube::Context> {
         self.executor().kube_context()
     }
 
     /// A read-only check of live services (see [`Executor::verifies`]).
-    pub fn verifies(&self) -> bool {
+    pub(crate) fn verifies(&self) -> bool {
         self.executor().verifies()
     }
 
     /// A question the step asks before it runs (a confirmation gate).
-    pub fn question(&self) -> Option<&str> {
+    pub(crate) fn question(&self) -> Option<&str> {
         self.executor().question()
     }
 }
 
 /// Turn the action keys of a task into its [`Action`]; `None` for an aggregate.
-pub fn resolve(steps: &RawSteps, command: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Action> {
+pub(crate) fn resolve(steps: &RawSteps, command: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Action> {
     let mut present: Vec<(&str, Range<usize>)> = [
         ("cmd", command.cmd.map(Spanned::span)),
         ("shell", command.shell.map(Spanned::span)),

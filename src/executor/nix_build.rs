@@ -30,7 +30,7 @@ use crate::template::{Outputs, Template};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     file: Option<Spanned<String>>,
     attr: Option<Spanned<String>>,
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct Raw {
 /// A Nix file, an attribute in it and `--argstr` arguments: what `nix-build`,
 /// `nix-instantiate` and `nix-instantiate --eval` are pointed at.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct NixTarget {
+pub(super) struct NixTarget {
     file: Template,
     attr: Option<Template>,
     args: Vec<(String, Template)>,
@@ -96,7 +96,7 @@ impl NixTarget {
 
 /// Build a derivation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct NixBuild {
+pub(crate) struct NixBuild {
     target: NixTarget,
     out_link: Option<Template>,
 }

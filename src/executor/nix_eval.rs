@@ -24,7 +24,7 @@ use crate::scalar::Scalar;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Raw {
+pub(crate) struct Raw {
     file: Option<Spanned<String>>,
     attr: Option<Spanned<String>>,
     #[serde(default)]
@@ -32,7 +32,7 @@ pub struct Raw {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct NixEval {
+pub(crate) struct NixEval {
     target: NixTarget,
 }
 

@@ -8,13 +8,13 @@ use toml::Spanned;
 use super::Resolve;
 
 #[derive(Clone, Debug)]
-pub struct Pattern {
+pub(crate) struct Pattern {
     regex: Regex,
 }
 
 impl Pattern {
     /// Compile `value` (after variable expansion); an invalid pattern is a load error.
-    pub fn resolve(value: &Spanned<String>, cx: &mut dyn Resolve) -> Option<Self> {
+    pub(crate) fn resolve(value: &Spanned<String>, cx: &mut dyn Resolve) -> Option<Self> {
         let source = cx.text(value);
         match Regex::new(&source) {
             Ok(regex) => Some(Self { regex }),
@@ -30,11 +30,11 @@ impl Pattern {
         }
     }
 
-    pub fn regex(&self) -> &Regex {
+    pub(crate) fn regex(&self) -> &Regex {
         &self.regex
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         self.regex.as_str()
     }
 }

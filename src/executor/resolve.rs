@@ -11,7 +11,7 @@ use toml::Spanned;
 use crate::kube::Context;
 use crate::template::Template;
 
-pub trait Resolve {
+pub(crate) trait Resolve {
     /// The task being resolved.
     fn task_name(&self) -> &str;
 

@@ -14,10 +14,10 @@ use super::error::KubeError;
 use super::object::Object;
 
 /// The field manager ops applies as; `kubectl get -o yaml --show-managed-fields` shows it.
-pub const FIELD_MANAGER: &str = "ops";
+pub(crate) const FIELD_MANAGER: &str = "ops";
 
 /// A connection to one cluster, remembering what discovery found.
-pub struct Cluster {
+pub(crate) struct Cluster {
     client: Client,
     /// What discovery found per (group, version); `None` when it is not served.
     groups: HashMap<(String, String), Option<ApiGroup>>,
@@ -25,7 +25,7 @@ pub struct Cluster {
 
 /// How an object is sent.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ApplyOptions {
+pub(crate) struct ApplyOptions {
     /// `dryRun=All`: the server runs admission and defaulting, stores nothing.
     pub dry_run: bool,
     /// `force=true`: take over fields owned by other managers.
@@ -33,14 +33,14 @@ pub struct ApplyOptions {
 }
 
 impl Cluster {
-    pub fn new(client: Client) -> Self {
+    pub(crate) fn new(client: Client) -> Self {
         Self {
             client,
             groups: HashMap::new(),
         }
     }
 
-    pub fn client(&self) -> &Client {
+    pub(crate) fn client(&self) -> &Client {
         &self.client
     }
 
@@ -71,12 +71,12 @@ impl Cluster {
     }
 
     /// Forget what discovery said about a group (after its CRD was applied).
-    pub fn forget(&mut self, group: &str) {
+    pub(crate) fn forget(&mut self, group: &str) {
         self.groups.retain(|(g, _), _| g != group);
     }
 
     /// The API for an object, and the object's body with its effective namespace.
-    pub async fn api_for(
+    pub(crate) async fn api_for(
         &mut self,
         object: &Object,
         namespace: Option<&str>,
@@ -102,7 +102,7 @@ impl Cluster {
 
     /// The namespace an object goes to; `None` for cluster-scoped kinds and kinds the
     /// cluster does not serve.
-    pub async fn target_namespace(
+    pub(crate) async fn target_namespace(
         &mut self,
         object: &Object,
         namespace: Option<&str>,
@@ -114,7 +114,7 @@ impl Cluster {
     }
 
     /// Whether a namespace exists.
-    pub async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
+    pub(crate) async fn namespace_exists(&self, name: &str) -> Result<bool, KubeError> {
         let found = Api::<Namespace>::all(self.client.clone())
             .get_opt(name)
             .await
@@ -123,12 +123,12 @@ impl Cluster {
     }
 
     /// Whether the cluster serves the object's kind.
-    pub async fn serves(&mut self, object: &Object) -> Result<bool, KubeError> {
+    pub(crate) async fn serves(&mut self, object: &Object) -> Result<bool, KubeError> {
         Ok(self.resource(&object.gvk).await?.is_some())
     }
 
     /// The live object, if it exists.
-    pub async fn get(
+    pub(crate) async fn get(
         &mut self,
         object: &Object,
         namespace: Option<&str>,
@@ -142,7 +142,7 @@ impl Cluster {
     }
 
     /// Server-side apply of one object; returns what the server made of it.
-    pub async fn apply(
+    pub(crate) async fn apply(
         &mut self,
         object: &Object,
         namespace: Option<&str>,

@@ -31,7 +31,7 @@ impl ContextMap {
 /// `at` is where the task file names it (for diagnostics; not part of identity, so
 /// moving a task in its file does not change its definition).
 #[derive(Clone, Debug)]
-pub struct Context {
+pub(crate) struct Context {
     pub named: String,
     pub used: String,
     pub at: Range<usize>,
@@ -53,13 +53,13 @@ impl Hash for Context {
 }
 
 impl Context {
-    pub fn new(named: String, map: &ContextMap, at: Range<usize>) -> Self {
+    pub(crate) fn new(named: String, map: &ContextMap, at: Range<usize>) -> Self {
         let used = map.target(&named);
         Self { named, used, at }
     }
 
     /// `k3s-ringtail` or `k3s-ringtail (→ kind-ci, --context-map)`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if self.named == self.used {
             format!("`{}`", self.named)
         } else {
@@ -70,7 +70,7 @@ impl Context {
 
 /// The kubeconfig files in effect: `KUBECONFIG` from the step's environment or ops's
 /// own (a `:`-separated list), else `~/.kube/config`.
-pub fn kubeconfig_paths(env: &[(String, String)]) -> Vec<PathBuf> {
+pub(crate) fn kubeconfig_paths(env: &[(String, String)]) -> Vec<PathBuf> {
     let from_env = env
         .iter()
         .rev()
@@ -89,7 +89,7 @@ pub fn kubeconfig_paths(env: &[(String, String)]) -> Vec<PathBuf> {
 }
 
 /// Read and merge the kubeconfig files; `None` when none of them exists.
-pub fn read_kubeconfig(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, KubeError> {
+pub(crate) fn read_kubeconfig(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, KubeError> {
     let mut merged: Option<Kubeconfig> = None;
     for path in paths.iter().filter(|p| p.exists()) {
         let config = Kubeconfig::read_from(path).map_err(|e| KubeError::Kubeconfig {
@@ -116,7 +116,11 @@ fn shown(paths: &[PathBuf]) -> String {
 }
 
 /// Check that `context` exists in the kubeconfig; the error lists those that do.
-pub fn check(context: &Context, config: Option<&Kubeconfig>, paths: &[PathBuf]) -> Result<(), KubeError> {
+pub(crate) fn check(
+    context: &Context,
+    config: Option<&Kubeconfig>,
+    paths: &[PathBuf],
+) -> Result<(), KubeError> {
     let Some(config) = config else {
         return Err(KubeError::NoKubeconfig {
             context: context.describe(),
@@ -134,7 +138,7 @@ pub fn check(context: &Context, config: Option<&Kubeconfig>, paths: &[PathBuf]) 
 }
 
 /// A client for exactly this context.
-pub async fn connect(context: &Context, env: &[(String, String)]) -> Result<Client, KubeError> {
+pub(crate) async fn connect(context: &Context, env: &[(String, String)]) -> Result<Client, KubeError> {
     let paths = kubeconfig_paths(env);
     let kubeconfig = read_kubeconfig(&paths)?;
     check(context, kubeconfig.as_ref(), &paths)?;

@@ -16,7 +16,7 @@ const SERVER_METADATA: [&str; 6] = [
 ];
 
 /// A copy of an object without server-owned fields.
-pub fn strip(object: &Value) -> Value {
+pub(crate) fn strip(object: &Value) -> Value {
     let mut object = object.clone();
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
@@ -45,7 +45,7 @@ const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 /// A copy of an object to show: server-owned fields stripped and, for a `Secret`,
 /// every value of `data` and `stringData` masked. `other` is the object it is
 /// compared with: a value that differs from it is marked, never shown.
-pub fn shown(object: &Value, other: Option<&Value>) -> Value {
+pub(crate) fn shown(object: &Value, other: Option<&Value>) -> Value {
     let mut object = strip(object);
     if object.get("kind").and_then(Value::as_str) != Some("Secret") {
         return object;
@@ -69,7 +69,7 @@ pub fn shown(object: &Value, other: Option<&Value>) -> Value {
 
 /// A unified diff between the live object and the dry-run result, or `None` when
 /// they are the same. `label` names the object in the headers.
-pub fn unified(label: &str, live: &Value, dry_run: &Value) -> Option<String> {
+pub(crate) fn unified(label: &str, live: &Value, dry_run: &Value) -> Option<String> {
     let (live_data, dry_data) = (strip(live), strip(dry_run));
     if yaml::print(&live_data) == yaml::print(&dry_data) {
         return None;

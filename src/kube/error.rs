@@ -5,7 +5,7 @@ use thiserror::Error;
 use crate::process::ProcessError;
 
 #[derive(Debug, Error)]
-pub enum KubeError {
+pub(crate) enum KubeError {
     #[error(
         "context {context} is not configured here: no kubeconfig at {paths} \
          (set KUBECONFIG, or create one: kind and k3d write it)"
@@ -87,7 +87,7 @@ fn describe_api(code: u16, reason: &str, message: &str) -> String {
 
 impl KubeError {
     /// Classify an error of a request made while doing `action`.
-    pub fn from_kube(action: impl Into<String>, error: kube::Error) -> Self {
+    pub(crate) fn from_kube(action: impl Into<String>, error: kube::Error) -> Self {
         let action = action.into();
         match error {
             kube::Error::Api(status) => Self::Api {
@@ -104,7 +104,8 @@ impl KubeError {
     }
 
     /// The HTTP status of an API error.
-    pub fn code(&self) -> Option<u16> {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> Option<u16> {
         match self {
             Self::Api { code, .. } => Some(*code),
             _ => None,
@@ -116,7 +117,7 @@ impl KubeError {
     /// Whether trying again may help: the connection, the server's own trouble
     /// (429, 5xx), pods that were not ready yet. A refused request, an unserved kind
     /// or an invalid manifest stays so.
-    pub fn is_transient(&self) -> bool {
+    pub(crate) fn is_transient(&self) -> bool {
         match self {
             Self::Transport { .. } | Self::NotReady(_) => true,
             Self::Api { code, .. } => *code == 429 || *code >= 500,

@@ -2,20 +2,20 @@
 //! server-side apply and its dry-run diff, rollout and pod waits. The step kinds
 //! `kube-apply`, `kube-wait` and `kube-check` (in `executor/`) are built on this.
 
-pub mod apply;
-pub mod argocd;
-pub mod context;
-pub mod diff;
-pub mod error;
-pub mod object;
-pub mod render;
-pub mod rollout;
+pub(crate) mod apply;
+pub(crate) mod argocd;
+pub(crate) mod context;
+pub(crate) mod diff;
+pub(crate) mod error;
+pub(crate) mod object;
+pub(crate) mod render;
+pub(crate) mod rollout;
 mod session;
-pub mod wait;
+pub(crate) mod wait;
 
-pub use context::{Context, ContextMap};
-pub use error::KubeError;
-pub use session::Session;
+pub(crate) use context::{Context, ContextMap};
+pub(crate) use error::KubeError;
+pub(crate) use session::Session;
 
 #[cfg(test)]
 mod mock;

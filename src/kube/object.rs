@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// A rendered object: its identity and its full body.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Object {
+pub(crate) struct Object {
     pub gvk: GroupVersionKind,
     pub name: String,
     /// The namespace written in the manifest, if any.
@@ -17,7 +17,7 @@ pub struct Object {
 
 impl Object {
     /// Read identity fields from a manifest document.
-    pub fn from_value(body: Value) -> Result<Self, String> {
+    pub(crate) fn from_value(body: Value) -> Result<Self, String> {
         let field = |path: &[&str]| {
             path.iter()
                 .try_fold(&body, |v, k| v.get(k))
@@ -40,26 +40,26 @@ impl Object {
         })
     }
 
-    pub fn kind(&self) -> &str {
+    pub(crate) fn kind(&self) -> &str {
         &self.gvk.kind
     }
 
     /// Where the object goes once defaults apply: its own namespace, else the step's
     /// (ignored by the caller for cluster-scoped kinds).
-    pub fn namespace_or<'a>(&'a self, default: Option<&'a str>) -> Option<&'a str> {
+    pub(crate) fn namespace_or<'a>(&'a self, default: Option<&'a str>) -> Option<&'a str> {
         self.namespace.as_deref().or(default)
     }
 
-    pub fn is_namespace(&self) -> bool {
+    pub(crate) fn is_namespace(&self) -> bool {
         self.gvk.group.is_empty() && self.gvk.kind == "Namespace"
     }
 
-    pub fn is_crd(&self) -> bool {
+    pub(crate) fn is_crd(&self) -> bool {
         self.gvk.group == "apiextensions.k8s.io" && self.gvk.kind == "CustomResourceDefinition"
     }
 
     /// For a CRD: the group and kind it defines.
-    pub fn defines(&self) -> Option<(&str, &str)> {
+    pub(crate) fn defines(&self) -> Option<(&str, &str)> {
         if !self.is_crd() {
             return None;
         }
@@ -83,7 +83,7 @@ impl fmt::Display for Object {
 
 /// Namespaces first, then CRDs, then everything else in the order rendered (kustomize
 /// already sorts built-in kinds sensibly); a stable sort keeps the rest as written.
-pub fn apply_order(objects: &mut [Object]) {
+pub(crate) fn apply_order(objects: &mut [Object]) {
     objects.sort_by_key(|o| {
         if o.is_namespace() {
             0

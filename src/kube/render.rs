@@ -14,14 +14,14 @@ const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml
 
 /// How a path is rendered.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     Kustomization(PathBuf),
     Files(Vec<PathBuf>),
 }
 
 /// Decide how to render `path`: a directory with a kustomization, a directory of
 /// YAML files (not recursive), or one file.
-pub fn source(path: &Path) -> Result<Source, KubeError> {
+pub(crate) fn source(path: &Path) -> Result<Source, KubeError> {
     if path.is_dir() {
         if KUSTOMIZATION_FILES.iter().any(|f| path.join(f).is_file()) {
             return Ok(Source::Kustomization(path.to_owned()));
@@ -48,7 +48,7 @@ pub fn source(path: &Path) -> Result<Source, KubeError> {
 }
 
 /// Render `path` (relative to the step's directory) into objects, in apply order.
-pub async fn render(cx: &Session<'_>, path: &Path) -> Result<Vec<Object>, KubeError> {
+pub(crate) async fn render(cx: &Session<'_>, path: &Path) -> Result<Vec<Object>, KubeError> {
     let full = cx.dir.join(path);
     let mut objects = Vec::new();
     match source(&full)? {
@@ -70,7 +70,7 @@ pub async fn render(cx: &Session<'_>, path: &Path) -> Result<Vec<Object>, KubeEr
 }
 
 /// Parse one YAML stream; `List` objects are unpacked.
-pub fn parse_into(text: &str, origin: &Path, objects: &mut Vec<Object>) -> Result<(), KubeError> {
+pub(crate) fn parse_into(text: &str, origin: &Path, objects: &mut Vec<Object>) -> Result<(), KubeError> {
     let docs = yaml::documents(text)
         .map_err(|e| KubeError::Invalid(format!("{}: invalid YAML at {e}", origin.display())))?;
     for doc in docs {

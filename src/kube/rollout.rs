@@ -14,7 +14,7 @@ use super::object::Object;
 
 /// A workload whose rollout can be waited for.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Workload {
+pub(crate) struct Workload {
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -27,7 +27,7 @@ impl std::fmt::Display for Workload {
 }
 
 /// The Deployments, StatefulSets and DaemonSets among applied objects.
-pub fn workloads(objects: &[Object], namespace: Option<&str>) -> Vec<Workload> {
+pub(crate) fn workloads(objects: &[Object], namespace: Option<&str>) -> Vec<Workload> {
     objects
         .iter()
         .filter(|o| o.gvk.group == "apps" && matches!(o.kind(), "Deployment" | "StatefulSet" | "DaemonSet"))
@@ -41,7 +41,7 @@ pub fn workloads(objects: &[Object], namespace: Option<&str>) -> Vec<Workload> {
 
 /// Where a rollout stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Rollout {
+pub(crate) enum Rollout {
     Done(String),
     Waiting(String),
     /// The controller gave up (progress deadline exceeded).
@@ -49,7 +49,10 @@ pub enum Rollout {
 }
 
 /// Read the workload and judge its rollout; also returns its pod selector.
-pub async fn rollout(client: &Client, workload: &Workload) -> Result<(Rollout, Option<String>), KubeError> {
+pub(crate) async fn rollout(
+    client: &Client,
+    workload: &Workload,
+) -> Result<(Rollout, Option<String>), KubeError> {
     let action = || format!("read {workload}");
     let ns = workload.namespace.as_str();
     match workload.kind.as_str() {
@@ -95,7 +98,7 @@ fn observed(generation: Option<i64>, observed: Option<i64>) -> bool {
 }
 
 /// `kubectl rollout status` for a Deployment.
-pub fn deployment(d: &Deployment) -> Rollout {
+pub(crate) fn deployment(d: &Deployment) -> Rollout {
     let status = d.status.clone().unwrap_or_default();
     if !observed(d.metadata.generation, status.observed_generation) {
         return Rollout::Waiting("waiting for the controller to see the new spec".into());
@@ -128,7 +131,7 @@ pub fn deployment(d: &Deployment) -> Rollout {
 }
 
 /// `kubectl rollout status` for a StatefulSet.
-pub fn statefulset(s: &StatefulSet) -> Rollout {
+pub(crate) fn statefulset(s: &StatefulSet) -> Rollout {
     let status = s.status.clone().unwrap_or_default();
     let spec = s.spec.clone().unwrap_or_default();
     if spec.update_strategy.as_ref().and_then(|u| u.type_.as_deref()) == Some("OnDelete") {
@@ -150,7 +153,7 @@ pub fn statefulset(s: &StatefulSet) -> Rollout {
 }
 
 /// `kubectl rollout status` for a DaemonSet.
-pub fn daemonset(d: &DaemonSet) -> Rollout {
+pub(crate) fn daemonset(d: &DaemonSet) -> Rollout {
     let status = d.status.clone().unwrap_or_default();
     if !observed(d.metadata.generation, status.observed_generation) {
         return Rollout::Waiting("waiting for the controller to see the new spec".into());
@@ -169,7 +172,7 @@ pub fn daemonset(d: &DaemonSet) -> Rollout {
 
 /// One pod as a readiness check sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PodState {
+pub(crate) struct PodState {
     pub name: String,
     pub phase: String,
     pub ready: bool,
@@ -181,7 +184,11 @@ pub struct PodState {
 }
 
 /// The pods matching a label selector.
-pub async fn pods(client: &Client, namespace: &str, selector: &str) -> Result<Vec<PodState>, KubeError> {
+pub(crate) async fn pods(
+    client: &Client,
+    namespace: &str,
+    selector: &str,
+) -> Result<Vec<PodState>, KubeError> {
     let list = Api::<Pod>::namespaced(client.clone(), namespace)
         .list(&ListParams::default().labels(selector))
         .await
@@ -189,7 +196,7 @@ pub async fn pods(client: &Client, namespace: &str, selector: &str) -> Result<Ve
     Ok(list.items.iter().map(pod_state).collect())
 }
 
-pub fn pod_state(pod: &Pod) -> PodState {
+pub(crate) fn pod_state(pod: &Pod) -> PodState {
     let status = pod.status.clone().unwrap_or_default();
     let ready = status
         .conditions
@@ -228,7 +235,7 @@ pub fn pod_state(pod: &Pod) -> PodState {
 }
 
 /// The last `n` events of a pod, oldest first: `Warning BackOff: Back-off pulling image`.
-pub async fn last_events(
+pub(crate) async fn last_events(
     client: &Client,
     namespace: &str,
     pod: &str,
@@ -264,7 +271,7 @@ pub async fn last_events(
 }
 
 /// The lines reported for pods that are not ready: state, reasons, last events.
-pub async fn not_ready_report(client: &Client, namespace: &str, pods: &[PodState]) -> Vec<String> {
+pub(crate) async fn not_ready_report(client: &Client, namespace: &str, pods: &[PodState]) -> Vec<String> {
     let mut lines = Vec::new();
     for pod in pods.iter().filter(|p| !p.ready) {
         let mut line = format!(

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::KubeError;
 use crate::process::{self, LineSink, Stream};
 
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     /// Where relative paths start, and where `kubectl kustomize` runs.
     pub dir: &'a Path,
     /// The environment of `kubectl kustomize`.
@@ -21,12 +21,12 @@ pub struct Session<'a> {
 
 impl Session<'_> {
     /// A line of the step's report (progress, a diff).
-    pub fn report(&self, line: impl Into<String>) {
+    pub(crate) fn report(&self, line: impl Into<String>) {
         (self.sink)(Stream::Stdout, line.into());
     }
 
     /// Sleep, unless the run is cancelled.
-    pub async fn pause(&self, d: Duration) -> Result<(), KubeError> {
+    pub(crate) async fn pause(&self, d: Duration) -> Result<(), KubeError> {
         tokio::select! {
             () = self.cancel.cancelled() => Err(KubeError::Cancelled),
             () = tokio::time::sleep(d) => Ok(()),
@@ -35,7 +35,7 @@ impl Session<'_> {
 
     /// Run a program with the step's environment and timeout, keeping up to
     /// `capture` bytes of its (unshown) standard output.
-    pub async fn output(
+    pub(crate) async fn output(
         &self,
         program: &str,
         args: Vec<String>,

@@ -11,7 +11,7 @@ use super::{KubeError, Session};
 
 /// What `kube-wait` waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Condition {
+pub(crate) enum Condition {
     /// At least `min` pods match and every matching pod is Ready.
     Ready { min: usize },
     /// No pod matches any more.
@@ -23,7 +23,7 @@ fn interval(timeout: Duration) -> Duration {
 }
 
 /// Wait until every workload has rolled out.
-pub async fn rollouts(
+pub(crate) async fn rollouts(
     cx: &Session<'_>,
     client: &Client,
     workloads: &[Workload],
@@ -85,7 +85,7 @@ async fn pod_report(client: &Client, namespace: &str, selector: Option<&str>) ->
 }
 
 /// Whether pods satisfy the condition; a summary for progress lines.
-pub fn judge(pods: &[PodState], condition: Condition) -> (bool, String) {
+pub(crate) fn judge(pods: &[PodState], condition: Condition) -> (bool, String) {
     let ready = pods.iter().filter(|p| p.ready).count();
     match condition {
         Condition::Ready { min } => (
@@ -97,7 +97,7 @@ pub fn judge(pods: &[PodState], condition: Condition) -> (bool, String) {
 }
 
 /// Wait until pods matching `selector` meet `condition`.
-pub async fn pods(
+pub(crate) async fn pods(
     cx: &Session<'_>,
     client: &Client,
     namespace: &str,

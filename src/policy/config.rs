@@ -36,7 +36,7 @@ use crate::diagnostic::{SourceFile, span, suggestion};
 
 /// The settings of one rule.
 #[derive(Clone, Debug)]
-pub struct RuleConfig {
+pub(crate) struct RuleConfig {
     /// The rule's default severity.
     default: Severity,
     /// `severity = …` when the policy sets it.
@@ -69,7 +69,7 @@ impl RuleConfig {
     }
 
     /// Whether the rule looks at `path` at all.
-    pub fn applies_to(&self, path: &Path) -> bool {
+    pub(crate) fn applies_to(&self, path: &Path) -> bool {
         self.include.as_ref().is_none_or(|g| g.is_match(path))
             && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
     }
@@ -82,7 +82,7 @@ impl RuleConfig {
 
 /// The whole policy: every rule's settings (a disabled rule is absent) and custom rules.
 #[derive(Debug, Default)]
-pub struct Config {
+pub(crate) struct Config {
     rules: HashMap<&'static str, RuleConfig>,
     pub custom: Vec<Arc<CustomRule>>,
 }
@@ -92,7 +92,7 @@ type Src = NamedSource<Arc<str>>;
 #[derive(Debug, Error, Diagnostic)]
 #[error("{message}")]
 #[diagnostic(code(ops::policy::invalid))]
-pub struct PolicyError {
+pub(crate) struct PolicyError {
     #[source_code]
     src: Src,
     #[label("here")]
@@ -105,7 +105,7 @@ pub struct PolicyError {
 #[derive(Debug, Error, Diagnostic)]
 #[error("{} in policies/", if .errors.len() == 1 { "1 problem".to_owned() } else { format!("{} problems", .errors.len()) })]
 #[diagnostic(code(ops::policy::invalid_files))]
-pub struct PolicyErrors {
+pub(crate) struct PolicyErrors {
     #[related]
     pub errors: Vec<PolicyError>,
 }
@@ -127,7 +127,7 @@ const COMMON: [&str; 4] = ["enabled", "severity", "include", "exclude"];
 
 impl Config {
     /// The built-in default: every rule, at its default severity.
-    pub fn builtin() -> Self {
+    pub(crate) fn builtin() -> Self {
         Self {
             rules: rule::RULES
                 .iter()
@@ -138,7 +138,7 @@ impl Config {
     }
 
     /// The settings of an enabled rule.
-    pub fn rule(&self, id: &str) -> Option<&RuleConfig> {
+    pub(crate) fn rule(&self, id: &str) -> Option<&RuleConfig> {
         self.rules.get(id)
     }
 
@@ -175,7 +175,7 @@ impl Config {
     }
 
     /// Read `root/policies/*.toml` over the built-in default.
-    pub fn load(root: &Path) -> Result<Self, PolicyErrors> {
+    pub(crate) fn load(root: &Path) -> Result<Self, PolicyErrors> {
         let mut config = Self::builtin();
         let Ok(entries) = std::fs::read_dir(root.join("policies")) else {
             return Ok(config);

@@ -23,7 +23,7 @@ use super::rules::custom::Custom;
 use crate::yaml::{Node, Pos};
 
 #[derive(Debug)]
-pub struct CustomRule {
+pub(crate) struct CustomRule {
     pub id: String,
     message: String,
     severity: Severity,
@@ -86,7 +86,7 @@ fn select<'a>(node: &'a Node, steps: &[Step], out: &mut Vec<&'a Node>) {
 }
 
 impl CustomRule {
-    pub fn from_table(mut table: toml::Table) -> Result<Self, String> {
+    pub(crate) fn from_table(mut table: toml::Table) -> Result<Self, String> {
         let mut text = |key: &str| {
             table.remove(key).map(|v| {
                 v.as_str()
@@ -132,7 +132,7 @@ impl CustomRule {
         })
     }
 
-    pub fn check(&self, file: &ManifestFile, out: &mut Vec<Finding>) {
+    pub(crate) fn check(&self, file: &ManifestFile, out: &mut Vec<Finding>) {
         let path = &file.path;
         if !self.include.as_ref().is_none_or(|g| g.is_match(path))
             || self.exclude.as_ref().is_some_and(|g| g.is_match(path))
@@ -188,7 +188,7 @@ impl CustomRule {
 }
 
 /// The position of a byte range in `text`.
-pub fn pos_of(text: &str, start: usize, end: usize) -> Pos {
+pub(super) fn pos_of(text: &str, start: usize, end: usize) -> Pos {
     let before = &text[..start];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;

@@ -8,14 +8,14 @@ use crate::yaml::Pos;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Info,
     Warning,
     Error,
 }
 
 impl Severity {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Info => "info",
             Self::Warning => "warning",
@@ -25,7 +25,7 @@ impl Severity {
 }
 
 #[derive(Clone, Debug)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub rule: &'static str,
     pub code: &'static str,
     pub severity: Severity,

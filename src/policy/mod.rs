@@ -6,16 +6,16 @@
 //! custom rule checks every file (in parallel); suppressions are applied; the
 //! findings go to a renderer in `output/`.
 
-pub mod config;
-pub mod custom;
-pub mod finding;
+pub(crate) mod config;
+mod custom;
+pub(crate) mod finding;
 pub mod image_ref;
 pub mod kustomize;
 pub(crate) mod option;
-pub mod output;
-pub mod repo;
+pub(crate) mod output;
+mod repo;
 pub(crate) mod rule;
-pub mod rules;
+mod rules;
 mod suppress;
 pub mod workload;
 
@@ -31,15 +31,15 @@ use repo::{ManifestFile, Repo};
 use rule::{Context, Findings};
 
 /// What a lint found.
-pub struct Report {
-    pub findings: Vec<Finding>,
-    pub files_scanned: usize,
-    pub duration: Duration,
-    pub repo: Repo,
+pub(crate) struct Report {
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) files_scanned: usize,
+    pub(crate) duration: Duration,
+    pub(crate) repo: Repo,
 }
 
 impl Report {
-    pub fn count(&self, severity: Severity) -> usize {
+    pub(crate) fn count(&self, severity: Severity) -> usize {
         self.findings.iter().filter(|f| f.severity == severity).count()
     }
 }
@@ -91,7 +91,7 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
 }
 
 /// Lint `paths` (files or directories relative to `root`; everything when empty).
-pub fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
+pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
     let started = Instant::now();
     let repo = Repo::load(root, paths);
     let mut findings: Vec<Finding> = repo

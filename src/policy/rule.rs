@@ -17,12 +17,12 @@ use super::repo::{ManifestFile, Repo};
 use crate::yaml::Pos;
 
 /// What a rule sees while checking one file.
-pub struct Context<'a> {
+pub(crate) struct Context<'a> {
     pub repo: &'a Repo,
     pub config: &'a RuleConfig,
 }
 
-pub trait Rule: Sync {
+pub(crate) trait Rule: Sync {
     fn id(&self) -> &'static str;
     fn code(&self) -> &'static str;
     /// One line: what the rule checks.
@@ -53,7 +53,7 @@ pub trait Rule: Sync {
 }
 
 /// Collects a rule's findings for one file, filling in the rule's id, code and severity.
-pub struct Findings<'a> {
+pub(crate) struct Findings<'a> {
     pub rule: &'a dyn Rule,
     pub severity: Severity,
     pub file: &'a ManifestFile,
@@ -61,12 +61,12 @@ pub struct Findings<'a> {
 }
 
 impl Findings<'_> {
-    pub fn add(&mut self, pos: Pos, message: String, help: Option<&str>) {
+    pub(crate) fn add(&mut self, pos: Pos, message: String, help: Option<&str>) {
         self.add_in(self.file.path.clone(), pos, message, help);
     }
 
     /// A finding in another file (a kustomization's override, say).
-    pub fn add_in(&mut self, path: std::path::PathBuf, pos: Pos, message: String, help: Option<&str>) {
+    pub(crate) fn add_in(&mut self, path: std::path::PathBuf, pos: Pos, message: String, help: Option<&str>) {
         self.found.push(Finding {
             rule: self.rule.id(),
             code: self.rule.code(),
@@ -84,16 +84,16 @@ impl Findings<'_> {
 macro_rules! declare_rule {
     ($(#[doc = $doc:literal])* pub struct $name:ident;) => {
         $(#[doc = $doc])*
-        pub struct $name;
+        pub(crate) struct $name;
         impl $name {
-            pub const DOC: &'static str = concat!($($doc, "\n"),*);
+            pub(crate) const DOC: &'static str = concat!($($doc, "\n"),*);
         }
     };
 }
 pub(crate) use declare_rule;
 
 /// Every built-in rule.
-pub static RULES: &[&dyn Rule] = &[
+pub(crate) static RULES: &[&dyn Rule] = &[
     &super::rules::pinned_image::PinnedImage,
     &super::rules::no_helm::NoHelm,
     &super::rules::kustomize_resources::KustomizeResources,

@@ -13,7 +13,7 @@ use super::{Event, Name, Reporter, TaskResult, plan, summary};
 
 /// How task output is laid out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OutputMode {
+pub(crate) enum OutputMode {
     /// Every line as it comes, prefixed with the task name.
     Prefixed,
     /// A task's output in one block when it ends (like `make --output-sync`).
@@ -21,7 +21,7 @@ pub enum OutputMode {
 }
 
 #[derive(Clone, Debug)]
-pub struct HumanOptions {
+pub(crate) struct HumanOptions {
     pub mode: OutputMode,
     /// Progress bars for running tasks (a terminal).
     pub progress: bool,
@@ -31,7 +31,7 @@ pub struct HumanOptions {
     pub name_width: usize,
 }
 
-pub struct Human {
+pub(crate) struct Human {
     opts: HumanOptions,
     bars: Option<MultiProgress>,
     running: HashMap<Name, ProgressBar>,
@@ -39,7 +39,7 @@ pub struct Human {
 }
 
 impl Human {
-    pub fn new(opts: HumanOptions) -> Self {
+    pub(crate) fn new(opts: HumanOptions) -> Self {
         let bars = opts
             .progress
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10)));

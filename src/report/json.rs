@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use super::{Event, Plan, Reporter, TaskResult};
 
 /// Writes events as JSON lines to stdout.
-pub struct Json {
+pub(crate) struct Json {
     out: std::io::Stdout,
 }
 
 impl Json {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             out: std::io::stdout(),
         }
@@ -62,7 +62,7 @@ fn plan(p: &Plan) -> Value {
     json!({ "event": "plan", "targets": p.targets.iter().map(|t| &**t).collect::<Vec<_>>(), "waves": waves })
 }
 
-pub fn event(e: &Event) -> Value {
+pub(super) fn event(e: &Event) -> Value {
     match e {
         Event::RunStarted {
             mode,

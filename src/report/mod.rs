@@ -16,19 +16,19 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use human::{Human, HumanOptions, OutputMode};
-pub use json::Json;
-pub use redact::{Redacting, Redactor};
+pub(crate) use human::{Human, HumanOptions, OutputMode};
+pub(crate) use json::Json;
+pub(crate) use redact::{Redacting, Redactor};
 
 use crate::process::Stream;
 
 /// A task's name, cheap to clone into every event.
-pub type Name = Arc<str>;
+pub(crate) type Name = Arc<str>;
 
 /// The three modes of a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Print the plan; change nothing, spawn nothing.
     DryRun,
     /// Run each step's read-only check and report what would change.
@@ -38,7 +38,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::DryRun => "dry-run",
             Self::Diff => "diff",
@@ -51,7 +51,7 @@ impl Mode {
 /// the run journal and saved plans (`up_to_date`, `no_change`, …).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Status {
+pub(crate) enum Status {
     Ok,
     Failed,
     Skipped,
@@ -69,7 +69,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Ok => "ok",
             Self::Failed => "failed",
@@ -84,7 +84,7 @@ impl Status {
     }
 
     /// The name used in JSON output.
-    pub fn id(self) -> &'static str {
+    pub(crate) fn id(self) -> &'static str {
         match self {
             Self::UpToDate => "up_to_date",
             Self::Resumed => "resumed",
@@ -96,7 +96,7 @@ impl Status {
 
 /// How one task ended.
 #[derive(Clone, Debug)]
-pub struct TaskResult {
+pub(crate) struct TaskResult {
     pub task: Name,
     pub status: Status,
     pub duration: Option<Duration>,
@@ -111,7 +111,7 @@ pub struct TaskResult {
 
 /// The whole run.
 #[derive(Clone, Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub mode: Mode,
     pub results: Vec<TaskResult>,
     pub duration: Duration,
@@ -120,7 +120,7 @@ pub struct Summary {
 
 /// A task as `--dry-run` shows it.
 #[derive(Clone, Debug)]
-pub struct PlannedTask {
+pub(crate) struct PlannedTask {
     pub task: Name,
     /// The action key, or `None` for an aggregate.
     pub kind: Option<&'static str>,
@@ -134,14 +134,14 @@ pub struct PlannedTask {
 
 /// The plan of a run: tasks grouped into waves that can run in parallel.
 #[derive(Clone, Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub targets: Vec<Name>,
     pub waves: Vec<Vec<PlannedTask>>,
 }
 
 /// Everything a run reports, in order.
 #[derive(Clone, Debug)]
-pub enum Event {
+pub(crate) enum Event {
     RunStarted {
         mode: Mode,
         targets: Vec<Name>,
@@ -181,7 +181,7 @@ pub enum Event {
 }
 
 /// Renders events.
-pub trait Reporter: Send {
+pub(crate) trait Reporter: Send {
     fn handle(&mut self, event: &Event);
 
     /// Show a yes/no question; the answer is read from stdin by the caller.
@@ -198,7 +198,7 @@ pub trait Reporter: Send {
 }
 
 /// Format a duration as people read it in a summary: `0.4s`, `12.3s`, `2m 05s`.
-pub fn short_duration(d: Duration) -> String {
+pub(crate) fn short_duration(d: Duration) -> String {
     let secs = d.as_secs_f64();
     if secs < 60.0 {
         format!("{secs:.1}s")

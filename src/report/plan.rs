@@ -6,7 +6,7 @@ use console::Style;
 
 use super::Plan;
 
-pub fn render(p: &Plan) -> String {
+pub(super) fn render(p: &Plan) -> String {
     let tasks: usize = p.waves.iter().map(Vec::len).sum();
     let targets: Vec<&str> = p.targets.iter().map(|t| &**t).collect();
     let mut out = String::new();

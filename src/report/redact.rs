@@ -11,13 +11,13 @@ const MIN_LEN: usize = 3;
 
 /// The secret values seen so far in a run.
 #[derive(Debug, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     values: RwLock<Vec<String>>,
 }
 
 impl Redactor {
     /// Remember a secret value (and each of its lines, for multi-line secrets).
-    pub fn add(&self, value: &str) {
+    pub(crate) fn add(&self, value: &str) {
         let Ok(mut values) = self.values.write() else {
             return;
         };
@@ -32,11 +32,11 @@ impl Redactor {
     }
 
     /// No secret was read (the common case: nothing to do).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.values.read().is_ok_and(|v| v.is_empty())
     }
 
-    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+    pub(crate) fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let Ok(values) = self.values.read() else {
             return Cow::Borrowed(text);
         };
@@ -66,7 +66,7 @@ impl Redactor {
     }
 
     /// The event with every secret value replaced.
-    pub fn event(&self, mut event: Event) -> Event {
+    pub(crate) fn event(&self, mut event: Event) -> Event {
         if self.is_empty() {
             return event;
         }
@@ -87,7 +87,7 @@ impl Redactor {
 }
 
 /// Passes every event through the [`Redactor`] before the reporter it wraps sees it.
-pub struct Redacting<'r> {
+pub(crate) struct Redacting<'r> {
     pub redactor: Arc<Redactor>,
     pub inner: &'r mut dyn Reporter,
 }

@@ -28,7 +28,7 @@ fn symbol(status: Status) -> &'static str {
 }
 
 /// `✓ ok (1.2s)`, `✗ failed: `sh` exited with code 1 (0.0s)`.
-pub fn status_line(r: &TaskResult) -> String {
+pub(super) fn status_line(r: &TaskResult) -> String {
     let mut line = format!("{} {}", symbol(r.status), r.status.as_str());
     if let Some(reason) = &r.reason {
         let _ = write!(line, ": {reason}");
@@ -40,7 +40,7 @@ pub fn status_line(r: &TaskResult) -> String {
 }
 
 /// The table printed at the end of a run.
-pub fn render(s: &Summary) -> String {
+pub(super) fn render(s: &Summary) -> String {
     let width = s
         .results
         .iter()

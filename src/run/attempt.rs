@@ -18,14 +18,14 @@ use crate::task::SecretSource;
 use crate::template::Template;
 
 /// What a step returned, in the mode it ran in.
-pub enum StepOutcome {
+pub(super) enum StepOutcome {
     Applied(Applied),
     Diff(Diff),
 }
 
 /// Runs the step of a task. The scheduler is written against this, so that its
 /// tests can run scripted steps; [`Steps`] runs the real executors.
-pub trait RunStep: Send + Sync + 'static {
+pub(super) trait RunStep: Send + Sync + 'static {
     fn run(
         &self,
         task: &str,
@@ -36,7 +36,7 @@ pub trait RunStep: Send + Sync + 'static {
 }
 
 /// The real executors.
-pub struct Steps;
+pub(super) struct Steps;
 
 impl RunStep for Steps {
     async fn run(
@@ -54,7 +54,7 @@ impl RunStep for Steps {
 }
 
 /// Everything one task needs to run, taken from the run before it starts.
-pub struct Attempt {
+pub(super) struct Attempt {
     pub slot: usize,
     pub name: Name,
     pub action: Action,
@@ -76,7 +76,7 @@ pub struct Attempt {
 }
 
 /// How a task's run ended.
-pub struct Finished {
+pub(super) struct Finished {
     pub slot: usize,
     pub result: Result<StepOutcome, StepError>,
     /// Values the step produced with `StepContext::produce`.
@@ -87,10 +87,10 @@ pub struct Finished {
 /// How long a step may take to stop by itself after a cancellation or its timeout:
 /// steps that run processes stop them (whole process groups) and return; steps that
 /// talk to servers in-process (HTTP, Kubernetes) are dropped after it.
-pub const GRACE: Duration = Duration::from_secs(2);
+pub(super) const GRACE: Duration = Duration::from_secs(2);
 
 impl Attempt {
-    pub async fn run(mut self, steps: Arc<impl RunStep>) -> Finished {
+    pub(super) async fn run(mut self, steps: Arc<impl RunStep>) -> Finished {
         let started = Instant::now();
         let sink_tx = self.events.clone();
         let sink_name = self.name.clone();
@@ -188,6 +188,6 @@ async fn bounded(
 }
 
 /// 0.5 s, 1 s, 2 s, … up to 30 s between attempts.
-pub fn backoff(attempt: u32) -> Duration {
+pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << (attempt - 1).min(6))).min(Duration::from_secs(30))
 }

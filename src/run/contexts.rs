@@ -17,7 +17,7 @@ use crate::task::{TaskId, TaskSet};
     code(ops::kube::context),
     help("a Kubernetes step uses exactly the context it names; nothing was run")
 )]
-pub struct ContextError {
+pub(crate) struct ContextError {
     task: String,
     reason: String,
     #[source_code]
@@ -27,7 +27,7 @@ pub struct ContextError {
 }
 
 /// Check the contexts of the selected Kubernetes steps against the kubeconfig.
-pub fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), Box<ContextError>> {
+pub(super) fn check(set: &TaskSet, order: &[TaskId]) -> Result<(), Box<ContextError>> {
     let steps: Vec<_> = order
         .iter()
         .map(|&id| set.get(id))

@@ -20,7 +20,7 @@ use crate::task::{TaskId, TaskSet};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "record", rename_all = "snake_case")]
-pub enum Record {
+pub(crate) enum Record {
     Run {
         id: String,
         graph: String,
@@ -53,7 +53,7 @@ pub enum Record {
 /// How a run ended, as its `end` record says.
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum RunEnd {
+pub(crate) enum RunEnd {
     /// Everything ran (or, in `--diff`, was checked).
     Ok,
     Failed,
@@ -62,7 +62,7 @@ pub enum RunEnd {
 
 impl RunEnd {
     /// From the run's exit code (0 and 3, changes pending, are both a completed run).
-    pub fn from_exit_code(code: u8) -> Self {
+    pub(crate) fn from_exit_code(code: u8) -> Self {
         match code {
             0 | 3 => Self::Ok,
             130 => Self::Interrupted,
@@ -73,7 +73,7 @@ impl RunEnd {
 
 /// What `ops runs` says of a recorded run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     Ended(RunEnd),
     /// No end record, and the process is alive.
     Running,
@@ -82,7 +82,7 @@ pub enum RunState {
 }
 
 impl RunState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Ended(RunEnd::Ok) => "ok",
             Self::Ended(RunEnd::Failed) => "failed",
@@ -94,7 +94,7 @@ impl RunState {
 }
 
 /// A journal being written.
-pub struct Journal {
+pub(crate) struct Journal {
     file: File,
     path: PathBuf,
     last_sync: std::time::Instant,
@@ -102,16 +102,16 @@ pub struct Journal {
     failed: Option<String>,
 }
 
-pub fn runs_dir(root: &Path) -> PathBuf {
+pub(crate) fn runs_dir(root: &Path) -> PathBuf {
     root.join(".ops").join("runs")
 }
 
-pub fn now() -> String {
+pub(crate) fn now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
 }
 
 /// An id that sorts by start time: `20261122T183012.345-4f2a`.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let stamp = humantime::format_rfc3339_millis(SystemTime::now())
         .to_string()
         .replace(['-', ':'], "")
@@ -122,7 +122,7 @@ pub fn new_id() -> String {
 }
 
 /// Hash of what the selected tasks are: names, definitions and dependencies.
-pub fn graph_hash(set: &TaskSet, order: &[TaskId]) -> String {
+pub(crate) fn graph_hash(set: &TaskSet, order: &[TaskId]) -> String {
     let mut hasher = blake3::Hasher::new();
     for &id in order {
         let task = set.get(id);
@@ -138,7 +138,7 @@ pub fn graph_hash(set: &TaskSet, order: &[TaskId]) -> String {
 
 impl Journal {
     /// Create the journal and write its `run` record.
-    pub fn create(root: &Path, run: &Record) -> std::io::Result<Self> {
+    pub(crate) fn create(root: &Path, run: &Record) -> std::io::Result<Self> {
         let Record::Run { id, .. } = run else {
             return Err(std::io::Error::other("a journal starts with a run record"));
         };
@@ -161,7 +161,7 @@ impl Journal {
 
     /// Append one record as one line, then sync. Returns the error text of the first
     /// failure (a full disk, say) so the caller can report it once.
-    pub fn append(&mut self, record: &Record) -> Option<String> {
+    pub(crate) fn append(&mut self, record: &Record) -> Option<String> {
         if self.failed.is_some() {
             return None;
         }
@@ -183,14 +183,10 @@ impl Journal {
         }
         None
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// A `task` record for a finished task (whose secrets the reporter chain redacted).
-pub fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
+pub(crate) fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
     Record::Task {
         task: result.task.to_string(),
         status: result.status,
@@ -207,13 +203,13 @@ pub fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
 
 /// A journal read back: its records in order (a torn last line is skipped).
 #[derive(Debug, Clone)]
-pub struct RunLog {
+pub(crate) struct RunLog {
     pub id: String,
     pub records: Vec<Record>,
 }
 
 impl RunLog {
-    pub fn read(path: &Path) -> Option<Self> {
+    pub(crate) fn read(path: &Path) -> Option<Self> {
         let text = std::fs::read_to_string(path).ok()?;
         let records: Vec<Record> = text
             .lines()
@@ -223,7 +219,7 @@ impl RunLog {
         matches!(records.first(), Some(Record::Run { .. })).then_some(Self { id, records })
     }
 
-    pub fn run(&self) -> (&str, &[String], Mode, u32, &str) {
+    pub(crate) fn run(&self) -> (&str, &[String], Mode, u32, &str) {
         match &self.records[0] {
             Record::Run {
                 graph,
@@ -237,7 +233,7 @@ impl RunLog {
         }
     }
 
-    pub fn end(&self) -> Option<(RunEnd, u8)> {
+    pub(crate) fn end(&self) -> Option<(RunEnd, u8)> {
         self.records.iter().rev().find_map(|r| match r {
             Record::End {
                 status, exit_code, ..
@@ -247,7 +243,7 @@ impl RunLog {
     }
 
     /// How the run ended, or that it is still running or crashed.
-    pub fn status(&self) -> RunState {
+    pub(crate) fn status(&self) -> RunState {
         if let Some((status, _)) = self.end() {
             return RunState::Ended(status);
         }
@@ -264,7 +260,7 @@ impl RunLog {
     }
 
     /// The task records, last one per task.
-    pub fn tasks(&self) -> BTreeMap<&str, &Record> {
+    pub(crate) fn tasks(&self) -> BTreeMap<&str, &Record> {
         let mut tasks = BTreeMap::new();
         for r in &self.records {
             if let Record::Task { task, .. } = r {
@@ -276,7 +272,7 @@ impl RunLog {
 }
 
 /// Every journal under `root`, newest first.
-pub fn list(root: &Path) -> Vec<RunLog> {
+pub(crate) fn list(root: &Path) -> Vec<RunLog> {
     let Ok(entries) = std::fs::read_dir(runs_dir(root)) else {
         return Vec::new();
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::report::{Name, Status, TaskResult};
 use crate::task::{TaskId, TaskSet};
 
-pub struct Ledger {
+pub(super) struct Ledger {
     pub order: Vec<TaskId>,
     pub names: Vec<Name>,
     /// The slots each slot depends on.
@@ -25,7 +25,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// `order` is a closure of `set`: every dependency of a task in it is in it.
-    pub fn new(set: &TaskSet, order: &[TaskId]) -> Self {
+    pub(super) fn new(set: &TaskSet, order: &[TaskId]) -> Self {
         let mut slot_of = vec![usize::MAX; set.len()];
         for (slot, id) in order.iter().enumerate() {
             slot_of[id.index()] = slot;
@@ -55,22 +55,22 @@ impl Ledger {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.order.len()
     }
 
     /// The next task whose dependencies are all done.
-    pub fn next_ready(&mut self) -> Option<usize> {
+    pub(super) fn next_ready(&mut self) -> Option<usize> {
         self.ready.pop_front()
     }
 
     /// Put a task back at the front (it was confirmed and may start now).
-    pub fn retry_first(&mut self, slot: usize) {
+    pub(super) fn retry_first(&mut self, slot: usize) {
         self.ready.push_front(slot);
     }
 
     /// A result without timing, for tasks that finish without running.
-    pub fn result(&self, slot: usize, status: Status, reason: Option<String>) -> TaskResult {
+    pub(super) fn result(&self, slot: usize, status: Status, reason: Option<String>) -> TaskResult {
         TaskResult {
             task: self.names[slot].clone(),
             status,
@@ -82,14 +82,14 @@ impl Ledger {
         }
     }
 
-    pub fn status(&self, slot: usize) -> Option<Status> {
+    pub(super) fn status(&self, slot: usize) -> Option<Status> {
         self.results[slot].as_ref().map(|r| r.status)
     }
 
     /// Record a result and release the dependents it unblocks; a failure skips every
     /// task that depends on it, directly or not. Returns the results recorded (the
     /// task's own first), for the reporter.
-    pub fn complete(&mut self, slot: usize, result: TaskResult) -> Vec<TaskResult> {
+    pub(super) fn complete(&mut self, slot: usize, result: TaskResult) -> Vec<TaskResult> {
         let failed = matches!(result.status, Status::Failed | Status::Interrupted);
         let mut recorded = vec![result.clone()];
         self.results[slot] = Some(result);
@@ -118,7 +118,7 @@ impl Ledger {
     }
 
     /// Mark every task that has no result as skipped, saying why.
-    pub fn skip_unstarted(&mut self, reason: &str) -> Vec<TaskResult> {
+    pub(super) fn skip_unstarted(&mut self, reason: &str) -> Vec<TaskResult> {
         let mut recorded = Vec::new();
         for slot in 0..self.len() {
             if self.results[slot].is_none() {
@@ -132,7 +132,7 @@ impl Ledger {
 
     /// The steps below a task, direct dependencies or not, whose `--diff` found
     /// changes or could not tell (aggregates left out), in run order.
-    pub fn pending_upstream(&self, slot: usize) -> Vec<usize> {
+    pub(super) fn pending_upstream(&self, slot: usize) -> Vec<usize> {
         let mut seen = vec![false; self.len()];
         let mut stack = vec![slot];
         let mut pending = Vec::new();
@@ -152,7 +152,7 @@ impl Ledger {
     }
 
     /// Every result, in run order (after [`Ledger::skip_unstarted`], one per task).
-    pub fn take_results(&mut self) -> Vec<TaskResult> {
+    pub(super) fn take_results(&mut self) -> Vec<TaskResult> {
         self.results.iter_mut().filter_map(Option::take).collect()
     }
 }

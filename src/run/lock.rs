@@ -14,14 +14,14 @@ use thiserror::Error;
 
 /// Who holds the lock.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Holder {
+pub(crate) struct Holder {
     pub pid: u32,
     pub tasks: Vec<String>,
     pub started_at: String,
 }
 
 #[derive(Debug, Error, Diagnostic)]
-pub enum LockError {
+pub(crate) enum LockError {
     #[error("another `ops run` holds {path}: pid {} running {}, started {}", .holder.pid, .holder.tasks.join(", "), .holder.started_at)]
     #[diagnostic(
         code(ops::run::locked),
@@ -40,14 +40,14 @@ pub enum LockError {
 
 /// The held lock; released when dropped (or when the process dies).
 #[derive(Debug)]
-pub struct RunLock {
+pub(super) struct RunLock {
     file: Flock<File>,
     /// The previous holder, when it died without releasing (shown to the user).
     pub took_over: Option<Holder>,
 }
 
 /// Take the lock of `root`, failing at once (or waiting, with `wait`) if held.
-pub fn acquire(root: &Path, holder: &Holder, wait: bool) -> Result<RunLock, LockError> {
+pub(super) fn acquire(root: &Path, holder: &Holder, wait: bool) -> Result<RunLock, LockError> {
     let dir = root.join(".ops");
     let path = dir.join("lock");
     let shown = path.display().to_string();

@@ -3,19 +3,19 @@
 
 mod attempt;
 mod contexts;
-pub mod journal;
+pub(crate) mod journal;
 mod ledger;
 mod lock;
 mod outputs;
 mod prompt;
 mod recorder;
 mod resume;
-pub mod saved_plan;
+pub(crate) mod saved_plan;
 mod scheduler;
 mod secrets;
 #[cfg(test)]
 mod testing;
-pub mod uptodate;
+pub(crate) mod uptodate;
 mod verdict;
 
 use std::sync::Arc;
@@ -25,18 +25,17 @@ use thiserror::Error;
 
 use crate::diagnostic::suggestion;
 use crate::exit::ExitStatus;
-pub use crate::report::Mode;
+pub(crate) use crate::report::Mode;
 use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Redactor, Reporter, Summary};
 use crate::task::{TaskId, TaskSet, graph};
 
-pub use contexts::ContextError;
-pub use lock::LockError;
-pub use outputs::OutputMap;
-pub use resume::Resume;
+pub(crate) use contexts::ContextError;
+pub(crate) use lock::LockError;
+pub(crate) use resume::Resume;
 
 /// Settings of a run, validated from the command line.
 #[derive(Clone, Debug)]
-pub struct Options {
+pub(crate) struct Options {
     pub mode: Mode,
     pub jobs: usize,
     pub keep_going: bool,
@@ -58,7 +57,7 @@ pub struct Options {
 
 /// Why a run could not start (nothing ran).
 #[derive(Debug, Error, Diagnostic)]
-pub enum RunError {
+pub(crate) enum RunError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Select(#[from] SelectError),
@@ -77,7 +76,7 @@ pub enum RunError {
 }
 
 impl RunError {
-    pub fn exit_status(&self) -> ExitStatus {
+    pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Lock(_) | Self::Runtime(_) => ExitStatus::Failure,
             Self::Select(_) | Self::Context(_) => ExitStatus::Usage,
@@ -86,7 +85,7 @@ impl RunError {
 }
 
 #[derive(Debug, Error, Diagnostic)]
-pub enum SelectError {
+pub(crate) enum SelectError {
     #[error("unknown task `{name}`")]
     #[diagnostic(code(ops::run::unknown_task))]
     UnknownTask {
@@ -113,7 +112,7 @@ pub enum SelectError {
 }
 
 /// The selected tasks and their dependencies, in an order that respects dependencies.
-pub fn select(set: &TaskSet, names: &[String]) -> Result<Vec<TaskId>, SelectError> {
+pub(crate) fn select(set: &TaskSet, names: &[String]) -> Result<Vec<TaskId>, SelectError> {
     let roots = names
         .iter()
         .map(|name| {
@@ -128,7 +127,7 @@ pub fn select(set: &TaskSet, names: &[String]) -> Result<Vec<TaskId>, SelectErro
 }
 
 /// Run `order` (from [`select`] for `targets`) in the given mode.
-pub fn run(
+pub(crate) fn run(
     set: &TaskSet,
     order: &[TaskId],
     targets: &[String],
@@ -263,7 +262,7 @@ fn save_plan(
 
 /// The plan `--dry-run` prints: nothing is spawned, only files are read for
 /// up-to-date checks.
-pub fn plan(
+pub(crate) fn plan(
     set: &TaskSet,
     order: &[TaskId],
     state: &uptodate::State,

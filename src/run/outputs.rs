@@ -5,15 +5,15 @@ use std::collections::HashMap;
 use crate::template::Outputs;
 
 #[derive(Clone, Debug, Default)]
-pub struct OutputMap(HashMap<(String, String), String>, HashMap<String, String>);
+pub(crate) struct OutputMap(HashMap<(String, String), String>, HashMap<String, String>);
 
 impl OutputMap {
-    pub fn insert(&mut self, task: &str, key: String, value: String) {
+    pub(crate) fn insert(&mut self, task: &str, key: String, value: String) {
         self.0.insert((task.to_owned(), key), value);
     }
 
     /// Everything one task produced.
-    pub fn of_task(&self, task: &str) -> std::collections::BTreeMap<String, String> {
+    pub(crate) fn of_task(&self, task: &str) -> std::collections::BTreeMap<String, String> {
         self.0
             .iter()
             .filter(|((t, _), _)| t == task)
@@ -22,13 +22,13 @@ impl OutputMap {
     }
 
     /// A secret's value, for the task about to run.
-    pub fn insert_secret(&mut self, name: &str, value: String) {
+    pub(crate) fn insert_secret(&mut self, name: &str, value: String) {
         self.1.insert(name.to_owned(), value);
     }
 
     /// The outputs of the named tasks only.
     #[must_use]
-    pub fn subset(&self, tasks: &[String]) -> Self {
+    pub(crate) fn subset(&self, tasks: &[String]) -> Self {
         if tasks.is_empty() {
             return Self::default();
         }

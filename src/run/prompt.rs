@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 use crate::report::Reporter;
 
 /// Where interrupts come from: the process's signals, or (in tests) a channel.
-pub struct Interrupts {
+pub(super) struct Interrupts {
     sigint: Option<Signal>,
     sigterm: Option<Signal>,
     channel: Option<mpsc::UnboundedReceiver<()>>,
@@ -16,7 +16,7 @@ pub struct Interrupts {
 impl Interrupts {
     /// SIGINT and SIGTERM. Installing the handlers turns off their default action
     /// (ending ops) for as long as this lives.
-    pub fn signals() -> Self {
+    pub(super) fn signals() -> Self {
         Self {
             sigint: signal(SignalKind::interrupt()).ok(),
             sigterm: signal(SignalKind::terminate()).ok(),
@@ -26,7 +26,7 @@ impl Interrupts {
 
     /// Interrupts sent through the returned sender (tests).
     #[cfg(test)]
-    pub fn channel() -> (mpsc::UnboundedSender<()>, Self) {
+    pub(super) fn channel() -> (mpsc::UnboundedSender<()>, Self) {
         let (tx, rx) = mpsc::unbounded_channel();
         let interrupts = Self {
             sigint: None,
@@ -37,7 +37,7 @@ impl Interrupts {
     }
 
     /// The next interrupt; pending forever when none can come.
-    pub async fn next(&mut self) {
+    pub(super) async fn next(&mut self) {
         tokio::select! {
             Some(()) = recv(&mut self.sigint) => {}
             Some(()) = recv(&mut self.sigterm) => {}
@@ -60,7 +60,7 @@ async fn recv(sig: &mut Option<Signal>) -> Option<()> {
 }
 
 /// Ask a person on standard input; `None` when the run is interrupted while waiting.
-pub async fn ask(
+pub(super) async fn ask(
     reporter: &mut dyn Reporter,
     task: &str,
     question: &str,

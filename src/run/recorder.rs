@@ -8,7 +8,7 @@ use super::journal::{self, Journal, Record, RunEnd};
 use crate::report::{Event, Reporter};
 use crate::task::{TaskId, TaskSet};
 
-pub struct Recorder<'r> {
+pub(super) struct Recorder<'r> {
     journal: Option<Journal>,
     /// Task name → the definition hash recorded with its result.
     fingerprints: HashMap<String, String>,
@@ -17,7 +17,7 @@ pub struct Recorder<'r> {
 
 impl<'r> Recorder<'r> {
     /// Start the journal of a run with its `run` record.
-    pub fn new(set: &TaskSet, order: &[TaskId], run: &Record, inner: &'r mut dyn Reporter) -> Self {
+    pub(super) fn new(set: &TaskSet, order: &[TaskId], run: &Record, inner: &'r mut dyn Reporter) -> Self {
         let journal = match Journal::create(set.root(), run) {
             Ok(journal) => Some(journal),
             Err(e) => {

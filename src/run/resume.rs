@@ -13,7 +13,7 @@ use crate::task::TaskSet;
 
 /// What the run being resumed already did.
 #[derive(Clone, Debug, Default)]
-pub struct Resume {
+pub(crate) struct Resume {
     /// Where the work was done: `run ID` or `plan FILE`.
     pub origin: String,
     /// From a saved plan: the tasks are skipped as "no change", not "done earlier".
@@ -24,7 +24,11 @@ pub struct Resume {
 
 impl Resume {
     /// Find the newest unfinished apply run of exactly these targets.
-    pub fn find(root: &Path, set: &TaskSet, targets: &[String]) -> Result<(Self, Vec<String>), SelectError> {
+    pub(crate) fn find(
+        root: &Path,
+        set: &TaskSet,
+        targets: &[String],
+    ) -> Result<(Self, Vec<String>), SelectError> {
         let mut wanted: Vec<&String> = targets.iter().collect();
         wanted.sort();
         wanted.dedup();
@@ -75,7 +79,7 @@ impl Resume {
     }
 
     /// Tasks a saved plan found nothing to change in.
-    pub fn planned(origin: String, done: HashMap<String, (String, BTreeMap<String, String>)>) -> Self {
+    pub(crate) fn planned(origin: String, done: HashMap<String, (String, BTreeMap<String, String>)>) -> Self {
         Self {
             origin,
             planned: true,
@@ -84,7 +88,7 @@ impl Resume {
     }
 
     /// The values a task produced, if it is done and unchanged.
-    pub fn done(&self, task: &str, fingerprint: &str) -> Option<&BTreeMap<String, String>> {
+    pub(crate) fn done(&self, task: &str, fingerprint: &str) -> Option<&BTreeMap<String, String>> {
         self.done
             .get(task)
             .filter(|(f, _)| f == fingerprint)

@@ -20,7 +20,7 @@ use crate::task::{TaskId, TaskSet};
 const VERSION: u32 = 1;
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SavedPlan {
+pub(crate) struct SavedPlan {
     pub ops_plan: u32,
     pub created_at: String,
     pub graph: String,
@@ -29,7 +29,7 @@ pub struct SavedPlan {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-pub struct PlannedStep {
+pub(crate) struct PlannedStep {
     pub task: String,
     pub fingerprint: String,
     /// Hash of the task's `sources`, when it has some.
@@ -44,7 +44,7 @@ pub struct PlannedStep {
 }
 
 #[derive(Debug, Error, Diagnostic)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     #[error("cannot read the plan {path}: {reason}")]
     #[diagnostic(code(ops::plan::unreadable))]
     Unreadable { path: String, reason: String },
@@ -62,7 +62,7 @@ pub enum PlanError {
 }
 
 impl SavedPlan {
-    pub fn read(path: &Path) -> Result<Self, PlanError> {
+    pub(crate) fn read(path: &Path) -> Result<Self, PlanError> {
         let unreadable = |reason: String| PlanError::Unreadable {
             path: path.display().to_string(),
             reason,
@@ -80,7 +80,7 @@ impl SavedPlan {
     }
 
     /// Written to a temporary file next to `path`, then renamed over it.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -94,7 +94,7 @@ impl SavedPlan {
     }
 
     /// Check the plan against the task files as they are now; `Ok` holds what to skip.
-    pub fn check(&self, path: &Path, set: &TaskSet, order: &[TaskId]) -> Result<Resume, PlanError> {
+    pub(crate) fn check(&self, path: &Path, set: &TaskSet, order: &[TaskId]) -> Result<Resume, PlanError> {
         let mut changes = Vec::new();
         let planned: HashMap<&str, &PlannedStep> = self.tasks.iter().map(|t| (t.task.as_str(), t)).collect();
         for &id in order {
@@ -136,7 +136,7 @@ impl SavedPlan {
 
 /// The plan `--save-plan` writes, from the summary of a `--diff` run: each task's
 /// diff status and the values it produced (secrets redacted).
-pub fn from_summary(
+pub(crate) fn from_summary(
     set: &TaskSet,
     order: &[TaskId],
     summary: &Summary,

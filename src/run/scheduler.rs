@@ -36,7 +36,7 @@ enum Start {
 }
 
 /// What a run works on.
-pub struct Job<'a> {
+pub(super) struct Job<'a> {
     pub set: &'a TaskSet,
     /// A closure of tasks, dependencies first.
     pub order: &'a [TaskId],
@@ -47,7 +47,7 @@ pub struct Job<'a> {
 }
 
 /// Run the job and return its summary; the caller reports it.
-pub async fn execute(
+pub(super) async fn execute(
     job: Job<'_>,
     steps: Arc<impl RunStep>,
     interrupts: &mut Interrupts,

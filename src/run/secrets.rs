@@ -13,13 +13,13 @@ use crate::report::Redactor;
 use crate::task::SecretSource;
 
 #[derive(Default)]
-pub struct SecretStore {
+pub(super) struct SecretStore {
     cache: Mutex<HashMap<SecretSource, String>>,
     pub redactor: Arc<Redactor>,
 }
 
 impl SecretStore {
-    pub fn new(redactor: Arc<Redactor>) -> Self {
+    pub(super) fn new(redactor: Arc<Redactor>) -> Self {
         Self {
             cache: Mutex::default(),
             redactor,
@@ -27,7 +27,7 @@ impl SecretStore {
     }
 
     /// The value of a secret; `sink` gets the reader's error output (never the value).
-    pub async fn get(
+    pub(super) async fn get(
         &self,
         source: &SecretSource,
         sink: &LineSink,

@@ -23,7 +23,7 @@ use crate::task::{Vars, load_sources};
 
 /// What a scripted step does.
 #[derive(Clone)]
-pub enum Script {
+pub(super) enum Script {
     /// Succeed after a while.
     Ok(Duration),
     /// Fail after a while, with this error.
@@ -39,7 +39,7 @@ pub enum Script {
 }
 
 #[derive(Default)]
-pub struct Fake {
+pub(super) struct Fake {
     scripts: HashMap<String, Script>,
     running: AtomicUsize,
     pub max_running: AtomicUsize,
@@ -47,7 +47,7 @@ pub struct Fake {
 }
 
 impl Fake {
-    pub fn new(scripts: &[(&str, Script)]) -> Self {
+    pub(super) fn new(scripts: &[(&str, Script)]) -> Self {
         Self {
             scripts: scripts
                 .iter()
@@ -57,7 +57,7 @@ impl Fake {
         }
     }
 
-    pub fn attempts(&self, task: &str) -> u32 {
+    pub(super) fn attempts(&self, task: &str) -> u32 {
         self.attempts.lock().unwrap().get(task).copied().unwrap_or(0)
     }
 }
@@ -110,7 +110,7 @@ impl RunStep for Fake {
 }
 
 #[derive(Default)]
-pub struct Collect(pub Vec<Event>);
+pub(super) struct Collect(pub Vec<Event>);
 
 impl Reporter for Collect {
     fn handle(&mut self, event: &Event) {
@@ -120,7 +120,7 @@ impl Reporter for Collect {
 
 impl Collect {
     /// `(task, attempt)` of every start, in order.
-    pub fn starts(&self) -> Vec<(String, u32)> {
+    pub(super) fn starts(&self) -> Vec<(String, u32)> {
         self.0
             .iter()
             .filter_map(|e| match e {
@@ -130,7 +130,7 @@ impl Collect {
             .collect()
     }
 
-    pub fn retry_delays(&self) -> Vec<Duration> {
+    pub(super) fn retry_delays(&self) -> Vec<Duration> {
         self.0
             .iter()
             .filter_map(|e| match e {
@@ -141,7 +141,7 @@ impl Collect {
     }
 }
 
-pub fn options(mode: Mode, jobs: usize) -> Options {
+pub(super) fn options(mode: Mode, jobs: usize) -> Options {
     Options {
         mode,
         jobs,
@@ -156,25 +156,25 @@ pub fn options(mode: Mode, jobs: usize) -> Options {
     }
 }
 
-pub struct Ran {
+pub(super) struct Ran {
     pub summary: Summary,
     pub events: Collect,
     pub elapsed: Duration,
 }
 
 impl Ran {
-    pub fn status(&self, task: &str) -> (Status, Option<&str>) {
+    pub(super) fn status(&self, task: &str) -> (Status, Option<&str>) {
         let r = self.summary.results.iter().find(|r| &*r.task == task).unwrap();
         (r.status, r.reason.as_deref())
     }
 }
 
 /// Run `targets` of the task file `text` with scripted steps.
-pub async fn run(text: &str, targets: &[&str], opts: &Options, steps: &Arc<Fake>) -> Ran {
+pub(super) async fn run(text: &str, targets: &[&str], opts: &Options, steps: &Arc<Fake>) -> Ran {
     run_interrupted(text, targets, opts, steps, None).await
 }
 
-pub async fn run_interrupted(
+pub(super) async fn run_interrupted(
     text: &str,
     targets: &[&str],
     opts: &Options,

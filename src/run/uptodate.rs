@@ -14,7 +14,7 @@ use crate::task::Task;
 
 /// What was true after a task's last successful run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     pub fingerprint: String,
     pub sources: String,
     pub outputs: String,
@@ -22,7 +22,7 @@ pub struct Stamp {
 
 /// Stamps of every task, persisted under `.ops/`.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct State {
+pub(crate) struct State {
     tasks: BTreeMap<String, Stamp>,
     #[serde(skip)]
     path: PathBuf,
@@ -30,7 +30,7 @@ pub struct State {
 
 impl State {
     /// Read the state of `root`; a missing or unreadable file is an empty state.
-    pub fn load(root: &Path) -> Self {
+    pub(crate) fn load(root: &Path) -> Self {
         let path = root.join(".ops").join("state.json");
         let mut state: Self = std::fs::read(&path)
             .ok()
@@ -40,12 +40,12 @@ impl State {
         state
     }
 
-    pub fn get(&self, task: &str) -> Option<&Stamp> {
+    pub(crate) fn get(&self, task: &str) -> Option<&Stamp> {
         self.tasks.get(task)
     }
 
     /// Record a stamp and write the state (to a temporary file, then renamed).
-    pub fn record(&mut self, task: &str, stamp: Stamp) -> std::io::Result<()> {
+    pub(crate) fn record(&mut self, task: &str, stamp: Stamp) -> std::io::Result<()> {
         self.tasks.insert(task.to_owned(), stamp);
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
@@ -59,7 +59,7 @@ impl State {
 }
 
 /// Hash of the sources' paths and contents.
-pub fn hash_sources(root: &Path, task: &Task) -> std::io::Result<String> {
+pub(crate) fn hash_sources(root: &Path, task: &Task) -> std::io::Result<String> {
     let mut hasher = blake3::Hasher::new();
     for path in matching(root, &task.sources)? {
         hasher.update(path.to_string_lossy().as_bytes());
@@ -76,7 +76,7 @@ pub fn hash_sources(root: &Path, task: &Task) -> std::io::Result<String> {
 
 /// A stamp of the outputs (symlink targets, file sizes and modification times), or
 /// `None` when an output is missing.
-pub fn hash_outputs(root: &Path, task: &Task) -> std::io::Result<Option<String>> {
+pub(crate) fn hash_outputs(root: &Path, task: &Task) -> std::io::Result<Option<String>> {
     let mut hasher = blake3::Hasher::new();
     for pattern in &task.outputs {
         let found = matching(root, std::slice::from_ref(pattern))?;
@@ -103,7 +103,7 @@ pub fn hash_outputs(root: &Path, task: &Task) -> std::io::Result<Option<String>>
 }
 
 /// Whether `task` can be skipped.
-pub fn is_up_to_date(root: &Path, task: &Task, state: &State) -> bool {
+pub(crate) fn is_up_to_date(root: &Path, task: &Task, state: &State) -> bool {
     if task.sources.is_empty() {
         return false;
     }

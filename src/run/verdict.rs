@@ -8,11 +8,11 @@ use crate::exit::ExitStatus;
 use crate::process::ProcessError;
 use crate::report::{Mode, Status, Summary, TaskResult};
 
-pub const INTERRUPTED: &str = "not started: the run was interrupted";
+pub(super) const INTERRUPTED: &str = "not started: the run was interrupted";
 
 /// The result of a step that ran. `verifies`: the step checks live services (see
 /// [`crate::executor::Executor::verifies`]).
-pub fn step_result(
+pub(super) fn step_result(
     ledger: &Ledger,
     slot: usize,
     outcome: Result<StepOutcome, StepError>,
@@ -63,7 +63,7 @@ pub fn step_result(
 
 /// What `--diff` says about an aggregate (a phase): changes when anything it
 /// depends on has changes, unknown when something could not tell.
-pub fn aggregate_diff(ledger: &Ledger, slot: usize) -> (Status, Option<String>) {
+pub(super) fn aggregate_diff(ledger: &Ledger, slot: usize) -> (Status, Option<String>) {
     let pending = ledger.pending_upstream(slot);
     if pending.is_empty() {
         return (Status::NoChange, None);
@@ -74,7 +74,7 @@ pub fn aggregate_diff(ledger: &Ledger, slot: usize) -> (Status, Option<String>) 
 }
 
 /// The exit status of a finished run.
-pub fn exit_status(summary: &Summary, detailed_exitcode: bool) -> ExitStatus {
+pub(super) fn exit_status(summary: &Summary, detailed_exitcode: bool) -> ExitStatus {
     let any = |st: Status| summary.results.iter().any(|r| r.status == st);
     if any(Status::Interrupted)
         || summary

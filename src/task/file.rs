@@ -25,7 +25,7 @@ use crate::scalar::Scalar;
 /// One `[tasks.NAME]` table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct RawTask {
+pub(super) struct RawTask {
     pub description: Option<Spanned<String>>,
     #[serde(default)]
     pub deps: Vec<Spanned<String>>,
@@ -57,14 +57,14 @@ pub struct RawTask {
 
 /// A task as read from one file, before resolution.
 #[derive(Debug)]
-pub struct RawEntry {
+pub(super) struct RawEntry {
     pub name: Spanned<String>,
     pub task: RawTask,
 }
 
 /// A parsed task file.
 #[derive(Debug, Default)]
-pub struct RawFile {
+pub(super) struct RawFile {
     pub vars: IndexMap<String, Spanned<Scalar>>,
     pub secrets: IndexMap<String, Spanned<SecretSource>>,
     pub tasks: Vec<RawEntry>,
@@ -73,7 +73,7 @@ pub struct RawFile {
 const TOP_LEVEL_KEYS: [&str; 3] = ["vars", "secrets", "tasks"];
 
 /// Parse one task file, collecting every problem rather than stopping at the first.
-pub fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
+pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
     let (document, syntax_errors) = DeTable::parse_recoverable(source.text());
     if !syntax_errors.is_empty() {
         errors.extend(syntax_errors.into_iter().map(|e| LoadError::syntax(source, &e)));

@@ -5,7 +5,7 @@ use super::model::{TaskId, TaskSet};
 
 /// Every dependency cycle, each as the path `a → b → … → a` (the first task not repeated).
 /// `deps[i]` lists the dependencies of task `i`.
-pub fn cycles(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+pub(crate) fn cycles(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Color {
         White,
@@ -56,7 +56,7 @@ pub fn cycles(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 
 /// The selected tasks and everything they depend on, dependencies first.
 /// Ties keep the order of the task files, so the order is stable.
-pub fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
+pub(crate) fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
     let mut state = vec![0u8; set.len()]; // 0 new, 1 entered, 2 emitted
     let mut order = Vec::new();
     for &root in roots {
@@ -84,7 +84,7 @@ pub fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
 
 /// Group `order` (a closure, dependencies first) into waves: wave `n` holds the tasks
 /// whose longest dependency chain within the selection has length `n`.
-pub fn waves(set: &TaskSet, order: &[TaskId]) -> Vec<Vec<TaskId>> {
+pub(crate) fn waves(set: &TaskSet, order: &[TaskId]) -> Vec<Vec<TaskId>> {
     let mut level = vec![0usize; set.len()];
     let mut waves: Vec<Vec<TaskId>> = Vec::new();
     for &id in order {
@@ -99,7 +99,7 @@ pub fn waves(set: &TaskSet, order: &[TaskId]) -> Vec<Vec<TaskId>> {
 }
 
 /// Whether `ancestor` is reachable from `id` through dependencies.
-pub fn depends_on(set: &TaskSet, id: TaskId, ancestor: TaskId) -> bool {
+pub(crate) fn depends_on(set: &TaskSet, id: TaskId, ancestor: TaskId) -> bool {
     let mut seen = vec![false; set.len()];
     let mut stack = set.get(id).deps.clone();
     while let Some(dep) = stack.pop() {

@@ -36,7 +36,7 @@ impl Vars {
 }
 
 /// Load and validate every task file under `root/tasks`.
-pub fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
+pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
     let mut errors = Vec::new();
     let files = read_files(root, &mut errors);
     load_files(root, files, overrides, errors)
@@ -290,7 +290,7 @@ fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut V
 }
 
 /// Resolves one raw task: variables, durations, the action. Problems go to `errors`.
-pub struct Resolver<'a> {
+pub(super) struct Resolver<'a> {
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,

@@ -6,10 +6,12 @@
 
 mod error;
 mod file;
-pub mod graph;
+pub(crate) mod graph;
 mod load;
 mod model;
 
-pub use error::{LoadError, LoadErrors};
-pub use load::{Resolver, Vars, load, load_sources};
-pub use model::{SecretSource, Task, TaskId, TaskSet};
+pub use error::LoadErrors;
+pub(crate) use load::load;
+pub use load::{Vars, load_sources};
+pub use model::TaskSet;
+pub(crate) use model::{SecretSource, Task, TaskId};

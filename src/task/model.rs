@@ -20,7 +20,7 @@ impl TaskId {
 
 /// Where a secret's value comes from, read only when a task that uses it runs.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum SecretSource {
+pub(crate) enum SecretSource {
     /// `op read REFERENCE` (the 1Password CLI).
     OnePassword(String),
     /// An environment variable of `ops` itself.
@@ -30,30 +30,30 @@ pub enum SecretSource {
 /// A validated task.
 #[derive(Debug)]
 pub struct Task {
-    pub name: String,
-    pub description: Option<String>,
-    pub deps: Vec<TaskId>,
+    pub(crate) name: String,
+    pub(crate) description: Option<String>,
+    pub(crate) deps: Vec<TaskId>,
     /// Globs, relative to the root, whose contents decide whether the task is up to date.
-    pub sources: Vec<String>,
+    pub(crate) sources: Vec<String>,
     /// Globs, relative to the root, that the task produces.
-    pub outputs: Vec<String>,
-    pub timeout: Option<Duration>,
-    pub retries: u32,
-    pub env: Vec<(String, Template)>,
+    pub(crate) outputs: Vec<String>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) retries: u32,
+    pub(crate) env: Vec<(String, Template)>,
     /// Working directory relative to the root (the root itself when `None`).
-    pub dir: Option<PathBuf>,
+    pub(crate) dir: Option<PathBuf>,
     /// A question asked before the task runs.
-    pub confirm: Option<String>,
+    pub(crate) confirm: Option<String>,
     /// Secrets this task uses (`{{ secrets.NAME }}`), with their sources.
-    pub secrets: Vec<(String, SecretSource)>,
+    pub(crate) secrets: Vec<(String, SecretSource)>,
     /// Tasks whose outputs (`{{ tasks.NAME.KEY }}`) this task uses.
-    pub uses_outputs_of: Vec<String>,
+    pub(crate) uses_outputs_of: Vec<String>,
     /// `None` for an aggregate task, which only runs its dependencies.
-    pub action: Option<Action>,
+    pub(crate) action: Option<Action>,
     /// The task file it comes from, as shown to users.
-    pub file: String,
+    pub(crate) file: String,
     /// Hash of everything that defines what the task does (for up-to-date checks and journals).
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
 }
 
 /// Every task of a repository, validated: names unique, dependencies known, no cycles.

@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use tempfile::TempDir;
 
-pub struct Test {
+pub(crate) struct Test {
     dir: Rc<TempDir>,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
 
-pub struct Ran {
+pub(crate) struct Ran {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -21,12 +21,12 @@ pub struct Ran {
     _dir: Rc<TempDir>,
 }
 
-pub fn ops_bin() -> &'static str {
+pub(crate) fn ops_bin() -> &'static str {
     env!("CARGO_BIN_EXE_ops")
 }
 
 impl Test {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::Builder::new()
             .prefix("ops-test")
             .tempdir()
@@ -40,36 +40,36 @@ impl Test {
     }
 
     /// Write `tasks/main.toml`.
-    pub fn tasks(self, toml: &str) -> Self {
+    pub(crate) fn tasks(self, toml: &str) -> Self {
         self.file("tasks/main.toml", toml)
     }
 
-    pub fn file(self, path: &str, contents: &str) -> Self {
+    pub(crate) fn file(self, path: &str, contents: &str) -> Self {
         let full = self.dir.path().join(path);
         std::fs::create_dir_all(full.parent().expect("a parent")).expect("mkdir");
         std::fs::write(full, contents).expect("write");
         self
     }
 
-    pub fn args(mut self, args: &[&str]) -> Self {
+    pub(crate) fn args(mut self, args: &[&str]) -> Self {
         self.args.extend(args.iter().map(|a| (*a).to_owned()));
         self
     }
 
-    pub fn env(mut self, key: &str, value: &str) -> Self {
+    pub(crate) fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         self.command_with(&self.args.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
-    pub fn command_with(&self, args: &[&str]) -> Command {
+    pub(crate) fn command_with(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(ops_bin());
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -84,12 +84,12 @@ impl Test {
         cmd
     }
 
-    pub fn run(&self) -> Ran {
+    pub(crate) fn run(&self) -> Ran {
         self.output(self.command())
     }
 
     /// Run with these arguments instead of the builder's.
-    pub fn run_with(&self, args: &[&str]) -> Ran {
+    pub(crate) fn run_with(&self, args: &[&str]) -> Ran {
         self.output(self.command_with(args))
     }
 
@@ -110,16 +110,16 @@ impl Test {
 }
 
 impl Ran {
-    pub fn read(&self, path: &str) -> String {
+    pub(crate) fn read(&self, path: &str) -> String {
         std::fs::read_to_string(self.root.join(path)).unwrap_or_default()
     }
 
-    pub fn exists(&self, path: &str) -> bool {
+    pub(crate) fn exists(&self, path: &str) -> bool {
         self.root.join(path).exists()
     }
 
     /// stdout parsed as JSON lines.
-    pub fn events(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn events(&self) -> Vec<serde_json::Value> {
         self.stdout
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
@@ -128,7 +128,7 @@ impl Ran {
 
     /// stdout contains `needle` (the whole stdout is shown when it does not).
     #[track_caller]
-    pub fn assert_stdout(&self, needle: &str) -> &Self {
+    pub(crate) fn assert_stdout(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}:\n{}",
@@ -138,7 +138,7 @@ impl Ran {
     }
 
     #[track_caller]
-    pub fn assert_code(&self, code: i32) -> &Self {
+    pub(crate) fn assert_code(&self, code: i32) -> &Self {
         assert_eq!(
             self.code, code,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -149,7 +149,7 @@ impl Ran {
 }
 
 /// Snapshot settings: durations and temp paths replaced by placeholders.
-pub fn snapshot_settings() -> insta::Settings {
+pub(crate) fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\(\d+\.\ds\)", "([T])");
     settings.add_filter(r" +(\d+m \d\ds|\d+\.\ds)\b", " [T]");
@@ -160,7 +160,7 @@ pub fn snapshot_settings() -> insta::Settings {
 
 /// Whether `tool` is on PATH. Outside CI a missing tool skips the test (saying so);
 /// with `CI=true` it fails it, so CI never passes by skipping.
-pub fn require_tool(tool: &str) -> bool {
+pub(crate) fn require_tool(tool: &str) -> bool {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
     if !found {
@@ -174,12 +174,12 @@ pub fn require_tool(tool: &str) -> bool {
 }
 
 /// The repository this test binary was built from.
-pub fn repo_root() -> &'static Path {
+pub(crate) fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Running (a zombie waiting to be reaped by init does not count).
-pub fn alive(pid: i32) -> bool {
+pub(crate) fn alive(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
         stat.rsplit_once(')')
             .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
@@ -187,7 +187,7 @@ pub fn alive(pid: i32) -> bool {
 }
 
 /// Wait (at most 20 s) for a file to exist with a complete last line; its content.
-pub fn wait_for(path: &Path) -> String {
+pub(crate) fn wait_for(path: &Path) -> String {
     let start = std::time::Instant::now();
     loop {
         if let Ok(text) = std::fs::read_to_string(path)
@@ -205,7 +205,7 @@ pub fn wait_for(path: &Path) -> String {
 }
 
 /// A committer for the tests' git repositories (also given to `ops` when its tasks commit).
-pub const GIT_IDENTITY: [(&str, &str); 4] = [
+pub(crate) const GIT_IDENTITY: [(&str, &str); 4] = [
     ("GIT_AUTHOR_NAME", "ops tests"),
     ("GIT_AUTHOR_EMAIL", "ops@example.net"),
     ("GIT_COMMITTER_NAME", "ops tests"),
@@ -213,7 +213,7 @@ pub const GIT_IDENTITY: [(&str, &str); 4] = [
 ];
 
 /// Run git in `dir`; it must succeed. Returns stdout, trimmed.
-pub fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)

@@ -42,7 +42,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
 
 /// One request the server saw.
 #[derive(Clone, Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     pub method: String,
     pub path: String,
     pub query: String,
@@ -59,14 +59,14 @@ struct State {
     stuck: bool,
 }
 
-pub struct FakeKube {
+pub(crate) struct FakeKube {
     pub port: u16,
     state: Arc<Mutex<State>>,
     dir: tempfile::TempDir,
 }
 
 impl FakeKube {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State::default()));
@@ -85,7 +85,7 @@ impl FakeKube {
     }
 
     /// A kubeconfig whose only context, `context`, is also the current one.
-    pub fn kubeconfig(&self, context: &str) -> PathBuf {
+    pub(crate) fn kubeconfig(&self, context: &str) -> PathBuf {
         let path = self.dir.path().join("kubeconfig");
         let text = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: {context}\nclusters:\n- name: fake\n  cluster:\n    server: http://127.0.0.1:{port}\ncontexts:\n- name: {context}\n  context:\n    cluster: fake\n    user: fake\nusers:\n- name: fake\n  user:\n    token: fake-token\n",
@@ -95,12 +95,12 @@ impl FakeKube {
         path
     }
 
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
     }
 
     /// Requests that change something (a PATCH without `dryRun`).
-    pub fn writes(&self) -> Vec<Recorded> {
+    pub(crate) fn writes(&self) -> Vec<Recorded> {
         self.requests()
             .into_iter()
             .filter(|r| r.method != "GET" && !r.query.contains("dryRun=All"))
@@ -108,7 +108,7 @@ impl FakeKube {
     }
 
     /// A stored object by `gv/namespace/plural/name` (`-` for cluster-scoped).
-    pub fn object(&self, key: &str) -> Option<Value> {
+    pub(crate) fn object(&self, key: &str) -> Option<Value> {
         self.state
             .lock()
             .unwrap()
@@ -117,7 +117,7 @@ impl FakeKube {
             .map(|(o, _)| o.clone())
     }
 
-    pub fn set_stuck(&self, stuck: bool) {
+    pub(crate) fn set_stuck(&self, stuck: bool) {
         self.state.lock().unwrap().stuck = stuck;
     }
 }

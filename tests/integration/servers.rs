@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// A port nothing listens on (bound, then released).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,7 +20,7 @@ pub fn free_port() -> u16 {
 
 /// What a test backend does with each request.
 #[derive(Clone, Copy)]
-pub enum Behaviour {
+pub(crate) enum Behaviour {
     /// 200 with this body.
     Ok(&'static str),
     /// This status, with a short body.
@@ -32,13 +32,13 @@ pub enum Behaviour {
 }
 
 /// An HTTP/1.1 server on 127.0.0.1 running in background threads for the test's life.
-pub struct Backend {
+pub(crate) struct Backend {
     pub port: u16,
     pub requests: Arc<AtomicUsize>,
 }
 
 impl Backend {
-    pub fn start(behaviour: Behaviour) -> Self {
+    pub(crate) fn start(behaviour: Behaviour) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(AtomicUsize::new(0));
@@ -52,7 +52,7 @@ impl Backend {
         Self { port, requests }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
@@ -85,7 +85,7 @@ fn serve(mut stream: TcpStream, behaviour: Behaviour, n: usize) {
 }
 
 /// A plain HTTP GET on loopback, returning (status, body).
-pub fn get(port: u16, path: &str, host: &str) -> (u16, String) {
+pub(crate) fn get(port: u16, path: &str, host: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -108,13 +108,13 @@ pub fn get(port: u16, path: &str, host: &str) -> (u16, String) {
 }
 
 /// A real Caddy with its admin API on a free loopback port, stopped on drop.
-pub struct CaddyServer {
+pub(crate) struct CaddyServer {
     child: Child,
     pub admin_port: u16,
 }
 
 impl CaddyServer {
-    pub fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         let admin_port = free_port();
         let config = dir.join("caddy-initial.json");
         std::fs::write(
@@ -145,7 +145,7 @@ impl CaddyServer {
     }
 
     /// The live config, as the admin API returns it.
-    pub fn config(&self) -> String {
+    pub(crate) fn config(&self) -> String {
         get(
             self.admin_port,
             "/config/",
@@ -163,14 +163,14 @@ impl Drop for CaddyServer {
 }
 
 /// A PostgreSQL server in a temporary directory on a free loopback port.
-pub struct Postgres {
+pub(crate) struct Postgres {
     dir: tempfile::TempDir,
     pub port: u16,
     bin: PathBuf,
 }
 
 impl Postgres {
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .unwrap()
             .filter_map(Result::ok)
@@ -206,7 +206,7 @@ impl Postgres {
         Self { dir, port, bin }
     }
 
-    pub fn sql(&self, sql: &str) {
+    pub(crate) fn sql(&self, sql: &str) {
         run(Command::new("psql").args([
             "-h",
             "127.0.0.1",
@@ -233,7 +233,7 @@ impl Drop for Postgres {
     }
 }
 
-pub fn run(cmd: &mut Command) {
+pub(crate) fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),

@@ -56,7 +56,7 @@ impl Diagnostic for Shown {
 }
 
 /// The report as text for a terminal or a log.
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     for finding in &report.findings {
         let src = report

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::policy::Report;
 
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let findings: Vec<_> = report
         .findings
         .iter()

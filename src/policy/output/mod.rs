@@ -6,14 +6,14 @@ mod human;
 mod json;
 mod sarif;
 
-pub use github::render as github;
-pub use human::render as human;
-pub use json::render as json;
-pub use sarif::render as sarif;
+pub(crate) use github::render as github;
+pub(crate) use human::render as human;
+pub(crate) use json::render as json;
+pub(crate) use sarif::render as sarif;
 
 use std::path::Path;
 
 /// A path as the reports show it: relative, with `/`.
-pub fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }

@@ -7,7 +7,7 @@ use crate::policy::Report;
 use crate::policy::finding::Severity;
 use crate::policy::rule;
 
-pub fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report) -> String {
     let rules: Vec<Value> = rule::RULES
         .iter()
         .map(|r| {
