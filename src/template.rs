@@ -6,14 +6,18 @@
 //! Text between braces that is not a name (a Go template such as `{{.status}}`, say)
 //! is left alone. `{{ secrets.NAME }}` is a secret, resolved only when the task runs
 //! and never displayed.
+//!
+//! A quoted string between the braces is written as it is: `{{ "{{ name }}" }}` gives
+//! `{{ name }}`, for text that another template language reads (Go templates, Jinja).
 
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+/// A placeholder: a name (group 1), or a quoted literal (group 2 or 3).
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\{\{\s*([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)\s*\}\}")
+    Regex::new(r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#)
         .expect("placeholder pattern is valid")
 });
 
@@ -59,7 +63,7 @@ impl Template {
     /// Substitute variables via `lookup`; report every unknown name.
     pub(crate) fn parse(
         input: &str,
-        lookup: impl Fn(&str) -> Option<String>,
+        mut lookup: impl FnMut(&str) -> Option<String>,
     ) -> Result<Self, Vec<UnknownName>> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -67,9 +71,12 @@ impl Template {
         let mut last = 0;
         for caps in PLACEHOLDER.captures_iter(input) {
             let whole = caps.get(0).expect("group 0 always matches");
-            let name = &caps[1];
             text.push_str(&input[last..whole.start()]);
             last = whole.end();
+            let Some(name) = caps.get(1).map(|m| m.as_str()) else {
+                text.push_str(caps.get(2).or_else(|| caps.get(3)).map_or("", |m| m.as_str()));
+                continue;
+            };
             if let Some(secret) = name.strip_prefix("secrets.").filter(|s| !s.contains('.')) {
                 if !text.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut text)));
@@ -114,7 +121,10 @@ impl Template {
     pub(crate) fn expand_known(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
         PLACEHOLDER
             .replace_all(input, |caps: &regex::Captures<'_>| {
-                lookup(&caps[1]).unwrap_or_else(|| caps[0].to_owned())
+                // Quoted literals stay for the other template language, as written.
+                caps.get(1)
+                    .and_then(|name| lookup(name.as_str()))
+                    .unwrap_or_else(|| caps[0].to_owned())
             })
             .into_owned()
     }
@@ -186,6 +196,24 @@ mod tests {
     fn substitutes_variables_with_or_without_spaces() {
         let t = Template::parse("v{{version}} and {{ version }}", vars).unwrap();
         assert_eq!(t.display(), "v2026.2.0 and 2026.2.0");
+    }
+
+    #[test]
+    fn a_quoted_literal_is_written_as_it_is() {
+        struct Nothing;
+        impl Outputs for Nothing {
+            fn output(&self, _: &str, _: &str) -> Option<&str> {
+                None
+            }
+        }
+        let t = Template::parse(r#"{{ "{{ version }}" }} is {{ version }}, {{'{{'}}x"#, vars).unwrap();
+        assert_eq!(t.display(), "{{ version }} is 2026.2.0, {{x");
+        assert_eq!(t.render(&Nothing), "{{ version }} is 2026.2.0, {{x");
+        // For Jinja, later: quoted literals and unknown names stay as written.
+        assert_eq!(
+            Template::expand_known(r#"{{ "{{" }} {{ version }} {{ item }}"#, vars),
+            r#"{{ "{{" }} 2026.2.0 {{ item }}"#
+        );
     }
 
     #[test]

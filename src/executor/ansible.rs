@@ -245,6 +245,10 @@ impl StepKind for Ansible {
 }
 
 impl Executor for Ansible {
+    fn produces(&self) -> Vec<String> {
+        ["changed"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         StepPlan {
             lines: vec![self.display(false)],

@@ -78,6 +78,10 @@ impl Command {
 }
 
 impl Executor for Command {
+    fn produces(&self) -> Vec<String> {
+        ["stdout"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let check = if self.read_only {
             Some(&self.program)

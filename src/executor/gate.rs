@@ -158,6 +158,16 @@ impl StepKind for Gate {
 }
 
 impl Executor for Gate {
+    /// The named groups of `expect`.
+    fn produces(&self) -> Vec<String> {
+        match self {
+            Self::Command {
+                expect: Some(expect), ..
+            } => expect.regex().capture_names().flatten().map(str::to_owned).collect(),
+            Self::Command { .. } | Self::Confirm(_) => Vec::new(),
+        }
+    }
+
     fn plan(&self) -> StepPlan {
         match self {
             Self::Command {

@@ -195,6 +195,10 @@ impl StepKind for GitTag {
 }
 
 impl Executor for GitTag {
+    fn produces(&self) -> Vec<String> {
+        ["tag", "commit"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let tag = self.tag.display();
         let mut lines = vec![format!("$ git tag -a {tag} {}", self.target.display())];

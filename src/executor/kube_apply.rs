@@ -317,6 +317,10 @@ impl StepKind for KubeApply {
 }
 
 impl Executor for KubeApply {
+    fn produces(&self) -> Vec<String> {
+        ["objects", "changed"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let what = match &self.app {
             Some(app) => format!("the source of ArgoCD Application {}", app.display()),

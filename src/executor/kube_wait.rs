@@ -141,6 +141,10 @@ impl StepKind for KubeWait {
 }
 
 impl Executor for KubeWait {
+    fn produces(&self) -> Vec<String> {
+        ["pods"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let what = match self.condition {
             Condition::Ready { min } => format!("at least {min} ready, all ready"),

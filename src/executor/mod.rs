@@ -209,6 +209,12 @@ pub(crate) trait Executor {
     fn question(&self) -> Option<&str> {
         None
     }
+
+    /// The keys of the values it produces, `{{ tasks.NAME.KEY }}`: a reference to any
+    /// other key is an error when the files load.
+    fn produces(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A step kind written as a table of its own under its key: `nix-build = { … }`.
@@ -341,6 +347,7 @@ trait Describe {
     fn kube_context(&self) -> Option<&crate::kube::Context>;
     fn verifies(&self) -> bool;
     fn question(&self) -> Option<&str>;
+    fn produces(&self) -> Vec<String>;
 }
 
 impl<E: Executor> Describe for E {
@@ -355,6 +362,9 @@ impl<E: Executor> Describe for E {
     }
     fn question(&self) -> Option<&str> {
         Executor::question(self)
+    }
+    fn produces(&self) -> Vec<String> {
+        Executor::produces(self)
     }
 }
 
@@ -376,6 +386,11 @@ impl Action {
     /// A question the step asks before it runs (a confirmation gate).
     pub(crate) fn question(&self) -> Option<&str> {
         self.executor().question()
+    }
+
+    /// The keys of the values the step produces.
+    pub(crate) fn produces(&self) -> Vec<String> {
+        self.executor().produces()
     }
 }
 

@@ -126,6 +126,10 @@ impl StepKind for NixBuild {
 }
 
 impl Executor for NixBuild {
+    fn produces(&self) -> Vec<String> {
+        ["drv", "out"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let link = self
             .out_link

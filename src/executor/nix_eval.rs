@@ -75,6 +75,10 @@ impl StepKind for NixEval {
 }
 
 impl Executor for NixEval {
+    fn produces(&self) -> Vec<String> {
+        ["value"].map(String::from).to_vec()
+    }
+
     fn plan(&self) -> StepPlan {
         let line = format!(
             "$ nix-instantiate --eval --strict --json {}",

@@ -152,6 +152,20 @@ pub enum LoadError {
         help: Option<String>,
     },
 
+    #[error("variable `{name}` refers to itself: {path}")]
+    #[diagnostic(
+        code(ops::task::variable_cycle),
+        help("give one of these variables a value that does not use the others")
+    )]
+    VarCycle {
+        #[source_code]
+        src: Src,
+        #[label("defined here")]
+        span: SourceSpan,
+        name: String,
+        path: String,
+    },
+
     #[error("task `{task}` depends on unknown task `{dep}`")]
     #[diagnostic(code(ops::task::unknown_dependency))]
     UnknownDependency {

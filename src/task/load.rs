@@ -13,27 +13,11 @@ use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
 use super::model::{SecretSource, Task, TaskId, TaskSet};
+use super::vars::{self, Vars};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action, RawCommand, Resolve};
-use crate::kube::{Context, ContextMap};
+use crate::kube::Context;
 use crate::template::Template;
-
-/// Variables given on the command line (`--var name=value`); they override `[vars]`.
-#[derive(Clone, Debug, Default)]
-pub struct Vars(IndexMap<String, String>, ContextMap);
-
-impl Vars {
-    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        Self(pairs.into_iter().collect(), ContextMap::default())
-    }
-
-    /// With `--context-map` pairs: Kubernetes steps naming a context use the mapped one.
-    #[must_use]
-    pub fn with_context_map(mut self, map: ContextMap) -> Self {
-        self.1 = map;
-        self
-    }
-}
 
 /// Load and validate every task file under `root/tasks`.
 pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
@@ -56,11 +40,20 @@ fn load_files(
     let mut pending: Vec<Pending> = Vec::new();
     let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
 
-    for (file_index, source) in files.iter().enumerate() {
-        let raw = file::parse(source, &mut errors);
-        let vars: IndexMap<String, String> =
-            raw.vars.into_iter().map(|(k, v)| (k, v.into_inner().0)).collect();
-        for RawEntry { name, task } in raw.tasks {
+    let raws: Vec<file::RawFile> = files
+        .iter()
+        .map(|source| file::parse(source, &mut errors))
+        .collect();
+    // Variables are per file; an unknown one defined elsewhere is named as such.
+    let mut elsewhere: HashMap<&str, &str> = HashMap::new();
+    for (source, raw) in files.iter().zip(&raws) {
+        for name in raw.vars.keys() {
+            elsewhere.entry(name.as_str()).or_insert(source.name());
+        }
+    }
+    for (file_index, (source, raw)) in files.iter().zip(raws.iter()).enumerate() {
+        let vars = vars::resolve(source, &raw.vars, overrides, &mut errors);
+        for RawEntry { name, task } in &raw.tasks {
             if !valid_name(name.get_ref()) {
                 errors.push(LoadError::InvalidName {
                     src: source.named(),
@@ -91,6 +84,7 @@ fn load_files(
             let mut resolver = Resolver {
                 source,
                 vars: &vars,
+                elsewhere: &elsewhere,
                 secrets: &raw.secrets,
                 overrides,
                 task: name.get_ref(),
@@ -98,15 +92,15 @@ fn load_files(
                 output_refs: Vec::new(),
                 used_secrets: Vec::new(),
             };
-            let mut task_model = resolver.task(&task);
+            let mut task_model = resolver.task(task);
             task_model.secrets = resolver.used_secrets;
             let output_refs = resolver.output_refs;
-            task_model.uses_outputs_of = output_refs.iter().map(|(t, _)| t.clone()).collect();
+            task_model.uses_outputs_of = output_refs.iter().map(|r| r.task.clone()).collect();
             task_model.uses_outputs_of.dedup();
             pending.push(Pending {
                 file: file_index,
-                name,
-                deps: task.deps,
+                name: name.clone(),
+                deps: task.deps.clone(),
                 output_refs,
                 task: task_model,
             });
@@ -163,8 +157,15 @@ fn load_files(
     }
 }
 
-/// `{{ tasks.NAME.KEY }}` references of a task: the task named, and where.
-type OutputRefs = Vec<(String, Range<usize>)>;
+/// A `{{ tasks.NAME.KEY }}` reference of a task: the task named, the key, and where.
+#[derive(Clone, Debug)]
+struct OutputRef {
+    task: String,
+    key: String,
+    at: Range<usize>,
+}
+
+type OutputRefs = Vec<OutputRef>;
 
 /// A task resolved but for its dependencies, which need every name first.
 struct Pending {
@@ -267,19 +268,55 @@ fn cycle_error(files: &[SourceFile], pending: &[Pending], cycle: &[usize]) -> Lo
 
 fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut Vec<LoadError>) {
     for ((id, task), (file, task_refs)) in set.iter().zip(refs) {
-        for (dep_name, range) in task_refs {
+        for OutputRef {
+            task: dep_name,
+            key,
+            at,
+        } in task_refs
+        {
             let source = &set.files()[*file];
             match set.find(dep_name) {
-                Some(dep) if graph::depends_on(set, id, dep) => {}
+                Some(dep) if dep == id => errors.push(LoadError::InvalidValue {
+                    src: source.named(),
+                    span: span(at.clone()),
+                    message: format!("task `{}` uses its own output", task.name),
+                    label: "its own".into(),
+                    help: Some(
+                        "a task's values exist only after it ran; use them in a task that depends on it"
+                            .into(),
+                    ),
+                }),
+                Some(dep) if graph::depends_on(set, id, dep) => {
+                    let produced = set
+                        .get(dep)
+                        .action
+                        .as_ref()
+                        .map(Action::produces)
+                        .unwrap_or_default();
+                    if !produced.contains(key) {
+                        let help = match suggestion(key, produced.iter().map(String::as_str)) {
+                            Some(did_you_mean) => did_you_mean,
+                            None if produced.is_empty() => format!("`{dep_name}` produces no values"),
+                            None => format!("`{dep_name}` produces {}", produced.join(", ")),
+                        };
+                        errors.push(LoadError::InvalidValue {
+                            src: source.named(),
+                            span: span(at.clone()),
+                            message: format!("task `{dep_name}` produces no value `{key}`"),
+                            label: "no such value".into(),
+                            help: Some(help),
+                        });
+                    }
+                }
                 Some(_) => errors.push(LoadError::OutputNotDependency {
                     src: source.named(),
-                    span: span(range.clone()),
+                    span: span(at.clone()),
                     task: task.name.clone(),
                     dep: dep_name.clone(),
                 }),
                 None => errors.push(LoadError::UnknownDependency {
                     src: source.named(),
-                    span: span(range.clone()),
+                    span: span(at.clone()),
                     task: task.name.clone(),
                     dep: dep_name.clone(),
                     help: suggestion(dep_name, set.names()),
@@ -289,10 +326,16 @@ fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut V
     }
 }
 
+/// The longest duration a task file may give (a timeout, an interval): longer ones
+/// are mistakes, and would overflow the clock.
+const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
+
 /// Resolves one raw task: variables, durations, the action. Problems go to `errors`.
 pub(super) struct Resolver<'a> {
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
+    /// Where each variable of any file is defined (the first file that has it).
+    elsewhere: &'a HashMap<&'a str, &'a str>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
     task: &'a str,
@@ -304,6 +347,19 @@ pub(super) struct Resolver<'a> {
 impl Resolver<'_> {
     fn task(&mut self, raw: &RawTask) -> Task {
         let timeout = raw.timeout.as_ref().and_then(|t| self.duration(t));
+        for key in raw.env.keys() {
+            let name = key.get_ref();
+            if name.is_empty() || name.contains(['=', '\0']) {
+                self.invalid(
+                    key.span(),
+                    format!("`{name}` cannot be the name of an environment variable"),
+                    "not a variable name",
+                    Some(
+                        "a name is not empty and has no `=` or NUL byte: `env = { NAME = \"value\" }`".into(),
+                    ),
+                );
+            }
+        }
         let env: Vec<(String, Template)> = raw
             .env
             .iter()
@@ -351,12 +407,7 @@ impl Resolver<'_> {
             return;
         }
         let placeholder = format!("secrets.{name}");
-        let full = value.span();
-        let at = self.source.text()[full.clone()]
-            .find(&placeholder)
-            .map_or(full.clone(), |i| {
-                full.start + i..full.start + i + placeholder.len()
-            });
+        let at = vars::locate(self.source, value.span(), &placeholder);
         self.errors.push(LoadError::UnknownVariable {
             src: self.source.named(),
             span: span(at),
@@ -388,6 +439,15 @@ impl Resolve for Resolver<'_> {
 
     /// A string with `{{ var }}` substituted; unknown names are reported at their position.
     fn template(&mut self, value: &Spanned<String>) -> Template {
+        if value.get_ref().contains('\0') {
+            let at = vars::locate(self.source, value.span(), "\\u0000");
+            self.invalid(
+                at,
+                "a task string cannot contain a NUL byte: no program can receive it".into(),
+                "NUL byte",
+                Some("remove it (`\\u0000` in a TOML string is a NUL byte)".into()),
+            );
+        }
         let lookup = |name: &str| {
             self.overrides
                 .0
@@ -397,8 +457,13 @@ impl Resolve for Resolver<'_> {
         };
         match Template::parse(value.get_ref(), lookup) {
             Ok(template) => {
-                for (task, _) in template.output_refs() {
-                    self.output_refs.push((task.to_owned(), value.span()));
+                for (task, key) in template.output_refs() {
+                    let placeholder = format!("tasks.{task}.{key}");
+                    self.output_refs.push(OutputRef {
+                        task: task.to_owned(),
+                        key: key.to_owned(),
+                        at: vars::locate(self.source, value.span(), &placeholder),
+                    });
                 }
                 for name in template.secret_refs() {
                     self.use_secret(name, value);
@@ -407,13 +472,7 @@ impl Resolve for Resolver<'_> {
             }
             Err(unknown) => {
                 for u in unknown {
-                    let placeholder = &value.get_ref()[u.range.clone()];
-                    let full = value.span();
-                    let at = self.source.text()[full.clone()]
-                        .find(placeholder)
-                        .map_or(full.clone(), |i| {
-                            full.start + i..full.start + i + placeholder.len()
-                        });
+                    let at = vars::locate(self.source, value.span(), &value.get_ref()[u.range.clone()]);
                     let candidates = self
                         .vars
                         .keys()
@@ -422,9 +481,15 @@ impl Resolve for Resolver<'_> {
                     self.errors.push(LoadError::UnknownVariable {
                         src: self.source.named(),
                         span: span(at),
-                        help: suggestion(&u.name, candidates).or_else(|| {
-                            Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
-                        }),
+                        help: match self.elsewhere.get(u.name.as_str()) {
+                            Some(file) => Some(format!(
+                                "`{}` is defined in {file}, but variables belong to their file: define it in this file's [vars] too",
+                                u.name
+                            )),
+                            None => suggestion(&u.name, candidates).or_else(|| {
+                                Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
+                            }),
+                        },
                         name: u.name,
                     });
                 }
@@ -455,6 +520,10 @@ impl Resolve for Resolver<'_> {
     fn duration(&mut self, value: &Spanned<String>) -> Option<std::time::Duration> {
         let text = self.text(value);
         match humantime::parse_duration(&text) {
+            Ok(d) if d > MAX_DURATION => {
+                self.error_bad_duration(value, &text, "longer than the longest allowed, 365 days");
+                None
+            }
             Ok(d) => Some(d),
             Err(e) => {
                 self.error_bad_duration(value, &text, &e.to_string());

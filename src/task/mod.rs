@@ -9,9 +9,11 @@ mod file;
 pub(crate) mod graph;
 mod load;
 mod model;
+mod vars;
 
 pub use error::LoadErrors;
 pub(crate) use load::load;
-pub use load::{Vars, load_sources};
+pub use load::load_sources;
 pub use model::TaskSet;
 pub(crate) use model::{SecretSource, Task, TaskId};
+pub use vars::Vars;

@@ -4,7 +4,14 @@ const LOG: &str = r#"2026-02-20T10:00:01Z starting migration
 2026-02-20T10:00:09Z User migration completed {"migrated":42,"total_failed":0,"failed_user_ids":"[]"}
 "#;
 
+/// The gate, and a task after it that uses the `migrated` capture when `expect` has
+/// that group (a reference to a value the gate cannot produce does not load).
 fn gate_tasks(expect: &str, reject: &str) -> String {
+    let migrated = if expect.contains("(?P<migrated>") {
+        "{{ tasks.migration-verified.migrated }}"
+    } else {
+        "none"
+    };
     format!(
         r#"
 [tasks.migration-verified]
@@ -12,7 +19,7 @@ gate = {{ cmd = ["cat", "migration.log"], expect = '{expect}', reject = '{reject
 
 [tasks.switch-over]
 deps = ["migration-verified"]
-shell = "echo migrated={{{{ tasks.migration-verified.migrated }}}} > switched"
+shell = "echo migrated={migrated} > switched"
 "#
     )
 }

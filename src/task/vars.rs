@@ -1,0 +1,140 @@
+//! Variables: `[vars]` of a task file, overridden by `--var name=value`. A variable
+//! may use others (`image = "{{ registry }}/authentik"`); they are substituted when
+//! the files load, and a variable that refers to itself, directly or through others,
+//! is an error naming the circle. Variables belong to their file.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use toml::Spanned;
+
+use super::error::LoadError;
+use crate::diagnostic::{SourceFile, span, suggestion};
+use crate::kube::ContextMap;
+use crate::scalar::Scalar;
+use crate::template::Template;
+
+/// Variables given on the command line (`--var name=value`); they override `[vars]`
+/// and are taken as they are.
+#[derive(Clone, Debug, Default)]
+pub struct Vars(pub(crate) IndexMap<String, String>, pub(crate) ContextMap);
+
+impl Vars {
+    pub fn new(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        Self(pairs.into_iter().collect(), ContextMap::default())
+    }
+
+    /// With `--context-map` pairs: Kubernetes steps naming a context use the mapped one.
+    #[must_use]
+    pub fn with_context_map(mut self, map: ContextMap) -> Self {
+        self.1 = map;
+        self
+    }
+}
+
+/// Where `text` stands inside the source of a value spanning `full` (all of it when the
+/// source writes it differently, with escapes).
+pub(crate) fn locate(source: &SourceFile, full: Range<usize>, text: &str) -> Range<usize> {
+    source.text()[full.clone()]
+        .find(text)
+        .map_or(full.clone(), |i| full.start + i..full.start + i + text.len())
+}
+
+/// The variables of one file, each with the variables it uses substituted.
+pub(crate) fn resolve(
+    source: &SourceFile,
+    raw: &IndexMap<String, Spanned<Scalar>>,
+    overrides: &Vars,
+    errors: &mut Vec<LoadError>,
+) -> IndexMap<String, String> {
+    let mut expander = Expander {
+        source,
+        raw,
+        overrides,
+        done: HashMap::new(),
+        stack: Vec::new(),
+        errors,
+    };
+    raw.keys()
+        .map(|name| (name.clone(), expander.value(name).unwrap_or_default()))
+        .collect()
+}
+
+struct Expander<'a> {
+    source: &'a SourceFile,
+    raw: &'a IndexMap<String, Spanned<Scalar>>,
+    overrides: &'a Vars,
+    done: HashMap<String, String>,
+    /// The variables being expanded, outermost first.
+    stack: Vec<String>,
+    errors: &'a mut Vec<LoadError>,
+}
+
+impl Expander<'_> {
+    /// The value of `name`: `None` when it is not defined.
+    fn value(&mut self, name: &str) -> Option<String> {
+        if let Some(value) = self.overrides.0.get(name) {
+            return Some(value.clone());
+        }
+        if let Some(value) = self.done.get(name) {
+            return Some(value.clone());
+        }
+        let raw = self.raw.get(name)?;
+        if let Some(at) = self.stack.iter().position(|n| n == name) {
+            let mut circle = self.stack[at..].to_vec();
+            circle.push(name.to_owned());
+            let first = &self.raw[&circle[0]];
+            self.errors.push(LoadError::VarCycle {
+                src: self.source.named(),
+                span: span(first.span()),
+                name: circle[0].clone(),
+                path: circle.join(" → "),
+            });
+            // Reported once: every variable on the circle is settled as empty.
+            for n in &circle {
+                self.done.insert(n.clone(), String::new());
+            }
+            return Some(String::new());
+        }
+        self.stack.push(name.to_owned());
+        let text = raw.get_ref().0.clone();
+        let parsed = Template::parse(&text, |other| self.value(other));
+        self.stack.pop();
+        let value = match parsed {
+            Ok(template)
+                if template.output_refs().next().is_some() || template.secret_refs().next().is_some() =>
+            {
+                self.errors.push(LoadError::InvalidValue {
+                    src: self.source.named(),
+                    span: span(raw.span()),
+                    message: format!("variable `{name}` uses a task output or a secret"),
+                    label: "known only when a task runs".into(),
+                    help: Some(
+                        "variables are substituted when the files load; write the placeholder in the task instead"
+                            .into(),
+                    ),
+                });
+                String::new()
+            }
+            Ok(template) => template.display(),
+            Err(unknown) => {
+                for u in unknown {
+                    let at = locate(self.source, raw.span(), &text[u.range.clone()]);
+                    let candidates: Vec<&str> = self.raw.keys().map(String::as_str).collect();
+                    self.errors.push(LoadError::UnknownVariable {
+                        src: self.source.named(),
+                        span: span(at),
+                        help: suggestion(&u.name, candidates).or_else(|| {
+                            Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
+                        }),
+                        name: u.name,
+                    });
+                }
+                String::new()
+            }
+        };
+        self.done.insert(name.to_owned(), value.clone());
+        Some(value)
+    }
+}
