@@ -77,14 +77,21 @@ pub(crate) fn span(range: std::ops::Range<usize>) -> SourceSpan {
     SourceSpan::from(range.start..range.end)
 }
 
-/// The candidate closest to `name`, if one is close enough to be a likely typo.
+/// The candidate closest to `name`, if one is close enough to be a likely typo: at
+/// most a third of its letters (at least one) differ, inserted, dropped or swapped.
+/// A shared prefix alone (`depends_post`, `deps`) is not enough.
 pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(name, candidate), candidate))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, candidate)| candidate)
+        .filter(|candidate| *candidate != name)
+        .map(|candidate| {
+            let edits = strsim::osa_distance(name, candidate);
+            let limit = (name.chars().count().max(candidate.chars().count()) / 3).max(1);
+            (edits, strsim::jaro_winkler(name, candidate), limit, candidate)
+        })
+        .filter(|(edits, _, limit, _)| edits <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(.., candidate)| candidate)
 }
 
 /// `help` text for a typo, or `None` when nothing is close.

@@ -127,6 +127,8 @@ impl Output {
 pub(crate) enum ProcessError {
     #[error("`{program}` not found on PATH")]
     NotFound { program: String },
+    #[error("cannot run `{program}`: its working directory {} does not exist", dir.display())]
+    NoDirectory { program: String, dir: PathBuf },
     #[error("cannot start `{program}`: {source}")]
     Spawn {
         program: String,
@@ -231,7 +233,12 @@ pub(crate) async fn run(
         .process_group(0)
         .kill_on_drop(true);
     let mut child = command.spawn().map_err(|source| {
-        if source.kind() == std::io::ErrorKind::NotFound {
+        if source.kind() == std::io::ErrorKind::NotFound && !spec.dir.is_dir() {
+            ProcessError::NoDirectory {
+                program: spec.program.clone(),
+                dir: spec.dir.clone(),
+            }
+        } else if source.kind() == std::io::ErrorKind::NotFound {
             ProcessError::NotFound {
                 program: spec.program.clone(),
             }

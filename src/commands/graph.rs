@@ -21,21 +21,43 @@ pub(super) fn run(set: &TaskSet, args: &GraphArgs) -> Result<ExitStatus, Error> 
     Ok(ExitStatus::Success)
 }
 
+/// How many levels of indentation a tree line shows; deeper lines drop the outer
+/// levels and say how many (`[+12]`), so output stays linear in the number of tasks.
+const MAX_LEVELS: usize = 24;
+
 /// A tree; a subtree already shown is not repeated (marked `…`).
 fn tree(set: &TaskSet, top: TaskId) -> String {
+    /// A task to print: the indentation of its line (one 4-column level per
+    /// entry), how many outer levels were dropped, and whether it is a last child.
+    struct Line {
+        id: TaskId,
+        levels: Vec<&'static str>,
+        dropped: usize,
+        last: bool,
+    }
     let mut out = format!("{}\n", set.get(top).name);
     let mut shown = vec![false; set.len()];
     shown[top.index()] = true;
-    // (task, prefix for its children, is last child)
-    let mut stack: Vec<(TaskId, String, bool)> = Vec::new();
-    let push_children = |stack: &mut Vec<(TaskId, String, bool)>, id: TaskId, prefix: &str| {
+    let mut stack: Vec<Line> = Vec::new();
+    let push_children = |stack: &mut Vec<Line>, id: TaskId, levels: &[&'static str], dropped: usize| {
         let deps = &set.get(id).deps;
         for (i, &dep) in deps.iter().enumerate().rev() {
-            stack.push((dep, prefix.to_owned(), i + 1 == deps.len()));
+            stack.push(Line {
+                id: dep,
+                levels: levels.to_vec(),
+                dropped,
+                last: i + 1 == deps.len(),
+            });
         }
     };
-    push_children(&mut stack, top, "");
-    while let Some((id, prefix, last)) = stack.pop() {
+    push_children(&mut stack, top, &[], 0);
+    while let Some(Line {
+        id,
+        mut levels,
+        mut dropped,
+        last,
+    }) = stack.pop()
+    {
         let branch = if last { "└── " } else { "├── " };
         let again = std::mem::replace(&mut shown[id.index()], true);
         let more = if again && !set.get(id).deps.is_empty() {
@@ -43,10 +65,17 @@ fn tree(set: &TaskSet, top: TaskId) -> String {
         } else {
             ""
         };
-        let _ = writeln!(out, "{prefix}{branch}{}{more}", set.get(id).name);
+        if dropped > 0 {
+            let _ = write!(out, "[+{dropped}] ");
+        }
+        let _ = writeln!(out, "{}{branch}{}{more}", levels.concat(), set.get(id).name);
         if !again {
-            let child_prefix = format!("{prefix}{}", if last { "    " } else { "│   " });
-            push_children(&mut stack, id, &child_prefix);
+            levels.push(if last { "    " } else { "│   " });
+            if levels.len() > MAX_LEVELS {
+                levels.remove(0);
+                dropped += 1;
+            }
+            push_children(&mut stack, id, &levels, dropped);
         }
     }
     out

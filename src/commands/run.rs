@@ -18,7 +18,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     };
     let order = run::select(set, &targets)?;
     let resume = match (&saved, args.plan.as_deref()) {
-        (Some(plan), Some(path)) => Some(plan.check(path, set, &order)?),
+        (Some(plan), Some(path)) => Some(plan.check(path, set, &targets, &order)?),
         _ => None,
     };
     let opts = Options {

@@ -149,12 +149,12 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
             None
         }
         (Some(argv), None) => argv_program(argv, cx),
-        (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
+        (None, Some(shell)) => Some(shell_program(shell, cx)),
         (None, None) => None,
     };
     let program = match (raw.cmd, raw.shell) {
         (Some(argv), _) => argv_program(argv, cx)?,
-        (None, Some(shell)) => Program::Shell(cx.template(shell)),
+        (None, Some(shell)) => shell_program(shell, cx),
         (None, None) => {
             if let Some(at) = raw
                 .check
@@ -190,6 +190,23 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
         check,
         read_only,
     })
+}
+
+/// A script for `sh -c`. Carriage returns (a file saved with Windows line endings)
+/// would reach the shell as part of each command, so they are refused.
+pub(super) fn shell_program(script: &Spanned<String>, cx: &mut dyn Resolve) -> Program {
+    if script.get_ref().contains('\r') {
+        cx.invalid(
+            script.span(),
+            format!(
+                "the script of task `{}` has Windows line endings (CRLF)",
+                cx.task_name()
+            ),
+            "carriage returns",
+            Some("`sh` would see each `\\r` as part of a command; save the file with LF line endings".into()),
+        );
+    }
+    Program::Shell(cx.template(script))
 }
 
 pub(super) fn argv_program(argv: &Spanned<Vec<Spanned<String>>>, cx: &mut dyn Resolve) -> Option<Program> {

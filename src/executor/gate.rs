@@ -20,7 +20,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::command::{Program, argv_program};
+use super::command::{Program, argv_program, shell_program};
 use super::pattern::Pattern;
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 
@@ -117,7 +117,7 @@ impl StepKind for Gate {
         let raw = raw.get_ref();
         let program = match (&raw.cmd, &raw.shell) {
             (Some(argv), None) => argv_program(argv, cx),
-            (None, Some(shell)) => Some(Program::Shell(cx.template(shell))),
+            (None, Some(shell)) => Some(shell_program(shell, cx)),
             (Some(_), Some(shell)) => {
                 cx.invalid(
                     shell.span(),

@@ -25,6 +25,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::process::{self, ProcessError};
 use crate::scalar::Scalar;
 use crate::template::{Outputs, Template};
 
@@ -102,6 +103,53 @@ pub(crate) struct NixBuild {
 }
 
 
+/// The Nix stores (by the `NIX_CONFIG` the step runs with) that this run has set up.
+static STORES_READY: std::sync::LazyLock<tokio::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Run a Nix command. On a store that was never used (a fresh machine), the first Nix
+/// commands of a plan start together and race to create the store: one finds its
+/// database busy, another a symlink already there, and Nix gives up. So the first
+/// Nix command of a run for a store is preceded by `nix-store --init`, run once while
+/// the others wait; a database found busy anyway (another Nix process) is tried again.
+pub(super) async fn nix(cx: &StepContext<'_>, spec: process::Spec) -> Result<process::Output, StepError> {
+    let store = spec
+        .env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "NIX_CONFIG")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("NIX_CONFIG").ok())
+        .unwrap_or_default();
+    {
+        let mut ready = STORES_READY.lock().await;
+        if !ready.contains(&store) {
+            let init = process::Spec {
+                program: "nix-store".into(),
+                args: vec!["--init".into()],
+                ..spec.clone()
+            };
+            cx.run(&init).await?.check("nix-store --init")?;
+            ready.insert(store);
+        }
+    }
+    let mut pause = std::time::Duration::from_millis(200);
+    for _ in 0..5 {
+        match cx.run(&spec).await?.check(&spec.program) {
+            Err(e) if e.stderr_tail().is_some_and(|tail| tail.contains("SQLite database") && tail.contains("is busy")) => {
+                cx.report(format!("the Nix database is busy; `{}` again in {pause:?}", spec.program));
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    () = cx.cancel.cancelled() => return Err(ProcessError::Cancelled.into()),
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(3));
+            }
+            other => return Ok(other?),
+        }
+    }
+    Ok(cx.run(&spec).await?.check(&spec.program)?)
+}
+
 /// The last non-empty line of a command's stdout.
 pub(super) fn last_line(text: &str) -> Option<String> {
     text.lines()
@@ -143,16 +191,10 @@ impl Executor for NixBuild {
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         let args = self.target.argv(cx.outputs);
-        let drv = cx
-            .run(&cx.spec("nix-instantiate", args.clone()).quiet())
-            .await?
-            .check("nix-instantiate")?;
+        let drv = nix(cx, cx.spec("nix-instantiate", args.clone()).quiet()).await?;
         let drv = last_line(&drv.stdout_tail).unwrap_or_default();
         let query = vec!["--query".into(), "--outputs".into(), drv.clone()];
-        let out = cx
-            .run(&cx.spec("nix-store", query).quiet())
-            .await?
-            .check("nix-store")?;
+        let out = nix(cx, cx.spec("nix-store", query).quiet()).await?;
         let out = last_line(&out.stdout_tail).unwrap_or_default();
         cx.produce("drv", drv.as_str());
         cx.produce("out", out.as_str());
@@ -162,9 +204,7 @@ impl Executor for NixBuild {
         let mut dry_args = vec!["--dry-run".to_owned()];
         dry_args.extend(args);
         // The list of what would be built or fetched comes on stderr, streamed as is.
-        cx.run(&cx.spec("nix-build", dry_args).quiet())
-            .await?
-            .check("nix-build")?;
+        nix(cx, cx.spec("nix-build", dry_args).quiet()).await?;
 
         let built = Path::new(&out).exists();
         let link = self.out_link.as_ref().map(|l| l.render(cx.outputs));
@@ -193,7 +233,7 @@ impl Executor for NixBuild {
             Some(link) => args.extend(["-o".into(), link.render(cx.outputs)]),
             None => args.push("--no-out-link".into()),
         }
-        let output = cx.run(&cx.spec("nix-build", args)).await?.check("nix-build")?;
+        let output = nix(cx, cx.spec("nix-build", args)).await?;
         let out = last_line(&output.stdout_tail).unwrap_or_default();
         Ok(Applied {
             outputs: vec![("out".into(), out)],

@@ -18,7 +18,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::nix_build::NixTarget;
+use super::nix_build::{NixTarget, nix};
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::scalar::Scalar;
 
@@ -41,10 +41,7 @@ impl NixEval {
     async fn evaluate(&self, cx: &StepContext<'_>) -> Result<String, StepError> {
         let mut args = vec!["--eval".to_owned(), "--strict".into(), "--json".into()];
         args.extend(self.target.argv(cx.outputs));
-        let output = cx
-            .run(&cx.spec("nix-instantiate", args).quiet())
-            .await?
-            .check("nix-instantiate")?;
+        let output = nix(cx, cx.spec("nix-instantiate", args).quiet()).await?;
         let json = output.stdout_tail.trim();
         let value = match serde_json::from_str::<serde_json::Value>(json) {
             Ok(serde_json::Value::String(s)) => s,

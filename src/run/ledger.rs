@@ -91,10 +91,15 @@ impl Ledger {
     /// task's own first), for the reporter.
     pub(super) fn complete(&mut self, slot: usize, result: TaskResult) -> Vec<TaskResult> {
         let failed = matches!(result.status, Status::Failed | Status::Interrupted);
+        let result_interrupted = result.status == Status::Interrupted;
         let mut recorded = vec![result.clone()];
         self.results[slot] = Some(result);
         if failed {
-            let reason = format!("dependency `{}` failed", self.names[slot]);
+            let reason = if result_interrupted {
+                format!("dependency `{}` was interrupted", self.names[slot])
+            } else {
+                format!("dependency `{}` failed", self.names[slot])
+            };
             let mut stack = self.dependents[slot].clone();
             while let Some(dependent) = stack.pop() {
                 if self.results[dependent].is_some() {

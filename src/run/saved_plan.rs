@@ -49,6 +49,19 @@ pub(crate) enum PlanError {
     #[diagnostic(code(ops::plan::unreadable))]
     Unreadable { path: String, reason: String },
 
+    #[error("the plan {path} is for `{planned}`, not `{asked}`")]
+    #[diagnostic(
+        code(ops::plan::other_targets),
+        help(
+            "apply it with `ops run --plan {path}`, or make a plan for `{asked}` with `ops run {asked} --diff --save-plan FILE`; nothing was run"
+        )
+    )]
+    OtherTargets {
+        path: String,
+        planned: String,
+        asked: String,
+    },
+
     #[error("the plan {path} is stale: {changes}")]
     #[diagnostic(
         code(ops::plan::stale),
@@ -93,8 +106,28 @@ impl SavedPlan {
         Ok(())
     }
 
-    /// Check the plan against the task files as they are now; `Ok` holds what to skip.
-    pub(crate) fn check(&self, path: &Path, set: &TaskSet, order: &[TaskId]) -> Result<Resume, PlanError> {
+    /// Check the plan against the task files as they are now, for the `targets` asked
+    /// for; `Ok` holds what to skip.
+    pub(crate) fn check(
+        &self,
+        path: &Path,
+        set: &TaskSet,
+        targets: &[String],
+        order: &[TaskId],
+    ) -> Result<Resume, PlanError> {
+        let sorted = |names: &[String]| {
+            let mut names = names.to_vec();
+            names.sort();
+            names.dedup();
+            names
+        };
+        if sorted(targets) != sorted(&self.targets) {
+            return Err(PlanError::OtherTargets {
+                path: path.display().to_string(),
+                planned: self.targets.join(" "),
+                asked: targets.join(" "),
+            });
+        }
         let mut changes = Vec::new();
         let planned: HashMap<&str, &PlannedStep> = self.tasks.iter().map(|t| (t.task.as_str(), t)).collect();
         for &id in order {

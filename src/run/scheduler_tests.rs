@@ -130,7 +130,7 @@ async fn an_interrupt_cancels_running_tasks_and_skips_the_rest() {
     assert_eq!(ran.status("right"), (Status::Interrupted, Some("stopped")));
     assert_eq!(
         ran.status("top"),
-        (Status::Skipped, Some("dependency `left` failed"))
+        (Status::Skipped, Some("dependency `left` was interrupted"))
     );
     assert_eq!(ran.summary.exit_code, 130);
     assert_eq!(

@@ -180,3 +180,42 @@ fn deploy_authentik_runs_end_to_end() {
     let after = test.run_with(&diff);
     assert_eq!(after.code, 0, "{}", after.stdout);
 }
+
+/// The main job's `--diff` on a Nix store that was never used (as on a fresh
+/// machine): the two image builds start together and both report what they would
+/// build; none fails on the store being set up.
+#[test]
+fn the_main_diff_passes_on_a_fresh_nix_store() {
+    let tools = ["nix-build", "ansible-playbook", "kubectl"];
+    if !tools.iter().all(|t| require_tool(t)) {
+        return;
+    }
+    let test = Test::new();
+    let root = test.root().to_path_buf();
+    std::fs::remove_dir(root.join("tasks")).unwrap();
+    copy_example(&repo_root().join("examples/homelab"), &root);
+    let nix_config = format!(
+        "nix_config=store = {}\nsubstituters =\nextra-sandbox-paths = /bin /lib /lib64 /usr\n",
+        root.join("fresh-store").display()
+    );
+    let ran = test.run_with(&[
+        "run",
+        "deploy-authentik",
+        "--diff",
+        "--keep-going",
+        "--var",
+        &nix_config,
+    ]);
+    for build in ["build-authentik", "build-redis"] {
+        let line = ran
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(build) && l.contains("changes"))
+            .unwrap_or_else(|| panic!("{build} has changes in the summary:\n{}", ran.stdout));
+        assert!(!line.contains("failed"), "{line}");
+    }
+    assert!(
+        root.join("fresh-store/nix/var/nix/db/db.sqlite").exists(),
+        "the fresh store was used"
+    );
+}

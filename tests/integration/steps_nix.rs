@@ -95,3 +95,58 @@ fn a_failing_build_names_the_cause() {
         ran.stdout
     );
 }
+
+/// On a Nix store that was never used, the first two Nix commands of a plan start
+/// together and one finds the store's database busy while the other creates it; the
+/// plan must still pass the first time (as the README's first command on a fresh
+/// machine). A store of its own (`store = DIR`) is new for each round.
+#[test]
+fn parallel_builds_pass_on_a_store_never_used_before() {
+    if !require_tool("nix-build") {
+        return;
+    }
+    let tasks = r#"
+[tasks.a]
+nix-build = { file = "image.nix", args = { version = "a" } }
+[tasks.b]
+nix-build = { file = "image.nix", args = { version = "b" } }
+[tasks.both]
+deps = ["a", "b"]
+"#;
+    for round in 0..3 {
+        let test = Test::new().file("image.nix", IMAGE).tasks(tasks);
+        let store = test.root().join("store");
+        // Builds in a store of its own run in Nix's sandbox: give it /bin/sh.
+        let config = format!(
+            "store = {}\nsubstituters =\nextra-sandbox-paths = /bin /lib /lib64 /usr",
+            store.display()
+        );
+        let test = test.env("NIX_CONFIG", &config);
+        let diff = test.run_with(&["run", "both", "--diff", "-j", "2"]);
+        diff.assert_code(0);
+        assert!(
+            diff.stdout.contains("will be built"),
+            "round {round}: {}",
+            diff.stdout
+        );
+        let fresh = Test::new().file("image.nix", IMAGE).tasks(tasks);
+        let config = config.replace(
+            &store.display().to_string(),
+            &fresh.root().join("store").display().to_string(),
+        );
+        let built = fresh
+            .env("NIX_CONFIG", &config)
+            .run_with(&["run", "both", "-j", "2"]);
+        built.assert_code(0);
+        assert!(
+            built.stdout.contains("-image-a"),
+            "round {round}: {}",
+            built.stdout
+        );
+        assert!(
+            built.stdout.contains("-image-b"),
+            "round {round}: {}",
+            built.stdout
+        );
+    }
+}
