@@ -81,6 +81,9 @@ pub(crate) fn span(range: std::ops::Range<usize>) -> SourceSpan {
 /// most a third of its letters (at least one) differ, inserted, dropped or swapped.
 /// A shared prefix alone (`depends_post`, `deps`) is not enough.
 pub(crate) fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    if name.is_empty() {
+        return None;
+    }
     candidates
         .into_iter()
         .filter(|candidate| *candidate != name)

@@ -239,7 +239,11 @@ impl LoadError {
     /// step kinds' keys of a task, read apart from its other keys).
     pub fn from_toml_with(source: &SourceFile, error: &toml::de::Error, more_keys: &[&str]) -> Self {
         let range = error.span().unwrap_or(0..0);
-        let message = error.message().trim().to_owned();
+        // Serde names the Rust type; people know it as a task table.
+        let message = error
+            .message()
+            .trim()
+            .replace("struct RawTask", "a task table `[tasks.NAME]`");
         if let Some(caps) = UNKNOWN_FIELD.captures(&message) {
             let key = caps[1].to_owned();
             let mut expected: Vec<&str> = caps[2].split(", ").map(|s| s.trim_matches('`')).collect();

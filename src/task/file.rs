@@ -204,8 +204,11 @@ fn parse_tasks(
 /// [`RawTask`].
 fn parse_task(value: Spanned<DeValue<'_>>) -> Result<RawTask, toml::de::Error> {
     let at = value.span();
+    if !matches!(value.get_ref(), DeValue::Table(_)) {
+        return RawTask::deserialize(ValueDeserializer::from(value));
+    }
     let DeValue::Table(table) = value.into_inner() else {
-        return RawTask::deserialize(ValueDeserializer::from(Spanned::new(at, DeValue::Boolean(false))));
+        unreachable!("checked above")
     };
     let mut steps = RawSteps::default();
     let mut rest = Map::new();

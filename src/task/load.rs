@@ -213,10 +213,16 @@ fn read_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
         match std::fs::read(&path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => files.push(SourceFile::new(shown, text)),
-                Err(e) => errors.push(LoadError::Read {
-                    path: shown,
-                    reason: format!("not valid UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-                }),
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    let before = std::str::from_utf8(&e.as_bytes()[..at]).unwrap_or_default();
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+                    errors.push(LoadError::Read {
+                        path: shown,
+                        reason: format!("not valid UTF-8 at line {line}, column {column} (byte {at})"),
+                    });
+                }
             },
             Err(e) => errors.push(LoadError::Read {
                 path: shown,

@@ -9,8 +9,55 @@ use crate::common::{Test, repo_root};
 
 const MARKER: &str = "[tasks.marker]\ncmd = [\"touch\", \"ran\"]\n";
 
+/// What a corpus file says it must produce, in its first comment lines:
+/// `# at: LINE:COL` (where the diagnostic points, or `none`), `# says: TEXT`,
+/// `# not: TEXT`.
+#[derive(Default)]
+struct Expected {
+    at: Vec<String>,
+    says: Vec<String>,
+    not: Vec<String>,
+}
+
+impl Expected {
+    fn read(bytes: &[u8]) -> Self {
+        let mut expected = Self::default();
+        let text = String::from_utf8_lossy(bytes);
+        for line in text.lines().take_while(|l| l.starts_with('#')) {
+            let line = line.trim_end_matches('\r');
+            if let Some(at) = line.strip_prefix("# at: ") {
+                expected.at.push(at.to_owned());
+            } else if let Some(says) = line.strip_prefix("# says: ") {
+                expected.says.push(says.to_owned());
+            } else if let Some(not) = line.strip_prefix("# not: ") {
+                expected.not.push(not.to_owned());
+            }
+        }
+        expected
+    }
+
+    fn check(&self, case: &str, stderr: &str) {
+        for at in self.at.iter().filter(|at| *at != "none") {
+            assert!(
+                stderr.contains(&format!("tasks/bad.toml:{at}]")),
+                "{case}: points at {at}\n{stderr}"
+            );
+        }
+        for says in &self.says {
+            assert!(stderr.contains(says.as_str()), "{case}: says `{says}`\n{stderr}");
+        }
+        for not in &self.not {
+            assert!(
+                !stderr.contains(not.as_str()),
+                "{case}: does not say `{not}`\n{stderr}"
+            );
+        }
+    }
+}
+
 /// Run `ops run marker` in `test` with a time limit; the result must be a clean exit 2.
-fn expect_diagnostic(test: &Test, case: &str) {
+/// Returns what it printed on stderr.
+fn expect_diagnostic(test: &Test, case: &str) -> String {
     let mut child = test
         .command_with(&["run", "marker"])
         .stdout(Stdio::null())
@@ -45,6 +92,7 @@ fn expect_diagnostic(test: &Test, case: &str) {
     assert!(!stderr.contains("panicked"), "{case}: {stderr}");
     assert!(stderr.contains('×'), "{case}: a diagnostic is printed: {stderr}");
     assert!(!test.root().join("ran").exists(), "{case}: no task may run");
+    stderr
 }
 
 #[test]
@@ -58,10 +106,23 @@ fn every_file_of_the_corpus() {
         }
         let test = Test::new().file("tasks/marker.toml", MARKER);
         std::fs::copy(&path, test.root().join("tasks/bad.toml")).unwrap();
-        expect_diagnostic(&test, &path.display().to_string());
+        let case = path.display().to_string();
+        let stderr = expect_diagnostic(&test, &case);
+        let bytes = std::fs::read(&path).unwrap();
+        let expected = Expected::read(&bytes);
+        if std::str::from_utf8(&bytes).is_err() && expected.says.is_empty() {
+            // Not text, so it cannot carry its expectations; where is all one can say.
+            assert!(stderr.contains("not valid UTF-8 at line"), "{case}: {stderr}");
+        } else {
+            assert!(
+                !expected.at.is_empty() && !expected.says.is_empty(),
+                "{case}: starts with `# at:` and `# says:`"
+            );
+            expected.check(&case, &stderr);
+        }
         cases += 1;
     }
-    assert!(cases >= 10, "the corpus has {cases} files");
+    assert!(cases >= 45, "the corpus has {cases} files");
 }
 
 #[test]
@@ -151,4 +212,33 @@ fn every_manifest_of_the_corpus() {
         cases += 1;
     }
     assert!(cases >= 6);
+}
+
+#[test]
+fn a_variable_of_another_file_is_named_as_such() {
+    let test = Test::new()
+        .file("tasks/marker.toml", MARKER)
+        .file("tasks/a.toml", "[vars]\nregistry = \"registry.example.net\"\n")
+        .file("tasks/bad.toml", "[tasks.b]\nshell = \"echo {{ registry }}\"\n");
+    let stderr = expect_diagnostic(&test, "variable of another file");
+    assert!(stderr.contains("tasks/bad.toml:2:15]"), "{stderr}");
+    assert!(
+        stderr.contains("`registry` is defined in tasks/a.toml, but variables belong to their file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_working_directory_that_does_not_exist_is_named() {
+    let ran = Test::new()
+        .tasks("[tasks.a]\ndir = \"does-not-exist\"\nshell = \"true\"\n")
+        .args(&["run", "a"])
+        .run();
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("its working directory") && ran.stdout.contains("does-not-exist"),
+        "{}",
+        ran.stdout
+    );
+    assert!(!ran.stdout.contains("not found on PATH"), "{}", ran.stdout);
 }

@@ -161,8 +161,20 @@ pub(crate) fn snapshot_settings() -> insta::Settings {
 /// Whether `tool` is on PATH. Outside CI a missing tool skips the test (saying so);
 /// with `CI=true` it fails it, so CI never passes by skipping.
 pub(crate) fn require_tool(tool: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    // On PATH, and it starts: a broken link or a binary for another machine does not count.
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let file = dir.join(tool);
+            file.is_file()
+                && std::process::Command::new(&file)
+                    .arg("--version")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok()
+        })
+    });
     if !found {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),

@@ -40,9 +40,9 @@ fn diff_and_dry_run_do_not_ask() {
     assert!(!test.root().join("dropped").exists());
 }
 
-/// Run `ops` in a pseudo-terminal with `input` typed at it.
+/// Run `ops` in a pseudo-terminal with `input` typed at it once its question shows.
 fn in_terminal(test: &Test, args: &str, input: &[u8]) -> (Option<i32>, String) {
-    use std::io::Write as _;
+    use std::io::{Read as _, Write as _};
     let mut child = std::process::Command::new("script")
         .args([
             "-qec",
@@ -55,14 +55,34 @@ fn in_terminal(test: &Test, args: &str, input: &[u8]) -> (Option<i32>, String) {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Give the prompt time to appear before answering, as a person would.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Answer when the question is on the screen, as a person would.
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = {
+        let screen = std::sync::Arc::clone(&screen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                screen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let start = std::time::Instant::now();
+    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains("[y/N]") {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "no question asked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     child.stdin.as_mut().unwrap().write_all(input).unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    (status.code(), screen)
 }
 
 #[test]

@@ -12,8 +12,10 @@ shell = "touch after-broken"
 deps = ["slow-start"]
 shell = "touch independent"
 
+# Starts with `broken` and ends only once the journal has `broken`'s failure: by then
+# ops has stopped starting tasks, so `independent` must never start.
 [tasks.slow-start]
-shell = "sleep 0.3"
+shell = "until grep -qs '\"task\":\"broken\"' .ops/runs/*.jsonl; do sleep 0.02; done"
 
 [tasks.all]
 deps = ["after-broken", "independent"]

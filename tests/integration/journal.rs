@@ -140,8 +140,9 @@ fn kill_9_mid_run_then_resume() {
 
 #[test]
 fn a_second_run_fails_naming_the_holder_or_waits() {
+    // `hold` keeps the lock until the test lets it go (no window to race against).
     let test = Test::new().tasks(
-        "[tasks.hold]\nshell = \"echo > holding; sleep 1\"\n\n[tasks.other]\nshell = \"echo other\"\n",
+        "[tasks.hold]\nshell = \"echo > holding; while ! test -e release; do sleep 0.05; done\"\n\n[tasks.other]\nshell = \"echo other\"\n",
     );
     let mut first = test
         .command_with(&["run", "hold"])
@@ -161,8 +162,15 @@ fn a_second_run_fails_naming_the_holder_or_waits() {
     assert!(second.stderr.contains("--wait-lock"), "{}", second.stderr);
     // Diff and dry-run change nothing and do not take the lock.
     test.run_with(&["run", "other", "--diff"]).assert_code(0);
-    let waited = test.run_with(&["run", "other", "--wait-lock"]);
-    waited.assert_code(0);
+    let waiting = test
+        .command_with(&["run", "other", "--wait-lock", "--output", "json"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(test.root().join("release"), "").unwrap();
+    let waited = waiting.wait_with_output().unwrap();
+    assert!(waited.status.success(), "{waited:?}");
+    assert!(String::from_utf8_lossy(&waited.stdout).contains("\"task\":\"other\""));
     assert!(first.wait().unwrap().success());
 }
 

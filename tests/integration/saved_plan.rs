@@ -88,3 +88,21 @@ fn a_file_that_is_not_a_plan() {
     ran.assert_code(2);
     assert!(ran.stderr.contains("not an ops plan"), "{}", ran.stderr);
 }
+
+#[test]
+fn a_plan_for_other_targets_is_refused_as_such() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    let other = test.run_with(&["run", "in-sync", "--plan", "deploy.plan"]);
+    other.assert_code(2);
+    assert!(
+        other
+            .stderr
+            .contains("the plan deploy.plan is for `all`, not `in-sync`"),
+        "{}",
+        other.stderr
+    );
+    assert!(!other.stderr.contains("stale"), "{}", other.stderr);
+    assert!(!test.root().join("applied-in-sync").exists());
+}
