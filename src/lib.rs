@@ -10,7 +10,8 @@
 //! runner (scheduler, journal, saved plans); task files; the step kinds; the cluster
 //! client, the lint rules and the reporters; ArgoCD Applications and HTTP helpers;
 //! and at the bottom the shared pieces: positioned YAML, process spawning, templates,
-//! TOML scalars, diagnostics, the repository root and exit codes.
+//! TOML scalars, diagnostics, the repository root and exit codes, and under process
+//! spawning the redaction of secrets.
 //!
 //! ```text
 //! commands
@@ -20,6 +21,7 @@
 //! kube policy report
 //! argocd http
 //! yaml process template scalar diagnostic root exit
+//! redact
 //! ```
 
 mod argocd;
@@ -32,6 +34,7 @@ mod http;
 mod kube;
 pub mod policy;
 mod process;
+mod redact;
 mod report;
 mod root;
 mod run;

@@ -14,6 +14,8 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use thiserror::Error;
+
+use crate::redact::Redactor;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +60,8 @@ pub(crate) struct Spec {
     /// Send stdout lines to the sink (stderr always goes there). Off for commands
     /// whose output the step parses and reports in its own words.
     pub echo_stdout: bool,
+    /// The run's secrets: a line too long to keep whole is never cut inside one.
+    pub secrets: Option<Arc<Redactor>>,
 }
 
 impl Spec {
@@ -70,6 +74,7 @@ impl Spec {
             timeout: None,
             capture: TAIL,
             echo_stdout: true,
+            secrets: None,
         }
     }
 
@@ -95,6 +100,8 @@ pub(crate) struct Output {
     pub signal: Option<i32>,
     pub stdout_tail: String,
     pub stderr_tail: String,
+    /// Stdout was longer than the spec's `capture`: `stdout_tail` is only its end.
+    pub stdout_cut: bool,
 }
 
 impl Output {
@@ -259,12 +266,23 @@ pub(crate) async fn run(
         } else {
             Arc::new(|_, _| {})
         };
-        tokio::spawn(read_lines(s, Stream::Stdout, sink, spec.capture))
+        tokio::spawn(read_lines(
+            s,
+            Stream::Stdout,
+            sink,
+            spec.capture,
+            spec.secrets.clone(),
+        ))
     });
-    let stderr = child
-        .stderr
-        .take()
-        .map(|s| tokio::spawn(read_lines(s, Stream::Stderr, Arc::clone(sink), TAIL)));
+    let stderr = child.stderr.take().map(|s| {
+        tokio::spawn(read_lines(
+            s,
+            Stream::Stderr,
+            Arc::clone(sink),
+            TAIL,
+            spec.secrets.clone(),
+        ))
+    });
 
     let deadline = async {
         match spec.timeout {
@@ -287,13 +305,14 @@ pub(crate) async fn run(
             return Err(reason);
         }
     };
-    let stdout_tail = drain(stdout).await;
-    let stderr_tail = drain(stderr).await;
+    let (stdout_tail, stdout_cut) = drain(stdout).await;
+    let (stderr_tail, _) = drain(stderr).await;
     Ok(Output {
         code: status.code(),
         signal: status.signal(),
         stdout_tail,
         stderr_tail,
+        stdout_cut,
     })
 }
 
@@ -309,16 +328,17 @@ async fn terminate(child: &mut tokio::process::Child, pgid: Option<Pid>) {
     let _ = killpg(pgid, Signal::SIGKILL);
 }
 
-async fn drain(reader: Option<tokio::task::JoinHandle<String>>) -> String {
+/// What a reader kept of its stream, and whether it had to drop the beginning.
+async fn drain(reader: Option<tokio::task::JoinHandle<(String, bool)>>) -> (String, bool) {
     let Some(mut handle) = reader else {
-        return String::new();
+        return (String::new(), false);
     };
     match tokio::time::timeout(DRAIN_GRACE, &mut handle).await {
-        Ok(Ok(tail)) => tail,
-        Ok(Err(_)) => String::new(),
+        Ok(Ok(kept)) => kept,
+        Ok(Err(_)) => (String::new(), false),
         Err(_) => {
             handle.abort();
-            String::new()
+            (String::new(), false)
         }
     }
 }
@@ -328,21 +348,28 @@ async fn read_lines(
     stream: Stream,
     sink: LineSink,
     keep: usize,
-) -> String {
+    secrets: Option<Arc<Redactor>>,
+) -> (String, bool) {
     let mut pending: Vec<u8> = Vec::new();
     let mut tail = String::new();
+    let mut cut_front = false;
     let mut chunk = vec![0u8; 16 * 1024];
-    let emit = |bytes: &[u8], tail: &mut String| {
+    // `ended`: the line ended with a newline (not cut because it was too long), so
+    // the kept output has one there too.
+    let emit = |bytes: &[u8], ended: bool, tail: &mut String, cut_front: &mut bool| {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         let line = String::from_utf8_lossy(bytes).into_owned();
         tail.push_str(&line);
-        tail.push('\n');
+        if ended {
+            tail.push('\n');
+        }
         if tail.len() > 2 * keep {
             let cut = tail.len() - keep;
             let cut = (cut..tail.len())
                 .find(|&i| tail.is_char_boundary(i))
                 .unwrap_or(cut);
             tail.drain(..cut);
+            *cut_front = true;
         }
         sink(stream, line);
     };
@@ -354,18 +381,24 @@ async fn read_lines(
         pending.extend_from_slice(&chunk[..n]);
         let mut start = 0;
         while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
-            emit(&pending[start..start + pos], &mut tail);
+            emit(&pending[start..start + pos], true, &mut tail, &mut cut_front);
             start += pos + 1;
         }
         pending.drain(..start);
-        while pending.len() >= MAX_LINE {
-            let rest = pending.split_off(MAX_LINE);
-            emit(&pending, &mut tail);
+        // A secret around the cut is kept whole in the first piece: wait until it can
+        // be complete (the longest secret past the cut) before cutting.
+        let slack = secrets.as_ref().map_or(0, |s| s.longest());
+        while pending.len() >= MAX_LINE + slack {
+            let cut = secrets
+                .as_ref()
+                .map_or(MAX_LINE, |s| s.cut_at(&pending, MAX_LINE));
+            let rest = pending.split_off(cut);
+            emit(&pending, false, &mut tail, &mut cut_front);
             pending = rest;
         }
     }
     if !pending.is_empty() {
-        emit(&pending, &mut tail);
+        emit(&pending, false, &mut tail, &mut cut_front);
     }
     if tail.len() > keep {
         let cut = tail.len() - keep;
@@ -373,8 +406,9 @@ async fn read_lines(
             .find(|&i| tail.is_char_boundary(i))
             .unwrap_or(cut);
         tail.drain(..cut);
+        cut_front = true;
     }
-    tail
+    (tail, cut_front)
 }
 
 fn last_lines(text: &str, n: usize) -> String {

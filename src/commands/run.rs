@@ -67,12 +67,19 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     };
     let mut opts = opts;
     if args.resume {
-        let (resume, changed) = run::Resume::find(set.root(), set, &targets)?;
-        if !changed.is_empty() {
+        let (resume, again) = run::Resume::find(set.root(), set, &targets)?;
+        if !again.changed.is_empty() {
             reporter.handle(&crate::report::Event::Warning(format!(
                 "changed since {}, so they run again: {}",
                 resume.origin,
-                changed.join(", ")
+                again.changed.join(", ")
+            )));
+        }
+        if !again.secret.is_empty() {
+            reporter.handle(&crate::report::Event::Warning(format!(
+                "their values held a secret, which {} does not keep, so they run again: {}",
+                resume.origin,
+                again.secret.join(", ")
             )));
         }
         opts.resume = Some(resume);

@@ -96,9 +96,10 @@ impl Executor for Command {
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         if self.read_only {
-            let (program, args) = self.program.argv(cx);
-            let output = cx.run(&cx.spec(&program, args)).await?.check(&program)?;
-            cx.produce("stdout", output.stdout_tail.trim());
+            let output = self.run(cx).await?;
+            if let Some(stdout) = kept_stdout(&output, cx) {
+                cx.produce("stdout", stdout);
+            }
             return Ok(Diff::NoChange);
         }
         let Some(check) = &self.check else {
@@ -118,12 +119,38 @@ impl Executor for Command {
     }
 
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
-        let (program, args) = self.program.argv(cx);
-        let output = cx.run(&cx.spec(&program, args)).await?.check(&program)?;
+        let output = self.run(cx).await?;
         Ok(Applied {
-            outputs: vec![("stdout".to_owned(), output.stdout_tail.trim().to_owned())],
+            outputs: kept_stdout(&output, cx)
+                .map(|stdout| ("stdout".to_owned(), stdout.to_owned()))
+                .into_iter()
+                .collect(),
         })
     }
+}
+
+/// How much of a command's standard output `{{ tasks.NAME.stdout }}` keeps.
+const MAX_STDOUT: usize = 16 * 1024 * 1024;
+
+impl Command {
+    async fn run(&self, cx: &StepContext<'_>) -> Result<crate::process::Output, StepError> {
+        let (program, args) = self.program.argv(cx);
+        let spec = cx.spec(&program, args).capture(MAX_STDOUT);
+        Ok(cx.run(&spec).await?.check(&program)?)
+    }
+}
+
+/// The output as `{{ tasks.NAME.stdout }}`, unless it was too long to keep whole: then
+/// no value (a task that uses it fails, naming why) and a line that says so.
+fn kept_stdout<'o>(output: &'o crate::process::Output, cx: &StepContext<'_>) -> Option<&'o str> {
+    if output.stdout_cut {
+        cx.report(format!(
+            "its output is over {} MiB, more than `{{{{ tasks.NAME.stdout }}}}` keeps: no value",
+            MAX_STDOUT >> 20
+        ));
+        return None;
+    }
+    Some(output.stdout_tail.trim())
 }
 
 /// `cmd`/`shell` and their checks, from the raw task.

@@ -126,6 +126,8 @@ pub(crate) struct StepContext<'a> {
     pub outputs: &'a (dyn Outputs + Sync),
     /// Values this step produces, in any mode (see [`StepContext::produce`]).
     pub produced: std::sync::Mutex<Vec<(String, String)>>,
+    /// The run's secrets, for the processes it starts.
+    pub secrets: std::sync::Arc<crate::redact::Redactor>,
 }
 
 impl StepContext<'_> {
@@ -139,6 +141,7 @@ impl StepContext<'_> {
             timeout: self.timeout,
             capture: process::TAIL,
             echo_stdout: true,
+            secrets: Some(std::sync::Arc::clone(&self.secrets)),
         }
     }
 

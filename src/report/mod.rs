@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use human::{Human, HumanOptions, OutputMode};
 pub(crate) use json::Json;
-pub(crate) use redact::{Redacting, Redactor};
+pub(crate) use redact::Redacting;
 
 use crate::process::Stream;
 
@@ -107,6 +107,9 @@ pub(crate) struct TaskResult {
     pub stderr_tail: Option<String>,
     /// The values the task produced (or, resumed, had produced): `{{ tasks.NAME.KEY }}`.
     pub outputs: BTreeMap<String, String>,
+    /// The keys of `outputs` whose values held a secret and were redacted (so they
+    /// cannot be restored from a record of the run).
+    pub redacted: Vec<String>,
 }
 
 /// The whole run.

@@ -126,6 +126,7 @@ impl Attempt {
             sink,
             outputs: &self.outputs,
             produced: std::sync::Mutex::new(Vec::new()),
+            secrets: Arc::clone(&self.store.redactor),
         };
         let mut attempt = 1;
         let result = loop {

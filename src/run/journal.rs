@@ -39,6 +39,10 @@ pub(crate) enum Record {
         fingerprint: String,
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         outputs: BTreeMap<String, String>,
+        /// Keys of `outputs` whose values held a secret: stored as `***`, so they
+        /// cannot be restored.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        redacted: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         finished_at: String,
@@ -196,6 +200,7 @@ pub(crate) fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
         exit_code: result.exit_code,
         fingerprint: fingerprint.to_owned(),
         outputs: result.outputs.clone(),
+        redacted: result.redacted.clone(),
         reason: result.reason.clone(),
         finished_at: now(),
     }

@@ -79,6 +79,7 @@ impl Ledger {
             reason,
             stderr_tail: None,
             outputs: std::collections::BTreeMap::new(),
+            redacted: Vec::new(),
         }
     }
 

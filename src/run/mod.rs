@@ -25,8 +25,9 @@ use thiserror::Error;
 
 use crate::diagnostic::suggestion;
 use crate::exit::ExitStatus;
+use crate::redact::Redactor;
 pub(crate) use crate::report::Mode;
-use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Redactor, Reporter, Summary};
+use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Reporter, Summary};
 use crate::task::{TaskId, TaskSet, graph};
 
 pub(crate) use contexts::ContextError;
@@ -210,12 +211,13 @@ async fn execute(
         pid: std::process::id(),
         started_at: journal::now(),
     };
+    // Secrets are redacted before anything sees an event, the journal included.
+    let mut recorder = recorder::Recorder::new(set, order, &run_record, reporter);
     let mut redacting = Redacting {
         redactor: Arc::clone(&redactor),
-        inner: reporter,
+        inner: &mut recorder,
     };
-    let mut recorder = recorder::Recorder::new(set, order, &run_record, &mut redacting);
-    let reporter: &mut dyn Reporter = &mut recorder;
+    let reporter: &mut dyn Reporter = &mut redacting;
     reporter.handle(&Event::RunStarted {
         mode: opts.mode,
         targets,
@@ -229,6 +231,7 @@ async fn execute(
         state: uptodate::State::load(set.root()),
         secrets: Arc::new(secrets::SecretStore::new(Arc::clone(&redactor))),
     };
+    job.secrets.preload(set.declared_secrets());
     let mut interrupts = prompt::Interrupts::signals();
     let summary = scheduler::execute(job, Arc::new(attempt::Steps), &mut interrupts, reporter).await;
     if let Some(path) = &opts.save_plan {

@@ -11,6 +11,15 @@ use super::journal::{self, Record, RunEnd, RunState};
 use crate::report::{Mode, Status};
 use crate::task::TaskSet;
 
+/// Tasks the run being resumed finished that run again, and why.
+#[derive(Debug, Default)]
+pub(crate) struct Again {
+    /// Their definition changed since.
+    pub(crate) changed: Vec<String>,
+    /// Their values held a secret, which the journal does not keep.
+    pub(crate) secret: Vec<String>,
+}
+
 /// What the run being resumed already did.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Resume {
@@ -24,11 +33,7 @@ pub(crate) struct Resume {
 
 impl Resume {
     /// Find the newest unfinished apply run of exactly these targets.
-    pub(crate) fn find(
-        root: &Path,
-        set: &TaskSet,
-        targets: &[String],
-    ) -> Result<(Self, Vec<String>), SelectError> {
+    pub(crate) fn find(root: &Path, set: &TaskSet, targets: &[String]) -> Result<(Self, Again), SelectError> {
         let mut wanted: Vec<&String> = targets.iter().collect();
         wanted.sort();
         wanted.dedup();
@@ -46,12 +51,13 @@ impl Resume {
                 targets: targets.join(" "),
             })?;
         let mut done = HashMap::new();
-        let mut changed = Vec::new();
+        let mut again = Again::default();
         for (name, record) in log.tasks() {
             let Record::Task {
                 status,
                 fingerprint,
                 outputs,
+                redacted,
                 ..
             } = record
             else {
@@ -61,10 +67,11 @@ impl Resume {
                 continue;
             }
             match set.find(name).map(|id| &set.get(id).fingerprint) {
-                Some(now) if now == fingerprint => {
+                Some(now) if now != fingerprint => again.changed.push(name.to_owned()),
+                Some(_) if !redacted.is_empty() => again.secret.push(name.to_owned()),
+                Some(_) => {
                     done.insert(name.to_owned(), (fingerprint.clone(), outputs.clone()));
                 }
-                Some(_) => changed.push(name.to_owned()),
                 None => {}
             }
         }
@@ -74,7 +81,7 @@ impl Resume {
                 planned: false,
                 done,
             },
-            changed,
+            again,
         ))
     }
 

@@ -14,7 +14,8 @@ use thiserror::Error;
 use super::Resume;
 use super::journal;
 use super::uptodate;
-use crate::report::{Redactor, Status, Summary};
+use crate::redact::Redactor;
+use crate::report::{Status, Summary};
 use crate::task::{TaskId, TaskSet};
 
 const VERSION: u32 = 1;
@@ -41,6 +42,10 @@ pub(crate) struct PlannedStep {
     pub commands: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub outputs: BTreeMap<String, String>,
+    /// Keys of `outputs` whose values held a secret (stored as `***`): the task runs
+    /// again when the plan is applied, to produce them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 #[derive(Debug, Error, Diagnostic)]
@@ -160,7 +165,7 @@ impl SavedPlan {
         let done = self
             .tasks
             .iter()
-            .filter(|t| matches!(t.diff, Status::NoChange | Status::UpToDate))
+            .filter(|t| matches!(t.diff, Status::NoChange | Status::UpToDate) && t.redacted.is_empty())
             .map(|t| (t.task.clone(), (t.fingerprint.clone(), t.outputs.clone())))
             .collect();
         Ok(Resume::planned(format!("plan {}", path.display()), done))
@@ -193,6 +198,12 @@ pub(crate) fn from_summary(
                     .outputs
                     .iter()
                     .map(|(k, v)| (k.clone(), redactor.redact(v).into_owned()))
+                    .collect(),
+                redacted: result
+                    .outputs
+                    .iter()
+                    .filter(|(_, v)| redactor.reveals(v))
+                    .map(|(k, _)| k.clone())
                     .collect(),
             }
         })

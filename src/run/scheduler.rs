@@ -223,6 +223,15 @@ impl Run<'_> {
         };
 
         let outputs = self.outputs.subset(&task.uses_outputs_of);
+        if self.opts.mode == Mode::Apply
+            && let Some((dep, key)) = task
+                .output_refs
+                .iter()
+                .find(|(t, k)| outputs.output(t, k).is_none())
+        {
+            let reason = format!("it uses `{{{{ tasks.{dep}.{key} }}}}`, which `{dep}` did not produce");
+            return Start::Done(self.ledger.result(slot, Status::Failed, Some(reason)));
+        }
         let plan = action.plan();
         let command = match self.opts.mode {
             Mode::Diff => Some(

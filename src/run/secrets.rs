@@ -9,7 +9,7 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use crate::process::{self, LineSink};
-use crate::report::Redactor;
+use crate::redact::{MIN_LEN, Redactor};
 use crate::task::SecretSource;
 
 #[derive(Default)]
@@ -56,8 +56,27 @@ impl SecretStore {
                 output.stdout_tail
             }
         };
-        self.redactor.add(&value);
+        self.redactor.add(&value).map_err(|short| {
+            format!(
+                "its value is {} bytes long; a secret must have at least {MIN_LEN}, or it could not be told apart from ordinary output",
+                short.len
+            )
+        })?;
         cache.insert(source.clone(), value.clone());
         Ok(value)
+    }
+
+    /// Register the secrets whose values are known at the start (from the
+    /// environment), so they are redacted from the first byte of the run, in every
+    /// task, whether it uses them or not.
+    pub(super) fn preload(&self, sources: &[SecretSource]) {
+        for source in sources {
+            if let SecretSource::Env(var) = source
+                && let Ok(value) = std::env::var(var)
+            {
+                // Too short: refused when a task uses it; nothing to redact meanwhile.
+                let _ = self.redactor.add(&value);
+            }
+        }
     }
 }

@@ -44,6 +44,12 @@ fn load_files(
         .iter()
         .map(|source| file::parse(source, &mut errors))
         .collect();
+    let mut declared_secrets: Vec<SecretSource> = Vec::new();
+    for source in raws.iter().flat_map(|raw| raw.secrets.values()) {
+        if !declared_secrets.contains(source.get_ref()) {
+            declared_secrets.push(source.get_ref().clone());
+        }
+    }
     // Variables are per file; an unknown one defined elsewhere is named as such.
     let mut elsewhere: HashMap<&str, &str> = HashMap::new();
     for (source, raw) in files.iter().zip(&raws) {
@@ -97,6 +103,11 @@ fn load_files(
             let output_refs = resolver.output_refs;
             task_model.uses_outputs_of = output_refs.iter().map(|r| r.task.clone()).collect();
             task_model.uses_outputs_of.dedup();
+            task_model.output_refs = output_refs
+                .iter()
+                .map(|r| (r.task.clone(), r.key.clone()))
+                .collect();
+            task_model.output_refs.dedup();
             pending.push(Pending {
                 file: file_index,
                 name: name.clone(),
@@ -148,7 +159,7 @@ fn load_files(
             ..p.task
         })
         .collect();
-    let set = TaskSet::new(root.to_path_buf(), files, tasks);
+    let set = TaskSet::new(root.to_path_buf(), files, tasks, declared_secrets);
     check_output_refs(&set, &refs, &mut errors);
     if errors.is_empty() {
         Ok(set)
@@ -397,6 +408,7 @@ impl Resolver<'_> {
                 .map(|c| self.text(c))
                 .or_else(|| action.as_ref().and_then(Action::question).map(str::to_owned)),
             uses_outputs_of: Vec::new(),
+            output_refs: Vec::new(),
             secrets: Vec::new(),
             action,
             file: self.source.name().to_owned(),

@@ -48,6 +48,8 @@ pub struct Task {
     pub(crate) secrets: Vec<(String, SecretSource)>,
     /// Tasks whose outputs (`{{ tasks.NAME.KEY }}`) this task uses.
     pub(crate) uses_outputs_of: Vec<String>,
+    /// The values it uses, `{{ tasks.NAME.KEY }}`, as (task, key).
+    pub(crate) output_refs: Vec<(String, String)>,
     /// `None` for an aggregate task, which only runs its dependencies.
     pub(crate) action: Option<Action>,
     /// The task file it comes from, as shown to users.
@@ -63,10 +65,17 @@ pub struct TaskSet {
     files: Vec<SourceFile>,
     tasks: Vec<Task>,
     index: HashMap<String, TaskId>,
+    /// Every secret declared in `[secrets]`, used or not.
+    secrets: Vec<SecretSource>,
 }
 
 impl TaskSet {
-    pub(super) fn new(root: PathBuf, files: Vec<SourceFile>, tasks: Vec<Task>) -> Self {
+    pub(super) fn new(
+        root: PathBuf,
+        files: Vec<SourceFile>,
+        tasks: Vec<Task>,
+        secrets: Vec<SecretSource>,
+    ) -> Self {
         let index = tasks
             .iter()
             .enumerate()
@@ -77,7 +86,13 @@ impl TaskSet {
             files,
             tasks,
             index,
+            secrets,
         }
+    }
+
+    /// Every secret declared in the task files.
+    pub(crate) fn declared_secrets(&self) -> &[SecretSource] {
+        &self.secrets
     }
 
     pub fn root(&self) -> &Path {

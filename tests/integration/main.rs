@@ -25,6 +25,7 @@ mod nix_files;
 mod output;
 mod parallel;
 mod saved_plan;
+mod secret_leaks;
 mod secrets;
 mod signals;
 mod steps_ansible;
