@@ -18,7 +18,13 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     };
     let order = run::select(set, &targets)?;
     let resume = match (&saved, args.plan.as_deref()) {
-        (Some(plan), Some(path)) => Some(plan.check(path, set, &targets, &order)?),
+        (Some(plan), Some(path)) => {
+            let resume = plan.check(path, set, &targets, &order)?;
+            if !args.dry_run && !args.diff {
+                plan.mark_applied(set.root(), path)?;
+            }
+            Some(resume)
+        }
         _ => None,
     };
     let opts = Options {

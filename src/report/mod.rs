@@ -198,6 +198,12 @@ pub(crate) trait Reporter: Send {
 
     /// The question was answered (or abandoned).
     fn prompt_done(&mut self) {}
+
+    /// Why the run must start no more tasks, if it must: a record of the run that
+    /// can no longer be written. A reporter that wraps another asks it too.
+    fn must_stop(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Format a duration as people read it in a summary: `0.4s`, `12.3s`, `2m 05s`.

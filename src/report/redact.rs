@@ -79,4 +79,8 @@ impl Reporter for Redacting<'_> {
     fn prompt_done(&mut self) {
         self.inner.prompt_done();
     }
+
+    fn must_stop(&self) -> Option<String> {
+        self.inner.must_stop()
+    }
 }

@@ -1,6 +1,8 @@
-//! One `ops run` (apply) at a time per repository root: an exclusive `flock` on
-//! `.ops/lock`, which records who holds it. The kernel drops the lock when its
-//! holder dies, however it dies, so a stale lock is simply taken over.
+//! One `ops run` (apply) at a time per repository root: an exclusive `flock` on the
+//! root directory itself (a file could be unlinked while held, letting a second run
+//! lock a new one), and `.ops/lock`, which records who holds it. The kernel drops
+//! the lock when its holder dies, however it dies, so a stale lock is simply taken
+//! over.
 
 use std::fs::File;
 use std::io::{Read as _, Seek as _, Write as _};
@@ -41,7 +43,8 @@ pub(crate) enum LockError {
 /// The held lock; released when dropped (or when the process dies).
 #[derive(Debug)]
 pub(super) struct RunLock {
-    file: Flock<File>,
+    _root: Flock<File>,
+    file: File,
     /// The previous holder, when it died without releasing (shown to the user).
     pub took_over: Option<Holder>,
 }
@@ -56,28 +59,32 @@ pub(super) fn acquire(root: &Path, holder: &Holder, wait: bool) -> Result<RunLoc
         source,
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io)?;
+    let open_record = || {
+        File::options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+    };
     let arg = if wait {
         FlockArg::LockExclusive
     } else {
         FlockArg::LockExclusiveNonblock
     };
-    let mut locked = match Flock::lock(file, arg) {
+    let root_dir = File::open(root).map_err(io)?;
+    let root_lock = match Flock::lock(root_dir, arg) {
         Ok(locked) => locked,
-        Err((mut file, Errno::EWOULDBLOCK)) => {
-            return Err(LockError::Held {
-                path: shown,
-                holder: read_holder(&mut file).unwrap_or_default(),
-            });
+        Err((_, Errno::EWOULDBLOCK)) => {
+            let holder = open_record()
+                .ok()
+                .and_then(|mut f| read_holder(&mut f))
+                .unwrap_or_default();
+            return Err(LockError::Held { path: shown, holder });
         }
         Err((_, errno)) => return Err(io(std::io::Error::from(errno))),
     };
+    let mut locked = open_record().map_err(io)?;
     let previous = read_holder(&mut locked).filter(|h| h.pid != 0);
     locked.set_len(0).map_err(io)?;
     locked.rewind().map_err(io)?;
@@ -87,6 +94,7 @@ pub(super) fn acquire(root: &Path, holder: &Holder, wait: bool) -> Result<RunLoc
         .and_then(|()| locked.sync_data())
         .map_err(io)?;
     Ok(RunLock {
+        _root: root_lock,
         file: locked,
         took_over: previous,
     })

@@ -233,16 +233,25 @@ async fn execute(
     };
     job.secrets.preload(set.declared_secrets());
     let mut interrupts = prompt::Interrupts::signals();
-    let summary = scheduler::execute(job, Arc::new(attempt::Steps), &mut interrupts, reporter).await;
+    let mut summary = scheduler::execute(job, Arc::new(attempt::Steps), &mut interrupts, reporter).await;
+    let mut saved = true;
     if let Some(path) = &opts.save_plan {
-        reporter.handle(&save_plan(set, order, &summary, target_names, &redactor, path));
+        let (event, ok) = save_plan(set, order, &summary, target_names, &redactor, path);
+        reporter.handle(&event);
+        saved = ok;
     }
-    let status = verdict::exit_status(&summary, opts.detailed_exitcode);
+    let status = match summary.exit_code {
+        0 | 3 if !saved => ExitStatus::Failure,
+        1 => ExitStatus::Failure,
+        _ => verdict::exit_status(&summary, opts.detailed_exitcode),
+    };
+    summary.exit_code = status.code();
     reporter.handle(&Event::RunFinished(summary));
     status
 }
 
-/// Write the plan of a completed `--diff` run; what to tell the user.
+/// Write the plan of a completed `--diff` run; what to tell the user, and whether a
+/// plan that could be saved was (a plan that cannot be written fails the run).
 fn save_plan(
     set: &TaskSet,
     order: &[TaskId],
@@ -250,16 +259,23 @@ fn save_plan(
     targets: Vec<String>,
     redactor: &Redactor,
     path: &std::path::Path,
-) -> Event {
+) -> (Event, bool) {
     let shown = path.display();
     if !matches!(summary.exit_code, 0 | 3) {
-        return Event::Warning(format!("plan not saved to {shown}: the diff did not complete"));
+        let why = format!("plan not saved to {shown}: the diff did not complete");
+        return (Event::Warning(why), true);
     }
     match saved_plan::from_summary(set, order, summary, targets, redactor).write(path) {
-        Ok(()) => Event::Note(format!(
-            "plan saved to {shown}: apply it with `ops run --plan {shown}`"
-        )),
-        Err(e) => Event::Warning(format!("cannot save the plan to {shown}: {e}")),
+        Ok(()) => (
+            Event::Note(format!(
+                "plan saved to {shown}: apply it with `ops run --plan {shown}`"
+            )),
+            true,
+        ),
+        Err(e) => (
+            Event::Warning(format!("cannot save the plan to {shown}: {e}")),
+            false,
+        ),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The run journal as a consumer of run events, as a recorder is a reporter: it
 //! appends a record for every finished task and one when the run ends, then passes
-//! the event on. A journal that cannot be written is reported once; the run goes on.
+//! the event on. A journal that cannot be written is reported once, and the run
+//! starts no more tasks: what it did could not be resumed.
 
 use std::collections::HashMap;
 
@@ -10,6 +11,8 @@ use crate::task::{TaskId, TaskSet};
 
 pub(super) struct Recorder<'r> {
     journal: Option<Journal>,
+    /// Why the journal stopped being written, once it did.
+    broken: Option<String>,
     /// Task name → the definition hash recorded with its result.
     fingerprints: HashMap<String, String>,
     inner: &'r mut dyn Reporter,
@@ -34,6 +37,7 @@ impl<'r> Recorder<'r> {
             .collect();
         Self {
             journal,
+            broken: None,
             fingerprints,
             inner,
         }
@@ -62,9 +66,16 @@ impl Reporter for Recorder<'_> {
             && let Some(journal) = self.journal.as_mut()
             && let Some(error) = journal.append(&record)
         {
-            self.inner.handle(&Event::Warning(error));
+            self.inner.handle(&Event::Warning(format!(
+                "{error}: the journal is incomplete, so no more tasks start"
+            )));
+            self.broken = Some(error);
         }
         self.inner.handle(event);
+    }
+
+    fn must_stop(&self) -> Option<String> {
+        self.broken.clone().or_else(|| self.inner.must_stop())
     }
 
     fn prompt(&mut self, task: &str, question: &str) {

@@ -20,16 +20,19 @@ use crate::task::{TaskId, TaskSet};
 
 const VERSION: u32 = 1;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct SavedPlan {
     pub ops_plan: u32,
     pub created_at: String,
     pub graph: String,
     pub targets: Vec<String>,
     pub tasks: Vec<PlannedStep>,
+    /// blake3 of the plan as written (with this field empty): an edited plan is refused.
+    #[serde(default)]
+    pub digest: String,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct PlannedStep {
     pub task: String,
     pub fingerprint: String,
@@ -67,6 +70,28 @@ pub(crate) enum PlanError {
         asked: String,
     },
 
+    #[error("the plan {path} was edited after it was saved")]
+    #[diagnostic(
+        code(ops::plan::edited),
+        help(
+            "a plan is applied as `--diff` saved it; make a new one with `ops run TASK --diff --save-plan FILE`; nothing was run"
+        )
+    )]
+    Edited { path: String },
+
+    #[error("the plan {path} was applied already ({at})")]
+    #[diagnostic(
+        code(ops::plan::applied),
+        help(
+            "a plan is applied once; make a new one with `ops run {targets} --diff --save-plan FILE`; nothing was run"
+        )
+    )]
+    Applied {
+        path: String,
+        at: String,
+        targets: String,
+    },
+
     #[error("the plan {path} is stale: {changes}")]
     #[diagnostic(
         code(ops::plan::stale),
@@ -94,17 +119,72 @@ impl SavedPlan {
                 plan.ops_plan
             )));
         }
+        if plan.digest.is_empty() || plan.digest != plan.computed_digest() {
+            return Err(PlanError::Edited {
+                path: path.display().to_string(),
+            });
+        }
         Ok(plan)
     }
 
-    /// Written to a temporary file next to `path`, then renamed over it.
+    /// The digest of the plan's content, its own digest left out.
+    fn computed_digest(&self) -> String {
+        let unsigned = Self {
+            digest: String::new(),
+            ..self.clone()
+        };
+        let bytes = serde_json::to_vec(&unsigned).unwrap_or_default();
+        blake3::hash(&bytes).to_hex().to_string()
+    }
+
+    /// Record that this plan is being applied; a plan is applied once.
+    pub(crate) fn mark_applied(&self, root: &Path, path: &Path) -> Result<(), PlanError> {
+        let dir = root.join(".ops").join("plans");
+        let record = dir.join(format!("{}.applied", &self.digest[..32.min(self.digest.len())]));
+        let io = |e: std::io::Error| PlanError::Unreadable {
+            path: record.display().to_string(),
+            reason: e.to_string(),
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        match std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(&record)
+        {
+            Ok(mut file) => {
+                let _ = writeln!(file, "{}", journal::now());
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(PlanError::Applied {
+                path: path.display().to_string(),
+                at: std::fs::read_to_string(&record)
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned(),
+                targets: self.targets.join(" "),
+            }),
+            Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Written (with its digest) to a temporary file next to `path`, then renamed over
+    /// it; a `path` that is there and is not a regular file is left alone.
     pub(crate) fn write(&self, path: &Path) -> std::io::Result<()> {
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && !meta.file_type().is_file()
+        {
+            return Err(std::io::Error::other("it is there and is not a regular file"));
+        }
+        let signed = Self {
+            digest: self.computed_digest(),
+            ..self.clone()
+        };
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        serde_json::to_writer_pretty(&mut tmp, self)?;
+        serde_json::to_writer_pretty(&mut tmp, &signed)?;
         tmp.write_all(b"\n")?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
@@ -214,5 +294,6 @@ pub(crate) fn from_summary(
         graph: journal::graph_hash(set, order),
         targets,
         tasks,
+        digest: String::new(),
     }
 }

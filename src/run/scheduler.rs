@@ -22,6 +22,7 @@ use super::prompt::{self, Interrupts};
 use super::secrets::SecretStore;
 use super::uptodate::{self, State};
 use super::verdict::{self, INTERRUPTED};
+use crate::exit::ExitStatus;
 use crate::report::{Event, Mode, Name, Reporter, Status, Summary, TaskResult};
 use crate::task::{Task, TaskId, TaskSet};
 use crate::template::{Outputs as _, Template};
@@ -74,11 +75,18 @@ pub(super) async fn execute(
         stopping: false,
         interrupted: false,
         first_failure: None,
+        aborted: None,
     };
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut joins: JoinSet<Finished> = JoinSet::new();
 
     loop {
+        if run.aborted.is_none()
+            && let Some(why) = reporter.must_stop()
+        {
+            run.aborted = Some(why);
+            run.stopping = true;
+        }
         while !run.stopping && joins.len() < opts.jobs.max(1) {
             let Some(slot) = run.ledger.next_ready() else {
                 break;
@@ -136,6 +144,9 @@ pub(super) async fn execute(
         exit_code: 0,
     };
     summary.exit_code = verdict::exit_status(&summary, opts.detailed_exitcode).code();
+    if run.aborted.is_some() && summary.exit_code != ExitStatus::Interrupted.code() {
+        summary.exit_code = ExitStatus::Failure.code();
+    }
     summary
 }
 
@@ -155,6 +166,8 @@ struct Run<'a> {
     stopping: bool,
     interrupted: bool,
     first_failure: Option<Name>,
+    /// Why the run stopped starting tasks though none failed (its journal broke).
+    aborted: Option<String>,
 }
 
 impl Run<'_> {
@@ -354,6 +367,8 @@ impl Run<'_> {
     fn unstarted_reason(&self) -> String {
         if self.interrupted {
             INTERRUPTED.to_owned()
+        } else if let Some(why) = &self.aborted {
+            format!("not started: {why}")
         } else {
             match &self.first_failure {
                 Some(name) => format!("not started: `{name}` failed"),

@@ -1,5 +1,6 @@
 //! The run journal, `--resume`, `ops runs` and the run lock.
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -192,33 +193,89 @@ fn a_torn_journal_line_is_ignored() {
     assert!(runs.stdout.contains("1 ok"), "{}", runs.stdout);
 }
 
+/// A journal that cannot be written (a full disk) is reported once and the run starts
+/// no more tasks: what it did could not be resumed. It exits non-zero.
 #[test]
-fn a_full_disk_for_the_journal_is_reported_and_the_run_goes_on() {
-    let test = Test::new().tasks(
-        "[tasks.a]\nshell = \"true\"\n[tasks.b]\ndeps = [\"a\"]\nshell = \"true\"\n[tasks.c]\ndeps = [\"b\"]\nshell = \"true\"\n[tasks.d]\ndeps = [\"c\"]\nshell = \"true\"\n",
-    );
+fn a_full_disk_for_the_journal_stops_the_run() {
+    let mut tasks = String::new();
+    for i in 1..=8 {
+        let deps = if i == 1 {
+            String::new()
+        } else {
+            format!("deps = [\"t{}\"]\n", i - 1)
+        };
+        let _ = writeln!(tasks, "[tasks.t{i}]\n{deps}shell = \"touch ran-{i}\"");
+    }
+    let test = Test::new().tasks(&tasks);
     std::fs::create_dir_all(test.root().join(".ops/runs")).unwrap();
-    // A file-size limit of 512 bytes: the run record fits, the task records do not.
+    // A file-size limit of 512 bytes: the run record and a few task records fit.
     let out = std::process::Command::new("sh")
-        .args(["-c", "ulimit -f 1 && exec \"$OPS_BIN\" run d"])
+        .args(["-c", "ulimit -f 1 && exec \"$OPS_BIN\" run t8"])
         .env("OPS_BIN", crate::common::ops_bin())
         .env("NO_COLOR", "1")
         .current_dir(test.root())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("cannot write the run journal"), "{stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(
         stderr.matches("cannot write the run journal").count(),
         1,
         "reported once: {stderr}"
     );
+    assert!(
+        stderr.contains("the journal is incomplete, so no more tasks start"),
+        "{stderr}"
+    );
+    let dir = test.root().join(".ops/runs");
+    let journal = std::fs::read_dir(&dir).unwrap().next().unwrap().unwrap().path();
+    let text = std::fs::read_to_string(journal).unwrap();
+    let recorded = text
+        .lines()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["record"] == "task"))
+        .count();
+    let ran = (1..=8)
+        .filter(|i| test.root().join(format!("ran-{i}")).exists())
+        .count();
+    assert!(recorded < 7, "the limit cut the journal: {recorded} records");
+    assert_eq!(
+        ran,
+        recorded + 1,
+        "only the task whose record failed ran past the journal"
+    );
     let runs = test.run_with(&["runs"]);
     runs.assert_code(0);
     assert!(
-        runs.stdout.contains(" d "),
+        runs.stdout.contains(" t8 "),
         "the journal is still readable: {}",
         runs.stdout
     );
+}
+
+#[test]
+fn removing_the_lock_file_does_not_let_a_second_run_in() {
+    let test = Test::new().tasks(
+        "[tasks.hold]\nshell = \"echo > holding; while ! test -e release; do sleep 0.05; done\"\n\n[tasks.other]\nshell = \"echo other > other-ran\"\n",
+    );
+    let mut first = test
+        .command_with(&["run", "hold"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&test.root().join("holding"));
+    std::fs::remove_file(test.root().join(".ops/lock")).unwrap();
+    let second = test.run_with(&["run", "other"]);
+    second.assert_code(1);
+    assert!(
+        second.stderr.contains("another `ops run` holds"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        !test.root().join("other-ran").exists(),
+        "nothing ran beside the holder"
+    );
+    std::fs::write(test.root().join("release"), "").unwrap();
+    assert!(first.wait().unwrap().success());
+    test.run_with(&["run", "other"]).assert_code(0);
 }

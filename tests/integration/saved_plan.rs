@@ -106,3 +106,64 @@ fn a_plan_for_other_targets_is_refused_as_such() {
     assert!(!other.stderr.contains("stale"), "{}", other.stderr);
     assert!(!test.root().join("applied-in-sync").exists());
 }
+
+#[test]
+fn an_edited_plan_is_refused() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    let path = test.root().join("deploy.plan");
+    // Mark the pending change as done: a plan edited to skip it.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replacen("\"diff\": \"changes\"", "\"diff\": \"no_change\"", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&path, edited).unwrap();
+    let applied = test.run_with(&["run", "--plan", "deploy.plan"]);
+    applied.assert_code(2);
+    assert!(
+        applied.stderr.contains("was edited after it was saved"),
+        "{}",
+        applied.stderr
+    );
+    assert!(!test.root().join("applied-drifted").exists(), "nothing ran");
+}
+
+#[test]
+fn a_plan_is_applied_once() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    test.run_with(&["run", "--plan", "deploy.plan"]).assert_code(0);
+    std::fs::remove_file(test.root().join("applied-drifted")).unwrap();
+    let again = test.run_with(&["run", "--plan", "deploy.plan"]);
+    again.assert_code(2);
+    assert!(again.stderr.contains("was applied already"), "{}", again.stderr);
+    assert!(
+        !test.root().join("applied-drifted").exists(),
+        "nothing ran the second time"
+    );
+}
+
+#[test]
+fn a_plan_that_cannot_be_saved_fails_the_run_and_replaces_nothing() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    std::fs::create_dir(test.root().join("plans")).unwrap();
+    let into_dir = test.run_with(&["run", "all", "--diff", "--save-plan", "plans"]);
+    into_dir.assert_code(1);
+    assert!(
+        into_dir.stderr.contains("cannot save the plan to plans"),
+        "{}",
+        into_dir.stderr
+    );
+    assert!(test.root().join("plans").is_dir(), "the directory is left alone");
+    std::os::unix::fs::symlink("/dev/null", test.root().join("null.plan")).unwrap();
+    let into_link = test.run_with(&["run", "all", "--diff", "--save-plan", "null.plan"]);
+    into_link.assert_code(1);
+    assert!(
+        std::fs::symlink_metadata(test.root().join("null.plan"))
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is left alone"
+    );
+}
