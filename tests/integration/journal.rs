@@ -139,18 +139,24 @@ fn kill_9_mid_run_then_resume() {
     assert_eq!(resumed.read("log"), "a\nb\nc\n", "a is not run again");
 }
 
-#[test]
-fn a_second_run_fails_naming_the_holder_or_waits() {
-    // `hold` keeps the lock until the test lets it go (no window to race against).
+/// `ops run hold` holding the lock until the test creates `release` (no window to
+/// race against), and a task `other` that records it ran.
+fn holding_the_lock() -> (Test, std::process::Child) {
     let test = Test::new().tasks(
-        "[tasks.hold]\nshell = \"echo > holding; while ! test -e release; do sleep 0.05; done\"\n\n[tasks.other]\nshell = \"echo other\"\n",
+        "[tasks.hold]\nshell = \"echo > holding; while ! test -e release; do sleep 0.05; done\"\n\n[tasks.other]\nshell = \"echo other > other-ran\"\n",
     );
-    let mut first = test
+    let first = test
         .command_with(&["run", "hold"])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     wait_for(&test.root().join("holding"));
+    (test, first)
+}
+
+#[test]
+fn a_second_run_fails_naming_the_holder_or_waits() {
+    let (test, mut first) = holding_the_lock();
     let second = test.run_with(&["run", "other"]);
     second.assert_code(1);
     assert!(
@@ -254,15 +260,7 @@ fn a_full_disk_for_the_journal_stops_the_run() {
 
 #[test]
 fn removing_the_lock_file_does_not_let_a_second_run_in() {
-    let test = Test::new().tasks(
-        "[tasks.hold]\nshell = \"echo > holding; while ! test -e release; do sleep 0.05; done\"\n\n[tasks.other]\nshell = \"echo other > other-ran\"\n",
-    );
-    let mut first = test
-        .command_with(&["run", "hold"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for(&test.root().join("holding"));
+    let (test, mut first) = holding_the_lock();
     std::fs::remove_file(test.root().join(".ops/lock")).unwrap();
     let second = test.run_with(&["run", "other"]);
     second.assert_code(1);
