@@ -23,8 +23,10 @@ use tokio_util::sync::CancellationToken;
 const MAX_LINE: usize = 64 * 1024;
 /// How much of each stream is kept by default.
 pub(crate) const TAIL: usize = 64 * 1024;
-/// How long a process group has between SIGTERM and SIGKILL.
-const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long a process group has between SIGTERM and SIGKILL. Shorter than the
+/// runner's grace for a step to stop (2 s), so the group is killed and reaped by the
+/// time the runner gives up on the step.
+const KILL_GRACE: Duration = Duration::from_millis(1500);
 /// How long to keep reading after the child exited (a background grandchild may hold the pipe).
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
@@ -260,6 +262,9 @@ pub(crate) async fn run(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    // Should this future be dropped before the child is done with (the runner gave up
+    // on the step), the whole group is killed, not only the direct child.
+    let mut guard = GroupGuard(pgid);
     let stdout = child.stdout.take().map(|s| {
         let sink: LineSink = if spec.echo_stdout {
             Arc::clone(sink)
@@ -302,9 +307,11 @@ pub(crate) async fn run(
         })?,
         Err(reason) => {
             terminate(&mut child, pgid).await;
+            guard.0 = None;
             return Err(reason);
         }
     };
+    guard.0 = None;
     let (stdout_tail, stdout_cut) = drain(stdout).await;
     let (stderr_tail, _) = drain(stderr).await;
     Ok(Output {
@@ -314,6 +321,17 @@ pub(crate) async fn run(
         stderr_tail,
         stdout_cut,
     })
+}
+
+/// Kills a process group when dropped, unless disarmed (`.0 = None`).
+struct GroupGuard(Option<Pid>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0 {
+            let _ = killpg(pgid, Signal::SIGKILL);
+        }
+    }
 }
 
 /// SIGTERM to the whole group, SIGKILL after a grace period, then SIGKILL to any

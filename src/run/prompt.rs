@@ -10,16 +10,20 @@ use crate::report::Reporter;
 pub(super) struct Interrupts {
     sigint: Option<Signal>,
     sigterm: Option<Signal>,
+    /// A closed terminal or a dropped SSH session.
+    sighup: Option<Signal>,
     channel: Option<mpsc::UnboundedReceiver<()>>,
 }
 
 impl Interrupts {
-    /// SIGINT and SIGTERM. Installing the handlers turns off their default action
-    /// (ending ops) for as long as this lives.
+    /// SIGINT, SIGTERM and SIGHUP. Installing the handlers turns off their default
+    /// action (ending ops and leaving the tasks' process groups behind) for as long as
+    /// this lives.
     pub(super) fn signals() -> Self {
         Self {
             sigint: signal(SignalKind::interrupt()).ok(),
             sigterm: signal(SignalKind::terminate()).ok(),
+            sighup: signal(SignalKind::hangup()).ok(),
             channel: None,
         }
     }
@@ -31,6 +35,7 @@ impl Interrupts {
         let interrupts = Self {
             sigint: None,
             sigterm: None,
+            sighup: None,
             channel: Some(rx),
         };
         (tx, interrupts)
@@ -41,6 +46,7 @@ impl Interrupts {
         tokio::select! {
             Some(()) = recv(&mut self.sigint) => {}
             Some(()) = recv(&mut self.sigterm) => {}
+            Some(()) = recv(&mut self.sighup) => {}
             Some(()) = async {
                 match &mut self.channel {
                     Some(rx) => rx.recv().await,

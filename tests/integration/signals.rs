@@ -5,17 +5,20 @@ use nix::unistd::Pid;
 
 use crate::common::{Test, alive, wait_for};
 
-fn interrupt_leaves_nothing_behind(signal: Signal) {
-    let test = Test::new().tasks(
+/// `ignoring`: the task's shell and its children ignore SIGTERM (`trap "" TERM`, which
+/// they inherit), so only the escalation to SIGKILL stops them.
+fn interrupt_leaves_nothing_behind(signal: Signal, ignoring: bool) {
+    let trap = if ignoring { "trap '' TERM; " } else { "" };
+    let test = Test::new().tasks(&format!(
         r#"
 [tasks.spawner]
-shell = "sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait"
+shell = "{trap}sleep 300 & echo $! > grandchild.pid; echo $$ > child.pid; wait"
 
 [tasks.after]
 deps = ["spawner"]
 shell = "touch after"
-"#,
-    );
+"#
+    ));
     let mut child = test
         .command_with(&["run", "after"])
         .stdout(std::process::Stdio::null())
@@ -42,10 +45,20 @@ shell = "touch after"
 
 #[test]
 fn sigint_stops_the_task_and_its_grandchildren() {
-    interrupt_leaves_nothing_behind(Signal::SIGINT);
+    interrupt_leaves_nothing_behind(Signal::SIGINT, false);
 }
 
 #[test]
 fn sigterm_stops_the_task_and_its_grandchildren() {
-    interrupt_leaves_nothing_behind(Signal::SIGTERM);
+    interrupt_leaves_nothing_behind(Signal::SIGTERM, false);
+}
+
+#[test]
+fn sighup_stops_the_task_and_its_grandchildren() {
+    interrupt_leaves_nothing_behind(Signal::SIGHUP, false);
+}
+
+#[test]
+fn a_task_that_ignores_sigterm_is_killed_with_its_group() {
+    interrupt_leaves_nothing_behind(Signal::SIGINT, true);
 }
