@@ -140,6 +140,10 @@ pub(crate) struct RunArgs {
     #[arg(long, conflicts_with_all = ["dry_run", "diff"])]
     pub resume: bool,
 
+    /// With --resume: stop the tasks a crashed run left running before resuming
+    #[arg(long, requires = "resume")]
+    pub kill_orphans: bool,
+
     /// Wait for another run in this repository to finish instead of failing
     #[arg(long)]
     pub wait_lock: bool,

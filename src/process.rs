@@ -64,6 +64,18 @@ pub(crate) struct Spec {
     pub echo_stdout: bool,
     /// The run's secrets: a line too long to keep whole is never cut inside one.
     pub secrets: Option<Arc<Redactor>>,
+    /// Told the process group of the child once it started (for the run journal).
+    pub on_spawn: Option<SpawnHook>,
+}
+
+/// Called with the process group id of each child started.
+#[derive(Clone)]
+pub(crate) struct SpawnHook(pub(crate) Arc<dyn Fn(i32) + Send + Sync>);
+
+impl std::fmt::Debug for SpawnHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SpawnHook")
+    }
 }
 
 impl Spec {
@@ -77,6 +89,7 @@ impl Spec {
             capture: TAIL,
             echo_stdout: true,
             secrets: None,
+            on_spawn: None,
         }
     }
 
@@ -265,6 +278,9 @@ pub(crate) async fn run(
     // Should this future be dropped before the child is done with (the runner gave up
     // on the step), the whole group is killed, not only the direct child.
     let mut guard = GroupGuard(pgid);
+    if let (Some(hook), Some(pgid)) = (&spec.on_spawn, pgid) {
+        (hook.0)(pgid.as_raw());
+    }
     let stdout = child.stdout.take().map(|s| {
         let sink: LineSink = if spec.echo_stdout {
             Arc::clone(sink)

@@ -73,7 +73,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     };
     let mut opts = opts;
     if args.resume {
-        let (resume, again) = run::Resume::find(set.root(), set, &targets)?;
+        let (resume, again) = run::Resume::find(set.root(), set, &targets, args.kill_orphans)?;
         if !again.changed.is_empty() {
             reporter.handle(&crate::report::Event::Warning(format!(
                 "changed since {}, so they run again: {}",

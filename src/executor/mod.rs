@@ -128,6 +128,8 @@ pub(crate) struct StepContext<'a> {
     pub produced: std::sync::Mutex<Vec<(String, String)>>,
     /// The run's secrets, for the processes it starts.
     pub secrets: std::sync::Arc<crate::redact::Redactor>,
+    /// Told the process group of each process the step starts.
+    pub spawned: Option<process::SpawnHook>,
 }
 
 impl StepContext<'_> {
@@ -142,6 +144,7 @@ impl StepContext<'_> {
             capture: process::TAIL,
             echo_stdout: true,
             secrets: Some(std::sync::Arc::clone(&self.secrets)),
+            on_spawn: self.spawned.clone(),
         }
     }
 

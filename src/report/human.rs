@@ -147,7 +147,7 @@ impl Human {
 impl Reporter for Human {
     fn handle(&mut self, event: &Event) {
         match event {
-            Event::RunStarted { .. } => {}
+            Event::RunStarted { .. } | Event::ProcessStarted { .. } => {}
             Event::Plan(p) => self.print(&plan::render(p)),
             Event::TaskStarted {
                 task,

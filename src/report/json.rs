@@ -105,6 +105,9 @@ pub(super) fn event(e: &Event) -> Value {
         }
         Event::Warning(message) => json!({"event": "warning", "message": message}),
         Event::Note(message) => json!({"event": "note", "message": message}),
+        Event::ProcessStarted { task, pgid } => {
+            json!({"event": "process_started", "task": &**task, "pgid": pgid})
+        }
         Event::TaskFinished(r) => {
             let mut v = result(r);
             v["event"] = json!("task_finished");

@@ -174,6 +174,11 @@ pub(crate) enum Event {
         question: String,
         by_flag: bool,
     },
+    /// A task started a process, leader of this process group.
+    ProcessStarted {
+        task: Name,
+        pgid: i32,
+    },
     TaskFinished(TaskResult),
     /// Something the user should know that is not a task's output (a journal that
     /// cannot be written, tasks that changed since the run being resumed).

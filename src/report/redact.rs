@@ -49,6 +49,7 @@ impl RedactEvents for Redactor {
             Event::TaskStarted { command: Some(c), .. } => self.owned(c),
             Event::Warning(message) | Event::Note(message) => self.owned(message),
             Event::RunStarted { .. }
+            | Event::ProcessStarted { .. }
             | Event::Plan(_)
             | Event::Confirmed { .. }
             | Event::TaskStarted { .. } => {}

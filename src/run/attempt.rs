@@ -127,6 +127,7 @@ impl Attempt {
             outputs: &self.outputs,
             produced: std::sync::Mutex::new(Vec::new()),
             secrets: Arc::clone(&self.store.redactor),
+            spawned: Some(spawn_hook(&self.events, &self.name)),
         };
         let mut attempt = 1;
         let result = loop {
@@ -163,6 +164,17 @@ impl Attempt {
             duration: started.elapsed(),
         }
     }
+}
+
+/// Reports each process group the task starts, so the journal can name it.
+fn spawn_hook(events: &UnboundedSender<Event>, task: &Name) -> crate::process::SpawnHook {
+    let (events, task) = (events.clone(), task.clone());
+    crate::process::SpawnHook(Arc::new(move |pgid| {
+        let _ = events.send(Event::ProcessStarted {
+            task: task.clone(),
+            pgid,
+        });
+    }))
 }
 
 /// Run a step under the task's timeout and the run's cancellation.

@@ -47,6 +47,8 @@ pub(crate) enum Record {
         reason: Option<String>,
         finished_at: String,
     },
+    /// A task started a process group (found again by `--resume` after a crash).
+    Process { task: String, pgid: i32 },
     End {
         status: RunEnd,
         exit_code: u8,
@@ -264,6 +266,21 @@ impl RunLog {
         }
     }
 
+    /// The process groups of tasks that have no result after them, still alive: what
+    /// a crashed run left running.
+    pub(crate) fn orphans(&self) -> Vec<(String, i32)> {
+        let mut open: Vec<(String, i32)> = Vec::new();
+        for record in &self.records {
+            match record {
+                Record::Process { task, pgid } => open.push((task.clone(), *pgid)),
+                Record::Task { task, .. } => open.retain(|(t, _)| t != task),
+                _ => {}
+            }
+        }
+        open.retain(|&(_, pgid)| group_alive(pgid));
+        open
+    }
+
     /// The task records, last one per task.
     pub(crate) fn tasks(&self) -> BTreeMap<&str, &Record> {
         let mut tasks = BTreeMap::new();
@@ -289,4 +306,9 @@ pub(crate) fn list(root: &Path) -> Vec<RunLog> {
     paths.sort();
     paths.reverse();
     paths.iter().filter_map(|p| RunLog::read(p)).collect()
+}
+
+/// Whether a process group has a member left (signal 0 reaches it).
+pub(crate) fn group_alive(pgid: i32) -> bool {
+    pgid > 0 && nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
 }

@@ -95,6 +95,15 @@ pub(crate) enum SelectError {
         help: Option<String>,
     },
 
+    #[error("run {run} crashed and left tasks running: {groups}")]
+    #[diagnostic(
+        code(ops::run::orphans),
+        help(
+            "resuming now would start them a second time: wait for them to end, or pass `--kill-orphans` to stop them first; nothing was run"
+        )
+    )]
+    Orphans { run: String, groups: String },
+
     #[error("no failed or interrupted run of `{targets}` to resume")]
     #[diagnostic(
         code(ops::run::nothing_to_resume),

@@ -49,6 +49,10 @@ impl<'r> Recorder<'r> {
                 let fingerprint = self.fingerprints.get(&*result.task).map_or("", String::as_str);
                 Some(journal::task_record(result, fingerprint))
             }
+            Event::ProcessStarted { task, pgid } => Some(Record::Process {
+                task: task.to_string(),
+                pgid: *pgid,
+            }),
             Event::RunFinished(summary) => Some(Record::End {
                 status: RunEnd::from_exit_code(summary.exit_code),
                 exit_code: summary.exit_code,

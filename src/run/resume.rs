@@ -32,8 +32,14 @@ pub(crate) struct Resume {
 }
 
 impl Resume {
-    /// Find the newest unfinished apply run of exactly these targets.
-    pub(crate) fn find(root: &Path, set: &TaskSet, targets: &[String]) -> Result<(Self, Again), SelectError> {
+    /// Find the newest unfinished apply run of exactly these targets. Tasks a crashed
+    /// run left running are refused, or with `kill_orphans` stopped first.
+    pub(crate) fn find(
+        root: &Path,
+        set: &TaskSet,
+        targets: &[String],
+        kill_orphans: bool,
+    ) -> Result<(Self, Again), SelectError> {
         let mut wanted: Vec<&String> = targets.iter().collect();
         wanted.sort();
         wanted.dedup();
@@ -50,6 +56,22 @@ impl Resume {
             .ok_or_else(|| SelectError::NothingToResume {
                 targets: targets.join(" "),
             })?;
+        let orphans = log.orphans();
+        if !orphans.is_empty() {
+            if !kill_orphans {
+                return Err(SelectError::Orphans {
+                    run: log.id.clone(),
+                    groups: orphans
+                        .iter()
+                        .map(|(task, pgid)| format!("`{task}` (process group {pgid})"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            for (_, pgid) in &orphans {
+                kill_group(*pgid);
+            }
+        }
         let mut done = HashMap::new();
         let mut again = Again::default();
         for (name, record) in log.tasks() {
@@ -100,5 +122,18 @@ impl Resume {
             .get(task)
             .filter(|(f, _)| f == fingerprint)
             .map(|(_, outputs)| outputs)
+    }
+}
+
+/// SIGKILL to a process group left by a crashed run, then wait (5 s at most) until it
+/// is gone.
+fn kill_group(pgid: i32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    let start = std::time::Instant::now();
+    while journal::group_alive(pgid) && start.elapsed() < std::time::Duration::from_secs(5) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -107,17 +107,25 @@ fn kill_9_mid_run_then_resume() {
     wait_for(&test.root().join("b-started"));
     kill(Pid::from_raw(i32::try_from(ops.id()).unwrap()), Signal::SIGKILL).unwrap();
     ops.wait().unwrap();
-    // ops could not clean up after SIGKILL: stop the orphaned task ourselves.
+    // ops could not clean up after SIGKILL: its task b is still running.
     let b: i32 = std::fs::read_to_string(test.root().join("b.pid"))
         .unwrap()
         .trim()
         .parse()
         .unwrap();
-    let _ = nix::sys::signal::killpg(Pid::from_raw(b), Signal::SIGKILL);
-    let start = Instant::now();
-    while alive(b) && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(alive(b));
+    std::fs::remove_file(test.root().join("slow")).unwrap();
+    let refused = test.run_with(&["run", "c", "--resume"]);
+    refused.assert_code(2);
+    assert!(
+        refused
+            .stderr
+            .contains("crashed and left tasks running: `b` (process group"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("--kill-"), "{}", refused.stderr);
+    assert!(alive(b), "a refused resume touches nothing");
 
     let runs = test.run_with(&["runs"]);
     runs.assert_code(0);
@@ -128,9 +136,13 @@ fn kill_9_mid_run_then_resume() {
         runs.stdout
     );
 
-    std::fs::remove_file(test.root().join("slow")).unwrap();
-    let resumed = test.run_with(&["run", "c", "--resume"]);
+    let resumed = test.run_with(&["run", "c", "--resume", "--kill-orphans"]);
     resumed.assert_code(0);
+    let start = Instant::now();
+    while alive(b) && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!alive(b), "the orphaned b was stopped, not run beside its copy");
     assert!(
         resumed.stderr.contains("took over the lock of pid"),
         "{}",
