@@ -199,6 +199,27 @@ pub fn load(text: &str) -> Result<Vec<Node>, SyntaxError> {
         .collect())
 }
 
+/// Parse a file's bytes. Bytes that are not UTF-8 are a syntax error at the first
+/// of them; the text returned then has them replaced (for showing the file).
+pub fn load_bytes(bytes: Vec<u8>) -> (String, Result<Vec<Node>, SyntaxError>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let docs = load(&text);
+            (text, docs)
+        }
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let message = format!(
+                "not UTF-8 text: byte 0x{:02X} cannot start a character here",
+                e.as_bytes()[at]
+            );
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let error = error_at(&text, at, message);
+            (text, Err(error))
+        }
+    }
+}
+
 /// The owned tree of a document; [`Guard`] has bounded its depth.
 fn convert(y: &MarkedYaml<'_>, offsets: &Offsets<'_>) -> Node {
     let pos = offsets.pos(y.span);
@@ -351,5 +372,14 @@ mod tests {
         for item in docs[0].as_seq() {
             assert_eq!(&text[item.pos.start..item.pos.end], "\"é\"");
         }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error_at_the_first() {
+        let (text, docs) = load_bytes(b"a: 1\nb: \xc3\xa9\xff\n".to_vec());
+        let e = docs.unwrap_err();
+        assert_eq!((e.pos.line, e.pos.column, e.pos.start), (2, 5, 10));
+        assert!(e.message.contains("0xFF"), "{}", e.message);
+        assert!(text.ends_with("é\u{fffd}\n"));
     }
 }
