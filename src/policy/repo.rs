@@ -216,11 +216,8 @@ impl Repo {
         }
         let mut included_by: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
         for k in kustomizations.values() {
-            for listed in &k.listed {
-                included_by
-                    .entry(listed.path.clone())
-                    .or_default()
-                    .push(k.dir.clone());
+            for path in k.listed.iter().filter_map(|l| l.path.as_ref()) {
+                included_by.entry(path.clone()).or_default().push(k.dir.clone());
             }
         }
         Self {
