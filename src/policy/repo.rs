@@ -78,6 +78,9 @@ pub struct Repo {
     included_by: HashMap<PathBuf, Vec<PathBuf>>,
     /// Kustomization files read besides `files` (around a partial lint).
     extra: Vec<ManifestFile>,
+    /// Path → index into `files` followed by `extra` (a lookup per finding must not
+    /// be a search through every file).
+    by_path: HashMap<PathBuf, usize>,
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -220,22 +223,28 @@ impl Repo {
                 included_by.entry(path.clone()).or_default().push(k.dir.clone());
             }
         }
+        let mut by_path = HashMap::new();
+        for (i, file) in files.iter().chain(&extra).enumerate() {
+            by_path.entry(file.path.clone()).or_insert(i);
+        }
         Self {
             root: root.to_path_buf(),
             files,
             kustomizations,
             included_by,
             extra,
+            by_path,
         }
     }
 
     /// The text of a file that was read (for suppressions and snippets).
     pub fn source(&self, path: &Path) -> Option<&SourceFile> {
-        self.files
-            .iter()
-            .chain(&self.extra)
-            .find(|f| f.path == path && f.unchecked.is_none())
-            .map(|f| &f.source)
+        let &i = self.by_path.get(path)?;
+        let file = self
+            .files
+            .get(i)
+            .or_else(|| self.extra.get(i - self.files.len()))?;
+        file.unchecked.is_none().then_some(&file.source)
     }
 
     /// How many files were read and checked.
