@@ -2,8 +2,8 @@
 //! what is shown, not to the file: the line starts of a file are indexed once, and
 //! miette is handed only the lines around the finding (its own lookup walks the
 //! text from the start, which made the report quadratic in the findings of a
-//! file). A finding on a very long line (minified or generated YAML) is shown in a
-//! window of that line, named with the real line and column.
+//! file). A finding on or next to a very long line (minified or generated YAML) is
+//! shown in a window of its line, named with the real line and column.
 
 use std::sync::Arc;
 
@@ -59,8 +59,14 @@ impl Indexed {
     pub(super) fn for_finding(self: &Arc<Self>, pos: Pos) -> (Shown, SourceSpan) {
         let start = pos.start.min(self.text.len());
         let end = pos.end.clamp(start, self.text.len());
-        let (line_start, line_end) = self.line_range(self.line_of(start));
-        if line_end - line_start <= LONG_LINE {
+        let line = self.line_of(start);
+        let (line_start, line_end) = self.line_range(line);
+        // miette shows a line of context on each side: none of them may be long.
+        let shown = line.saturating_sub(1)..(line + 2).min(self.starts.len());
+        if shown
+            .map(|l| self.line_range(l))
+            .all(|(from, to)| to - from <= LONG_LINE)
+        {
             return (Shown::File(Arc::clone(self)), (start..end).into());
         }
         let floor = |mut i: usize| {
