@@ -8,11 +8,11 @@ use miette::Diagnostic;
 use thiserror::Error;
 
 use crate::cli::{LintArgs, LintFormat};
-use crate::diagnostic::suggestion;
+use crate::diagnostic::{did_you_mean, suggestion};
 use crate::exit::ExitStatus;
 use crate::policy::config::{Config, PolicyErrors};
 use crate::policy::finding::Severity;
-use crate::policy::{self, output, rule};
+use crate::policy::{self, output, read, rule};
 
 #[derive(Debug, Error, Diagnostic)]
 pub(crate) enum LintError {
@@ -31,6 +31,21 @@ pub(crate) enum LintError {
     #[error("{path}: not in the repository at {root}")]
     #[diagnostic(code(ops::lint::outside))]
     Outside { path: String, root: String },
+
+    #[error("{path}: no such file or directory")]
+    #[diagnostic(code(ops::lint::missing))]
+    Missing {
+        path: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{path}: cannot be read: {reason}")]
+    #[diagnostic(
+        code(ops::lint::unreadable),
+        help("check the path (a symbolic link may point at itself) and its permissions")
+    )]
+    Unreadable { path: String, reason: String },
 }
 
 fn unknown<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> LintError {
@@ -40,9 +55,49 @@ fn unknown<'a>(id: &str, known: impl IntoIterator<Item = &'a str>) -> LintError 
     }
 }
 
+/// `help` for a path that does not exist: the closest name next to it, if one is close.
+fn near(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let siblings: Vec<String> = std::fs::read_dir(parent.unwrap_or(Path::new(".")))
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let close = did_you_mean(name, siblings.iter().map(String::as_str))?;
+    let shown = parent.map_or_else(|| PathBuf::from(close), |p| p.join(close));
+    Some(format!("did you mean `{}`?", shown.display()))
+}
+
+/// A command-line path must exist and be readable: a directory that can be listed,
+/// a regular file that can be opened. (FIFOs, sockets and devices are left to the
+/// lint, which reports them without opening them.)
+fn readable(path: &Path, absolute: &Path) -> Result<(), LintError> {
+    let unreadable = |reason: String| LintError::Unreadable {
+        path: path.display().to_string(),
+        reason,
+    };
+    let meta = match std::fs::metadata(absolute) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LintError::Missing {
+                path: path.display().to_string(),
+                help: near(path),
+            });
+        }
+        Err(e) => return Err(unreadable(e.to_string())),
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(absolute).map_err(|e| unreadable(e.to_string()))?;
+    } else if meta.is_file() {
+        read::open(absolute).map_err(|why| unreadable(why.reason()))?;
+    }
+    Ok(())
+}
+
 /// A command-line path, relative to the root.
 fn relative(root: &Path, path: &Path) -> Result<PathBuf, LintError> {
     let absolute = std::env::current_dir().unwrap_or_default().join(path);
+    readable(path, &absolute)?;
     let absolute = absolute.canonicalize().unwrap_or(absolute);
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     absolute

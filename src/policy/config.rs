@@ -31,6 +31,7 @@ use toml::Spanned;
 use super::custom::CustomRule;
 use super::finding::Severity;
 use super::option::{Opt, OptionKind, OptionType, OptionValue};
+use super::read::{self, Unchecked};
 use super::rule;
 use crate::diagnostic::{SourceFile, span, suggestion};
 
@@ -177,8 +178,19 @@ impl Config {
     /// Read `root/policies/*.toml` over the built-in default.
     pub(crate) fn load(root: &Path) -> Result<Self, PolicyErrors> {
         let mut config = Self::builtin();
-        let Ok(entries) = std::fs::read_dir(root.join("policies")) else {
-            return Ok(config);
+        let entries = match std::fs::read_dir(root.join("policies")) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),
+            // Not the built-in rules instead of the repository's: that would pass
+            // what its policies forbid.
+            Err(e) => {
+                let source = SourceFile::new("policies/", "");
+                let help = "make `policies/` a readable directory, or remove it to use the built-in rules";
+                let message = format!("cannot read the policies directory: {e}");
+                return Err(PolicyErrors {
+                    errors: vec![error(&source, 0..0, message, Some(help.into()))],
+                });
+            }
         };
         let mut paths: Vec<_> = entries
             .filter_map(Result::ok)
@@ -192,14 +204,18 @@ impl Config {
                 "policies/{}",
                 path.file_name().unwrap_or_default().to_string_lossy()
             );
-            let text = match std::fs::read_to_string(&path) {
+            let text = match read::bytes(&path).and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|e| Unchecked::Unreadable {
+                    error: format!("not UTF-8 text ({e})"),
+                })
+            }) {
                 Ok(text) => text,
-                Err(e) => {
+                Err(why) => {
                     let source = SourceFile::new(shown, "");
                     errors.push(error(
                         &source,
                         0..0,
-                        format!("cannot read the policy file: {e}"),
+                        format!("cannot read the policy file: {}", why.reason()),
                         None,
                     ));
                     continue;

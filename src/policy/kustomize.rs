@@ -21,7 +21,8 @@ pub struct ImageOverride {
 /// A local path listed by a kustomization, with the node that lists it.
 #[derive(Clone, Debug)]
 pub struct Listed {
-    pub path: PathBuf,
+    /// Relative to the root; `None` when the path leads outside the repository.
+    pub path: Option<PathBuf>,
     pub node: Node,
 }
 
@@ -44,19 +45,24 @@ fn is_remote(entry: &str) -> bool {
     entry.contains("://") || entry.starts_with("git@") || entry.starts_with("github.com/")
 }
 
-/// `dir/entry` normalised (`..` and `.` removed), relative to the root.
-pub fn join(dir: &Path, entry: &str) -> PathBuf {
+/// `dir/entry` normalised lexically (`.` dropped, `..` removing the component
+/// before it), relative to the root; `None` when it leaves the root (a `..` too
+/// many, an absolute path). Never clamped: `../../x` from `a/` is not `x`.
+pub fn join(dir: &Path, entry: &str) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for component in dir.join(entry).components() {
         match component {
             Component::ParentDir => {
-                out.pop();
+                if !out.pop() {
+                    return None;
+                }
             }
             Component::CurDir => {}
-            other => out.push(other),
+            Component::Normal(name) => out.push(name),
+            Component::RootDir | Component::Prefix(_) => return None,
         }
     }
-    out
+    Some(out)
 }
 
 impl Kustomization {
@@ -147,6 +153,24 @@ impl Kustomization {
 
     /// Whether this kustomization lists `path` (a file or a directory).
     pub fn lists(&self, path: &Path) -> bool {
-        self.listed.iter().any(|l| l.path == path)
+        self.listed.iter().any(|l| l.path.as_deref() == Some(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_resolved_without_clamping() {
+        let dir = Path::new("apps/web");
+        assert_eq!(
+            join(dir, "./base/../svc.yaml"),
+            Some(PathBuf::from("apps/web/svc.yaml"))
+        );
+        assert_eq!(join(dir, "../../shared"), Some(PathBuf::from("shared")));
+        assert_eq!(join(dir, "../../../stray.yaml"), None);
+        assert_eq!(join(dir, "../../../apps/web/x.yaml"), None);
+        assert_eq!(join(dir, "/etc/passwd"), None);
     }
 }

@@ -13,6 +13,7 @@ pub mod image_ref;
 pub mod kustomize;
 pub(crate) mod option;
 pub(crate) mod output;
+pub(crate) mod read;
 mod repo;
 pub(crate) mod rule;
 mod rules;
@@ -131,7 +132,7 @@ pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
         (&a.path, a.pos.line, a.pos.column, a.rule).cmp(&(&b.path, b.pos.line, b.pos.column, b.rule))
     });
     Report {
-        files_scanned: repo.files.len(),
+        files_scanned: repo.checked(),
         findings,
         duration: started.elapsed(),
         repo,

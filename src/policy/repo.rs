@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::kustomize::{self, Kustomization};
+use super::read::{self, Unchecked};
 use crate::diagnostic::SourceFile;
 use crate::yaml::{self, Node, SyntaxError};
 
@@ -17,18 +18,35 @@ pub struct ManifestFile {
     pub path: PathBuf,
     pub source: SourceFile,
     pub docs: Result<Vec<Node>, SyntaxError>,
+    /// Why the file was not read, when it was not (it then has no documents).
+    pub(crate) unchecked: Option<Unchecked>,
 }
 
 impl ManifestFile {
-    fn read(root: &Path, path: PathBuf) -> Option<Self> {
-        let bytes = std::fs::read(root.join(&path)).ok()?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let docs = yaml::load(&text);
-        Some(Self {
-            source: SourceFile::new(path.to_string_lossy().into_owned(), text),
+    /// Read and parse a file (within the limits of [`read`]).
+    fn read(root: &Path, path: PathBuf) -> Self {
+        match read::bytes(&root.join(&path)) {
+            Ok(bytes) => {
+                let (text, docs) = yaml::load_bytes(bytes);
+                Self {
+                    source: SourceFile::new(path.to_string_lossy().into_owned(), text),
+                    path,
+                    docs,
+                    unchecked: None,
+                }
+            }
+            Err(why) => Self::unchecked(path, why),
+        }
+    }
+
+    /// A file (or directory) that could not be read.
+    fn unchecked(path: PathBuf, why: Unchecked) -> Self {
+        Self {
+            source: SourceFile::new(path.to_string_lossy().into_owned(), ""),
             path,
-            docs,
-        })
+            docs: Ok(Vec::new()),
+            unchecked: Some(why),
+        }
     }
 
     /// The documents that are Kubernetes objects (they have `apiVersion` and `kind`).
@@ -60,6 +78,9 @@ pub struct Repo {
     included_by: HashMap<PathBuf, Vec<PathBuf>>,
     /// Kustomization files read besides `files` (around a partial lint).
     extra: Vec<ManifestFile>,
+    /// Path → index into `files` followed by `extra` (a lookup per finding must not
+    /// be a search through every file).
+    by_path: HashMap<PathBuf, usize>,
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -75,22 +96,58 @@ fn skipped(name: &str) -> bool {
         || name.starts_with("result")
 }
 
-/// Every YAML file under `root`, relative to it.
-fn walk(root: &Path, under: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
+/// What a walk found: the YAML files under a directory (relative to the root), and
+/// the directories it could not list.
+#[derive(Default)]
+struct Walked {
+    files: Vec<PathBuf>,
+    unlisted: Vec<ManifestFile>,
+}
+
+/// The path an error of the walk is about.
+fn error_path(error: &ignore::Error) -> Option<&Path> {
+    match error {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+/// Every YAML file under `root/under`: regular files, and the FIFOs, sockets and
+/// devices named like YAML (so that reading reports them); symbolic links are not
+/// followed.
+fn walk(root: &Path, under: &Path, walked: &mut Walked) {
     let walker = ignore::WalkBuilder::new(root.join(under))
         .hidden(true)
         .filter_entry(|e| !e.file_name().to_str().is_some_and(skipped))
         .build();
-    for entry in walker.flatten() {
-        if entry.file_type().is_some_and(|t| t.is_file())
-            && is_yaml(entry.path())
-            && let Ok(rel) = entry.path().strip_prefix(root)
-        {
-            found.push(rel.to_path_buf());
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                if entry.file_type().is_some_and(|t| !t.is_dir() && !t.is_symlink())
+                    && is_yaml(entry.path())
+                    && let Ok(rel) = entry.path().strip_prefix(root)
+                {
+                    walked.files.push(rel.to_path_buf());
+                }
+            }
+            // A directory or file that cannot be listed or looked at (errors that
+            // are not about the file system, a bad `.gitignore` glob, are not).
+            Err(error) => {
+                if let (Some(io), Some(rel)) = (
+                    error.io_error(),
+                    error_path(&error).and_then(|p| p.strip_prefix(root).ok()),
+                ) {
+                    let why = Unchecked::Unreadable {
+                        error: io.to_string(),
+                    };
+                    walked
+                        .unlisted
+                        .push(ManifestFile::unchecked(rel.to_path_buf(), why));
+                }
+            }
         }
     }
-    found
 }
 
 impl Repo {
@@ -98,27 +155,30 @@ impl Repo {
     /// whole root when empty) and every kustomization around them.
     pub fn load(root: &Path, paths: &[PathBuf]) -> Self {
         let whole = paths.is_empty();
-        let mut wanted: Vec<PathBuf> = if whole {
-            walk(root, Path::new(""))
+        let mut walked = Walked::default();
+        if whole {
+            walk(root, Path::new(""), &mut walked);
         } else {
-            paths
-                .iter()
-                .flat_map(|p| {
-                    if root.join(p).is_dir() {
-                        walk(root, p)
-                    } else {
-                        vec![p.clone()]
-                    }
-                })
-                .filter(|p| is_yaml(p) || p.file_name().is_some_and(|n| n == "Chart.yaml"))
-                .collect()
-        };
+            for path in paths {
+                if root.join(path).is_dir() {
+                    walk(root, path, &mut walked);
+                } else if is_yaml(path) || path.file_name().is_some_and(|n| n == "Chart.yaml") {
+                    walked.files.push(path.clone());
+                }
+            }
+        }
+        let Walked {
+            files: mut wanted,
+            unlisted,
+        } = walked;
         wanted.sort();
         wanted.dedup();
-        let files: Vec<ManifestFile> = wanted
+        let mut files: Vec<ManifestFile> = wanted
             .into_par_iter()
-            .filter_map(|p| ManifestFile::read(root, p))
+            .map(|p| ManifestFile::read(root, p))
             .collect();
+        files.extend(unlisted);
+        files.sort_by(|a, b| a.path.cmp(&b.path));
 
         let mut kustomizations = HashMap::new();
         for file in files.iter().filter(|f| f.is_kustomization()) {
@@ -146,7 +206,8 @@ impl Repo {
                 }
                 for name in kustomize::FILE_NAMES {
                     let path = dir.join(name);
-                    if let Some(file) = ManifestFile::read(root, path) {
+                    if std::fs::symlink_metadata(root.join(&path)).is_ok() {
+                        let file = ManifestFile::read(root, path);
                         if let Some(doc) = file.docs.as_ref().ok().and_then(|d| d.first()) {
                             kustomizations.insert(dir.clone(), Kustomization::from_node(&file.path, doc));
                         }
@@ -158,12 +219,13 @@ impl Repo {
         }
         let mut included_by: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
         for k in kustomizations.values() {
-            for listed in &k.listed {
-                included_by
-                    .entry(listed.path.clone())
-                    .or_default()
-                    .push(k.dir.clone());
+            for path in k.listed.iter().filter_map(|l| l.path.as_ref()) {
+                included_by.entry(path.clone()).or_default().push(k.dir.clone());
             }
+        }
+        let mut by_path = HashMap::new();
+        for (i, file) in files.iter().chain(&extra).enumerate() {
+            by_path.entry(file.path.clone()).or_insert(i);
         }
         Self {
             root: root.to_path_buf(),
@@ -171,16 +233,23 @@ impl Repo {
             kustomizations,
             included_by,
             extra,
+            by_path,
         }
     }
 
     /// The text of a file that was read (for suppressions and snippets).
     pub fn source(&self, path: &Path) -> Option<&SourceFile> {
-        self.files
-            .iter()
-            .chain(&self.extra)
-            .find(|f| f.path == path)
-            .map(|f| &f.source)
+        let &i = self.by_path.get(path)?;
+        let file = self
+            .files
+            .get(i)
+            .or_else(|| self.extra.get(i - self.files.len()))?;
+        file.unchecked.is_none().then_some(&file.source)
+    }
+
+    /// How many files were read and checked.
+    pub(crate) fn checked(&self) -> usize {
+        self.files.iter().filter(|f| f.unchecked.is_none()).count()
     }
 
     /// Whether any kustomization lists `path`.

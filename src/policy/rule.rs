@@ -101,6 +101,7 @@ pub(crate) static RULES: &[&dyn Rule] = &[
     &super::rules::nix_container::NixContainer,
     &super::rules::no_plain_secret::NoPlainSecret,
     &super::rules::yaml_syntax::YamlSyntax,
+    &super::rules::unreadable_file::UnreadableFile,
     &super::rules::suppression::Suppression,
     &super::rules::custom::Custom,
 ];

@@ -12,5 +12,5 @@ mod print;
 
 pub use json::documents;
 pub use node::{Kind, Node, Pos, SyntaxError};
-pub use parse::load;
+pub use parse::{load, load_bytes};
 pub use print::print;

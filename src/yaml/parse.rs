@@ -1,91 +1,240 @@
 //! The positioned parser: saphyr's marked nodes converted into the owned tree of
-//! [`super::node`], with byte ranges computed from saphyr's character columns.
+//! [`super::node`], with byte ranges computed from saphyr's character offsets.
+//!
+//! The parser's events pass through a [`Guard`] before saphyr's loader builds the
+//! tree, so that hostile input is a syntax error rather than a crash: nesting is
+//! limited to [`MAX_DEPTH`] collections (aliases count with the depth of what they
+//! name), an alias may not name a node it is inside, and anchors are per document.
+//! Characters YAML does not allow in a stream (control characters but tab, LF and
+//! CR) are a syntax error at their position, as they are for kubectl.
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use std::collections::HashMap;
+
+use saphyr::{MarkedYaml, Scalar, YamlData, YamlLoader};
+use saphyr_parser::{BufferedInput, Event, Marker, Parser, ScanError, SpannedEventReceiver as _};
 
 use super::node::{Kind, Node, Pos, SyntaxError};
 
-/// Byte offsets of line starts, to turn (line, character column) into bytes.
-struct Lines<'a> {
+/// Collections nested deeper than this are a syntax error. Kubernetes objects
+/// nest a few dozen levels at most; the bound keeps every recursive walk over a
+/// tree (conversion, rules, printing, dropping) far from the end of the stack. It
+/// is also the flow-nesting limit of saphyr's scanner, so `[[[…` and block
+/// nesting stop at the same depth.
+pub(crate) const MAX_DEPTH: usize = 255;
+
+/// saphyr's scanner's message when flow collections nest past its own limit.
+const SCANNER_DEPTH: &str = "recursion limit exceeded";
+
+/// Byte offsets of characters, to turn saphyr's character offsets into bytes.
+struct Offsets<'a> {
     text: &'a str,
-    starts: Vec<usize>,
+    /// Byte offset of every [`STRIDE`]th character (empty for ASCII text, where
+    /// characters are bytes).
+    every: Vec<usize>,
 }
 
-impl<'a> Lines<'a> {
+const STRIDE: usize = 64;
+
+impl<'a> Offsets<'a> {
     fn new(text: &'a str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Self { text, starts }
+        let every = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().step_by(STRIDE).map(|(i, _)| i).collect()
+        };
+        Self { text, every }
     }
 
-    /// Byte offset of 1-based `line`, 0-based character `column`.
-    fn offset(&self, line: usize, column: usize) -> usize {
-        let Some(&start) = self.starts.get(line.saturating_sub(1)) else {
+    /// Byte offset of the character at `index` (the text's end past its last).
+    fn byte(&self, index: usize) -> usize {
+        if self.every.is_empty() {
+            return index.min(self.text.len());
+        }
+        let Some(&from) = self.every.get(index / STRIDE) else {
             return self.text.len();
         };
-        let rest = &self.text[start..];
-        rest.char_indices()
-            .nth(column)
-            .map_or(self.text.len(), |(i, _)| start + i)
+        self.text[from..]
+            .char_indices()
+            .nth(index % STRIDE)
+            .map_or(self.text.len(), |(i, _)| from + i)
+    }
+
+    fn at(&self, mark: Marker) -> Pos {
+        let start = self.byte(mark.index());
+        Pos {
+            line: mark.line(),
+            column: mark.col() + 1,
+            start,
+            end: start,
+        }
     }
 
     fn pos(&self, span: saphyr_parser::Span) -> Pos {
-        let start = self.offset(span.start.line(), span.start.col());
-        let end = self.offset(span.end.line(), span.end.col()).max(start);
-        Pos {
-            line: span.start.line(),
-            column: span.start.col() + 1,
-            start,
-            end,
+        let start = self.at(span.start);
+        let end = self.byte(span.end.index()).max(start.start);
+        Pos { end, ..start }
+    }
+
+    fn error(&self, e: &ScanError) -> SyntaxError {
+        let message = if e.info() == SCANNER_DEPTH {
+            too_deep()
+        } else {
+            e.info().to_owned()
+        };
+        SyntaxError {
+            message,
+            pos: self.at(*e.marker()),
+        }
+    }
+}
+
+fn too_deep() -> String {
+    format!("nesting deeper than {MAX_DEPTH} levels")
+}
+
+/// The first character YAML does not allow in a stream, with its byte offset.
+fn forbidden_char(text: &str) -> Option<(usize, char)> {
+    text.char_indices().find(|&(_, c)| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{85}'))
+            || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+    })
+}
+
+/// A syntax error at a byte offset, with its line and character column.
+fn error_at(text: &str, at: usize, message: String) -> SyntaxError {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    SyntaxError {
+        message,
+        pos: Pos {
+            line: text[..at].matches('\n').count() + 1,
+            column: text[line_start..at].chars().count() + 1,
+            start: at,
+            end: at,
+        },
+    }
+}
+
+/// What the events seen so far hold open, to check each new one against the limits.
+#[derive(Default)]
+struct Guard {
+    /// The open collections: their anchor id (0 for none) and the height of the
+    /// tallest node they hold so far (a scalar is 0, a collection 1 more than its
+    /// tallest child).
+    open: Vec<(usize, usize)>,
+    /// The height of every anchored node of the current document.
+    anchors: HashMap<usize, usize>,
+}
+
+impl Guard {
+    fn check(&mut self, event: &Event<'_>) -> Result<(), String> {
+        match event {
+            Event::DocumentStart(_) => self.anchors.clear(),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.open.len() >= MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                self.open.push((*anchor, 0));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, tallest)) = self.open.pop() {
+                    self.close(anchor, tallest + 1);
+                }
+            }
+            Event::Scalar(_, _, anchor, _) => self.close(*anchor, 0),
+            Event::Alias(id) => {
+                if self.open.iter().any(|(anchor, _)| anchor == id) {
+                    return Err("alias to a node that contains it".into());
+                }
+                // An anchor of an earlier document (saphyr's parser keeps them).
+                let Some(&height) = self.anchors.get(id) else {
+                    return Err("while parsing node, found unknown anchor".into());
+                };
+                if self.open.len() + height > MAX_DEPTH {
+                    return Err(too_deep());
+                }
+                self.close(0, height);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A node of `height` is complete.
+    fn close(&mut self, anchor: usize, height: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, height);
+        }
+        if let Some((_, tallest)) = self.open.last_mut() {
+            *tallest = (*tallest).max(height);
         }
     }
 }
 
 /// Parse every document of a YAML file.
 pub fn load(text: &str) -> Result<Vec<Node>, SyntaxError> {
-    let lines = Lines::new(text);
-    match MarkedYaml::load_from_str(text) {
-        Ok(docs) => Ok(docs.iter().map(|d| convert(d, &lines, 0)).collect()),
+    if let Some((at, c)) = forbidden_char(text) {
+        let message = format!("control character U+{:04X} is not allowed in YAML", u32::from(c));
+        return Err(error_at(text, at, message));
+    }
+    let offsets = Offsets::new(text);
+    let mut loader = YamlLoader::<MarkedYaml<'_>>::default();
+    let mut guard = Guard::default();
+    for event in Parser::new(BufferedInput::new(text.chars())) {
+        let (event, span) = event.map_err(|e| offsets.error(&e))?;
+        if let Err(message) = guard.check(&event) {
+            return Err(SyntaxError {
+                message,
+                pos: offsets.at(span.start),
+            });
+        }
+        loader.on_event(event, span);
+        if let Some(e) = loader.error() {
+            return Err(offsets.error(e));
+        }
+    }
+    Ok(loader
+        .into_documents()
+        .iter()
+        .map(|d| convert(d, &offsets))
+        .collect())
+}
+
+/// Parse a file's bytes. Bytes that are not UTF-8 are a syntax error at the first
+/// of them; the text returned then has them replaced (for showing the file).
+pub fn load_bytes(bytes: Vec<u8>) -> (String, Result<Vec<Node>, SyntaxError>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let docs = load(&text);
+            (text, docs)
+        }
         Err(e) => {
-            let m = e.marker();
-            let start = lines.offset(m.line(), m.col());
-            Err(SyntaxError {
-                message: e.info().to_owned(),
-                pos: Pos {
-                    line: m.line(),
-                    column: m.col() + 1,
-                    start,
-                    end: start,
-                },
-            })
+            let at = e.utf8_error().valid_up_to();
+            let message = format!(
+                "not UTF-8 text: byte 0x{:02X} cannot start a character here",
+                e.as_bytes()[at]
+            );
+            let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let error = error_at(&text, at, message);
+            (text, Err(error))
         }
     }
 }
 
-/// Nodes nested deeper than this are cut off (nobody writes such manifests; it keeps
-/// hostile input from exhausting the stack).
-const MAX_DEPTH: usize = 256;
-
-fn convert(y: &MarkedYaml<'_>, lines: &Lines<'_>, depth: usize) -> Node {
-    let pos = lines.pos(y.span);
-    if depth > MAX_DEPTH {
-        return Node {
-            pos,
-            kind: Kind::Null,
-        };
-    }
+/// The owned tree of a document; [`Guard`] has bounded its depth.
+fn convert(y: &MarkedYaml<'_>, offsets: &Offsets<'_>) -> Node {
+    let pos = offsets.pos(y.span);
     let kind = match &y.data {
         YamlData::Value(Scalar::String(s)) | YamlData::Representation(s, _, _) => Kind::Str(s.to_string()),
         YamlData::Value(Scalar::Boolean(b)) => Kind::Bool(*b),
         YamlData::Value(Scalar::Integer(i)) => Kind::Int(*i),
         YamlData::Value(Scalar::FloatingPoint(f)) => Kind::Float(f.into_inner()),
-        YamlData::Sequence(items) => Kind::Seq(items.iter().map(|i| convert(i, lines, depth + 1)).collect()),
+        YamlData::Sequence(items) => Kind::Seq(items.iter().map(|i| convert(i, offsets)).collect()),
         YamlData::Mapping(map) => Kind::Map(
             map.iter()
-                .map(|(k, v)| (convert(k, lines, depth + 1), convert(v, lines, depth + 1)))
+                .map(|(k, v)| (convert(k, offsets), convert(v, offsets)))
                 .collect(),
         ),
-        YamlData::Tagged(_, inner) => return convert(inner, lines, depth + 1),
+        YamlData::Tagged(_, inner) => return convert(inner, offsets),
         _ => Kind::Null,
     };
     Node { pos, kind }
@@ -94,6 +243,7 @@ fn convert(y: &MarkedYaml<'_>, lines: &Lines<'_>, depth: usize) -> Node {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn positions_point_at_values_including_quotes_and_crlf() {
@@ -117,5 +267,119 @@ mod tests {
         let docs = load(text).unwrap();
         let image = docs[0].get("image").unwrap();
         assert_eq!(&text[image.pos.start..image.pos.end], "app:1");
+    }
+
+    /// The message and (line, column) of the syntax error of `text`.
+    fn error(text: &str) -> (String, usize, usize) {
+        let e = load(text).unwrap_err();
+        assert_eq!(
+            &text[e.pos.start..e.pos.start],
+            "",
+            "a byte offset inside the text"
+        );
+        (e.message, e.pos.line, e.pos.column)
+    }
+
+    #[test]
+    fn nesting_is_limited_in_block_and_flow_style() {
+        let deep = format!("nesting deeper than {MAX_DEPTH} levels");
+        let ok = format!("{}1\n", "- ".repeat(MAX_DEPTH));
+        assert!(load(&ok).is_ok());
+        // Block sequences on one line: the limit is passed at the next dash.
+        let text = format!("{}1\n", "- ".repeat(20_000));
+        assert_eq!(error(&text), (deep.clone(), 1, 2 * MAX_DEPTH + 1));
+        // Block mappings, one level per line.
+        let text = (0..300).fold(String::new(), |text, i| text + &" ".repeat(i) + "k:\n");
+        assert_eq!(error(&text), (deep.clone(), MAX_DEPTH + 1, MAX_DEPTH + 1));
+        // Flow sequences and mappings.
+        let text = format!("{}{}\n", "[".repeat(20_000), "]".repeat(20_000));
+        assert_eq!(error(&text), (deep.clone(), 1, MAX_DEPTH + 1));
+        let text = format!("{}1{}\n", "{a: ".repeat(20_000), "}".repeat(20_000));
+        assert_eq!(error(&text).0, deep);
+    }
+
+    #[test]
+    fn aliases_count_with_the_depth_of_their_anchor() {
+        // An anchor `half` levels deep, used under enough levels to pass the limit
+        // or just not.
+        let half = MAX_DEPTH / 2;
+        let anchor = format!("a: &x {}1{}\n", "[".repeat(half), "]".repeat(half));
+        let used = |levels: usize| format!("{anchor}b: {}*x{}\n", "[".repeat(levels), "]".repeat(levels));
+        let fits = used(MAX_DEPTH - half - 1);
+        assert!(load(&fits).is_ok());
+        let deeper = used(MAX_DEPTH - half);
+        let (message, line, column) = error(&deeper);
+        assert_eq!(
+            (message, line, column),
+            (
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+                2,
+                4 + MAX_DEPTH - half
+            )
+        );
+    }
+
+    #[test]
+    fn an_alias_inside_its_own_anchor_is_an_error() {
+        assert_eq!(
+            error("a: &x [*x]\n"),
+            ("alias to a node that contains it".into(), 1, 8)
+        );
+        assert_eq!(error("a: &x\n  b: *x\n").1, 2);
+        // An anchor after its node is closed is fine, as is reusing a name.
+        assert!(load("a: &x [1]\nb: *x\nc: &x 2\nd: *x\n").is_ok());
+    }
+
+    #[test]
+    fn anchors_do_not_cross_documents() {
+        assert_eq!(
+            error("a: &x 1\n---\nb: *x\n"),
+            ("while parsing node, found unknown anchor".into(), 3, 4)
+        );
+    }
+
+    #[test]
+    fn a_billion_laughs_is_an_error() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (i, name) in ('b'..='j').enumerate() {
+            let prev = char::from(b'a' + u8::try_from(i).unwrap());
+            let items = vec![format!("*{prev}"); 10].join(", ");
+            let _ = writeln!(text, "{name}: &{name} [{items}]");
+        }
+        assert!(error(&text).0.contains("alias expansion"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_are_errors_at_their_position() {
+        assert_eq!(
+            error("a: 1\nb: x\u{0}y\n"),
+            ("control character U+0000 is not allowed in YAML".into(), 2, 5)
+        );
+        assert_eq!(error("é: \u{1b}[0m\n").1, 1);
+        assert_eq!(error("é: \u{1b}[0m\n").2, 4);
+        // Tabs, CR and a byte-order mark are allowed.
+        let text = "\u{feff}a: 1\r\nb: \"\t\"\n";
+        let docs = load(text).unwrap();
+        let b = docs[0].get("b").unwrap();
+        assert_eq!(b.as_str(), Some("\t"));
+        assert_eq!(&text[b.pos.start..b.pos.end], "\"\t\"");
+    }
+
+    #[test]
+    fn positions_on_a_long_line_of_multi_byte_characters() {
+        let text = format!("[{}]\n", ["\"é\""; 1000].join(", "));
+        let docs = load(&text).unwrap();
+        for item in docs[0].as_seq() {
+            assert_eq!(&text[item.pos.start..item.pos.end], "\"é\"");
+        }
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_an_error_at_the_first() {
+        let (text, docs) = load_bytes(b"a: 1\nb: \xc3\xa9\xff\n".to_vec());
+        let e = docs.unwrap_err();
+        assert_eq!((e.pos.line, e.pos.column, e.pos.start), (2, 5, 10));
+        assert!(e.message.contains("0xFF"), "{}", e.message);
+        assert!(text.ends_with("é\u{fffd}\n"));
     }
 }

@@ -171,49 +171,6 @@ fn a_task_file_that_is_a_directory() {
     expect_diagnostic(&test, "directory");
 }
 
-/// Broken manifests: `ops lint` reports them (a syntax error is a `yaml-syntax`
-/// finding, exit 1) and never panics or hangs.
-#[test]
-fn every_manifest_of_the_corpus() {
-    let dir = repo_root().join("tests/bad-input/manifests");
-    let mut cases = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir(root.path().join(".git")).unwrap();
-        std::fs::copy(&path, root.path().join(path.file_name().unwrap())).unwrap();
-        let mut child = std::process::Command::new(crate::common::ops_bin())
-            .args(["lint", "--format", "json"])
-            .current_dir(root.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{}: ops lint hung",
-                path.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!stderr.contains("panicked"), "{}: {stderr}", path.display());
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{}: {:?} {stderr}",
-            path.display(),
-            out.status
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(report["files_scanned"], 1, "{}", path.display());
-        cases += 1;
-    }
-    assert!(cases >= 6);
-}
-
 #[test]
 fn a_variable_of_another_file_is_named_as_such() {
     let test = Test::new()

@@ -31,6 +31,12 @@ fn findings(ran: &Ran) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// How many files `ops lint --format json` checked.
+fn scanned(ran: &Ran) -> u64 {
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    v["files_scanned"].as_u64().unwrap()
+}
+
 fn found(rule: &str, severity: &str, path: &str) -> (String, String, String) {
     (rule.to_owned(), severity.to_owned(), path.to_owned())
 }
@@ -108,6 +114,7 @@ fn yaml_syntax_is_configured_like_any_rule() {
         findings(&ran),
         vec![found("yaml-syntax", "warning", "broken.yaml")]
     );
+    assert_eq!(scanned(&ran), 3);
 }
 
 #[test]
@@ -188,6 +195,7 @@ fn a_custom_rule_is_suppressed_by_its_id() {
         .run_with(&["lint", "--format", "json"]);
     ran.assert_code(0);
     assert_eq!(findings(&ran), vec![]);
+    assert_eq!(scanned(&ran), 1);
 }
 
 #[test]

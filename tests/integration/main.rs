@@ -5,6 +5,7 @@ mod fake_kube;
 mod servers;
 
 mod bad_input;
+mod bad_input_lint;
 mod confirm;
 mod diagnostics;
 mod diff;

@@ -1,18 +1,22 @@
 //! Findings as people read them: file:line:col, the source line with a caret under
 //! the value, the rule id and a help line; then a summary.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity as MietteSeverity};
+use miette::{Diagnostic, LabeledSpan, Severity as MietteSeverity, SourceSpan};
 
+use super::snippet::{self, Indexed};
 use crate::policy::Report;
 use crate::policy::finding::{Finding, Severity};
 
 #[derive(Debug)]
 struct Shown {
     finding: Finding,
-    src: Option<NamedSource<Arc<str>>>,
+    /// The source to show, and the finding's span in it.
+    src: Option<(snippet::Shown, SourceSpan)>,
 }
 
 impl std::fmt::Display for Shown {
@@ -44,13 +48,12 @@ impl Diagnostic for Shown {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        self.src.as_ref().map(|s| s as &dyn miette::SourceCode)
+        self.src.as_ref().map(|(src, _)| src.code())
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        self.src.as_ref()?;
-        let pos = self.finding.pos;
-        let label = LabeledSpan::new(Some(self.finding.rule.to_owned()), pos.start, pos.end - pos.start);
+        let (_, span) = self.src.as_ref()?;
+        let label = LabeledSpan::new_with_span(Some(self.finding.rule.to_owned()), *span);
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -58,11 +61,16 @@ impl Diagnostic for Shown {
 /// The report as text for a terminal or a log.
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
+    // Indexed once per file, when a finding first needs it.
+    let mut indexed: HashMap<&Path, Option<Arc<Indexed>>> = HashMap::new();
     for finding in &report.findings {
-        let src = report
-            .repo
-            .source(&finding.path)
-            .map(crate::diagnostic::SourceFile::named);
+        let file = indexed.entry(&finding.path).or_insert_with(|| {
+            report
+                .repo
+                .source(&finding.path)
+                .map(|s| Arc::new(Indexed::new(s)))
+        });
+        let src = file.as_ref().map(|file| file.for_finding(finding.pos));
         let place = format!(
             "{}:{}:{}",
             super::shown(&finding.path),

@@ -5,6 +5,7 @@ mod github;
 mod human;
 mod json;
 mod sarif;
+mod snippet;
 
 pub(crate) use github::render as github;
 pub(crate) use human::render as human;

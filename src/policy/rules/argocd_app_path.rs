@@ -1,3 +1,5 @@
+use std::path::Path;
+
 use crate::argocd::Application;
 use crate::policy::option::{Declared, Opt};
 use crate::policy::repo::ManifestFile;
@@ -6,7 +8,8 @@ use crate::policy::rule::{Context, Findings, Rule, declare_rule};
 declare_rule! {
     /// ## What it checks
     /// An ArgoCD Application (or ApplicationSet template) whose `repoURL` is this
-    /// repository points at a `path` that exists.
+    /// repository points at a `path` that exists, inside the repository (`../`
+    /// out of it, or an absolute path, is a finding, not a look at the host).
     ///
     /// ## Why
     /// A wrong path makes the Application sync nothing (or fail) after the merge,
@@ -87,7 +90,15 @@ impl Rule for ArgocdAppPath {
                 if dir.contains("{{") {
                     continue; // an ApplicationSet generator fills it in
                 }
-                if !cx.repo.root.join(dir).is_dir() {
+                let Some(inside) = crate::policy::kustomize::join(Path::new(""), dir) else {
+                    out.add(
+                        path.pos,
+                        format!("path `{dir}` is outside the repository"),
+                        Some("point the Application at a directory of this repository"),
+                    );
+                    continue;
+                };
+                if !cx.repo.root.join(inside).is_dir() {
                     out.add(
                         path.pos,
                         format!("path `{dir}` does not exist in this repository"),

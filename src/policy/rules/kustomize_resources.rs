@@ -6,7 +6,9 @@ declare_rule! {
     /// ## What it checks
     /// Every Kubernetes manifest in a directory that has a `kustomization.yaml` is
     /// listed by a kustomization (as a resource, component, patch, generator file…),
-    /// and every local file or directory a kustomization lists exists.
+    /// and every local file or directory a kustomization lists exists inside the
+    /// repository (a path is resolved as written: `../` too many is outside it, not
+    /// the root).
     ///
     /// ## Why
     /// A manifest written but not listed is never deployed, and nobody notices until
@@ -45,13 +47,19 @@ impl Rule for KustomizeResources {
             let dir = file.path.parent().unwrap_or(std::path::Path::new(""));
             if let Some(k) = cx.repo.kustomizations.get(dir) {
                 for listed in &k.listed {
-                    if !cx.repo.root.join(&listed.path).exists() {
-                        let entry = listed.node.as_str().unwrap_or_default();
-                        out.add(
+                    let entry = listed.node.as_str().unwrap_or_default();
+                    match &listed.path {
+                        None => out.add(
+                            listed.node.pos,
+                            format!("lists `{entry}`, a resource outside the repository"),
+                            Some("list files of this repository (ArgoCD builds from its checkout alone)"),
+                        ),
+                        Some(path) if !cx.repo.root.join(path).exists() => out.add(
                             listed.node.pos,
                             format!("lists `{entry}`, which does not exist"),
                             Some("fix the path, or remove the entry"),
-                        );
+                        ),
+                        Some(_) => {}
                     }
                 }
             }
