@@ -141,6 +141,15 @@ impl CnpgRole {
         let first = items
             .first()
             .ok_or_else(|| format!("{}: `spec.managed.roles` is empty", path.display()))?;
+        // Edits go in block style; a list or a role written in flow style (`[…]`,
+        // `{…}`) is refused rather than broken.
+        let flow = |node: &Node| matches!(text[node.pos.start..].chars().next(), Some('[' | '{'));
+        if flow(roles) || items.iter().any(flow) {
+            return Err(format!(
+                "{}: `spec.managed.roles` is written in flow style (`[…]` or `{{…}}`); write it as a block list (one `- name: …` per role) for ops to edit it",
+                path.display()
+            ));
+        }
         // Indentation of a role's keys, and of its `- `.
         let key_indent = " ".repeat(first.pos.column - 1);
         let dash_indent = " ".repeat(first.pos.column.saturating_sub(3));
@@ -159,7 +168,53 @@ impl CnpgRole {
                 &mut out,
             );
         }
+        if text.ends_with('\n') && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        self.check_edit(path, text, &out)?;
         Ok(out)
+    }
+
+    /// The edited text, read back as data, must be the original with exactly this role
+    /// added or updated; otherwise nothing is written.
+    fn check_edit(&self, path: &Path, before: &str, after: &str) -> Result<(), String> {
+        let refuse = |why: String| {
+            format!("{}: the edit would not give the intended manifest ({why}); nothing was written", path.display())
+        };
+        let mut expected = yaml::documents(before).map_err(&refuse)?;
+        let got = yaml::documents(after).map_err(|e| refuse(format!("it would not parse: {e}")))?;
+        let cluster = expected
+            .iter_mut()
+            .find(|d| d["kind"] == "Cluster")
+            .ok_or_else(|| refuse("no Cluster".into()))?;
+        let roles = cluster
+            .pointer_mut("/spec/managed/roles")
+            .and_then(serde_json::Value::as_array_mut)
+            .ok_or_else(|| refuse("no roles".into()))?;
+        let index = roles
+            .iter()
+            .position(|r| r["name"] == self.name.as_str())
+            .unwrap_or_else(|| {
+                roles.push(serde_json::json!({ "name": self.name }));
+                roles.len() - 1
+            });
+        let role = roles[index].as_object_mut().ok_or_else(|| refuse("a role is not a map".into()))?;
+        for a in &self.attributes {
+            let value = yaml::documents(&format!("v: {}\n", a.yaml))
+                .ok()
+                .and_then(|docs| docs.into_iter().next())
+                .map(|doc| doc["v"].clone())
+                .unwrap_or_default();
+            role.insert(a.key.to_owned(), value);
+        }
+        if let Some(secret) = &self.password_secret {
+            role.insert("passwordSecret".into(), serde_json::json!({ "name": secret }));
+        }
+        if got == expected {
+            Ok(())
+        } else {
+            Err(refuse("read back, the file differs from the intended edit".into()))
+        }
     }
 
     /// Change the attributes that differ, in place; add the missing ones after the
@@ -179,11 +234,12 @@ impl CnpgRole {
         if let Some(secret) = &self.password_secret {
             match role.path("passwordSecret.name") {
                 Some(v) if v.as_str() == Some(secret.as_str()) => {}
-                Some(v) => edits.push((v.pos.start, v.pos.end, secret.clone())),
+                Some(v) => edits.push((v.pos.start, v.pos.end, yaml::scalar(secret))),
                 None => {
                     let _ = writeln!(
                         missing,
-                        "{key_indent}passwordSecret:\n{key_indent}  name: {secret}"
+                        "{key_indent}passwordSecret:\n{key_indent}  name: {}",
+                        yaml::scalar(secret)
                     );
                 }
             }
@@ -201,11 +257,12 @@ impl CnpgRole {
     /// Append the role after the last one, with the siblings' indentation.
     fn add(&self, text: &str, last: &Node, key_indent: &str, dash_indent: &str, out: &mut String) {
         let at = line_end(text, node_end(last).saturating_sub(1).max(last.pos.start));
-        let mut block = format!("{dash_indent}- name: {}\n", self.name);
+        let mut block = format!("{dash_indent}- name: {}\n", yaml::scalar(&self.name));
         for a in &self.attributes {
             let _ = writeln!(block, "{key_indent}{}: {}", a.key, a.yaml);
         }
         if let Some(secret) = &self.password_secret {
+            let secret = yaml::scalar(secret);
             let _ = writeln!(block, "{key_indent}passwordSecret:\n{key_indent}  name: {secret}");
         }
         if at > 0 && !text[..at].ends_with('\n') {
@@ -350,13 +407,13 @@ impl StepKind for CnpgRole {
         }
         attributes.push(Attribute {
             key: "ensure",
-            yaml: role.ensure.clone().unwrap_or_else(|| "present".into()),
+            yaml: yaml::scalar(role.ensure.as_deref().unwrap_or("present")),
             pg: None,
         });
         if let Some(comment) = &role.comment {
             attributes.push(Attribute {
                 key: "comment",
-                yaml: serde_json::to_string(&cx.expand_known(comment)).unwrap_or_default(),
+                yaml: yaml::scalar(&cx.expand_known(comment)),
                 pg: None,
             });
         }

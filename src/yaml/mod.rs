@@ -13,4 +13,4 @@ mod print;
 pub use json::documents;
 pub use node::{Kind, Node, Pos, SyntaxError};
 pub use parse::{load, load_bytes};
-pub use print::print;
+pub use print::{print, scalar};

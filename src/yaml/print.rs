@@ -118,11 +118,38 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
+/// A string as a YAML scalar that YAML 1.1 and 1.2 readers alike read as this string.
+pub fn scalar(s: &str) -> String {
+    if needs_quotes(s) {
+        Value::String(s.to_owned()).to_string()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Plain scalars that YAML 1.1 readers (PyYAML, many tools still) take for a boolean,
+/// a null, a number, a timestamp or a merge/value key, though YAML 1.2 reads a string.
+static YAML_1_1: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(concat!(
+        r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF",
+        r"|~|null|Null|NULL|=|<<",
+        r"|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0[0-7_]+|[-+]?0x[0-9a-fA-F_]+|[-+]?0b[01_]+",
+        r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?",
+        r"|[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        r"|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt \t].*)?)$"
+    ))
+    .expect("the YAML 1.1 pattern is valid")
+});
+
 /// Whether a string must be quoted to read back as itself. Rather than a list of
-/// YAML's special forms (`~`, `.inf`, `0o17`, `yes`, `- a`, `a #b` …), the parser is
+/// YAML 1.2's special forms (`~`, `.inf`, `0o17`, `- a`, `a #b` …), the parser is
 /// asked: the plain scalar, as a value and as a key, must come back as this string.
+/// YAML 1.1's forms (`yes`, `on`, `No`, `012`, `1:30`, `2026-01-02`) are quoted too.
 fn needs_quotes(s: &str) -> bool {
     if s.is_empty() || s.trim() != s || s.contains('\n') || s.chars().any(char::is_control) {
+        return true;
+    }
+    if YAML_1_1.is_match(s) {
         return true;
     }
     let reads_back = |probe: String, pick: fn(&Node) -> Option<&Node>| {
@@ -158,72 +185,139 @@ mod tests {
         assert!(text.contains("- name: a\n  value: 1\n"), "{text}");
     }
 
+    /// Strings that YAML readers take for something else, in one form or another.
+    const TRICKY: &[&str] = &[
+        "",
+        " lead",
+        "trail ",
+        "- a",
+        "a: b",
+        "#x",
+        "a #b",
+        "ends:",
+        ":",
+        "-",
+        "?",
+        "yes",
+        "No",
+        "on",
+        "~",
+        "null",
+        "NULL",
+        "true",
+        "1e3",
+        "0x1F",
+        "0o17",
+        "+1",
+        "1.",
+        ".5",
+        "0755",
+        "1_000",
+        "12:30",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "'q'",
+        "\"dq\"",
+        "[a]",
+        "{a}",
+        "@at",
+        "`tick",
+        "%pct",
+        "&anchor",
+        "*alias",
+        "!tag",
+        "|",
+        ">",
+        "tab\there",
+        "multi\nline",
+        "  indented\nmulti\n",
+        "trailing newline\n",
+        "\u{1}ctl",
+        "é ünïcode",
+        "a,b",
+        "=",
+        "<<",
+        "two\n\n",
+        "\nleading",
+        "blank \nline",
+        "a\n  b\n",
+        " lead\nx",
+        // YAML 1.1: booleans, nulls, numbers, times and dates, merge and value keys.
+        "y",
+        "N",
+        "on",
+        "Off",
+        "No",
+        "YES",
+        "Null",
+        "012",
+        "0b101",
+        "1_000",
+        "1:30",
+        "190:20:30.15",
+        "2026-01-02",
+        "2001-12-14t21:59:43.10-05:00",
+        "=",
+        "<<",
+        ".5",
+        "-.inf",
+        ".NaN",
+    ];
+
     #[test]
     fn tricky_strings_read_back_as_strings() {
-        let tricky = [
-            "",
-            " lead",
-            "trail ",
-            "- a",
-            "a: b",
-            "#x",
-            "a #b",
-            "ends:",
-            ":",
-            "-",
-            "?",
-            "yes",
-            "No",
-            "on",
-            "~",
-            "null",
-            "NULL",
-            "true",
-            "1e3",
-            "0x1F",
-            "0o17",
-            "+1",
-            "1.",
-            ".5",
-            "0755",
-            "1_000",
-            "12:30",
-            ".inf",
-            "-.inf",
-            ".nan",
-            "'q'",
-            "\"dq\"",
-            "[a]",
-            "{a}",
-            "@at",
-            "`tick",
-            "%pct",
-            "&anchor",
-            "*alias",
-            "!tag",
-            "|",
-            ">",
-            "tab\there",
-            "multi\nline",
-            "  indented\nmulti\n",
-            "trailing newline\n",
-            "\u{1}ctl",
-            "é ünïcode",
-            "a,b",
-            "=",
-            "<<",
-            "two\n\n",
-            "\nleading",
-            "blank \nline",
-            "a\n  b\n",
-            " lead\nx",
-        ];
-        for text in tricky {
+        for &text in TRICKY {
             let value = json!({ "k": text, text: "v", "list": [text] });
             let printed = print(&value);
             let back = documents(&printed).unwrap_or_else(|e| panic!("{text:?} printed as\n{printed}\n{e}"));
             assert_eq!(back, vec![value], "{text:?} printed as\n{printed}");
         }
+    }
+
+    /// A second, independent reader: PyYAML (YAML 1.1) must read every printed
+    /// string as that string too.
+    #[test]
+    fn pyyaml_reads_printed_strings_as_strings() {
+        let values: Vec<serde_json::Value> = TRICKY
+            .iter()
+            .filter(|t| !t.contains(['\u{0}', '\u{1b}']))
+            .map(|t| json!({ "k": t, "list": [t] }))
+            .collect();
+        let printed: String = values
+            .iter()
+            .map(|v| ["---\n".to_owned(), print(v)].concat())
+            .collect();
+        let out = std::process::Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(sys.stdin.read()))))",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write as _;
+                child.stdin.take().expect("piped").write_all(printed.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("python3 runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("No module named") {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "PyYAML is required under CI=true"
+            );
+            eprintln!("skipped: PyYAML is not installed");
+            return;
+        }
+        assert!(out.status.success(), "{stderr}");
+        let back: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        for (value, read) in values.iter().zip(&back) {
+            assert_eq!(value, read, "printed as:\n{}", print(value));
+        }
+        assert_eq!(back.len(), values.len());
     }
 
     #[test]

@@ -126,3 +126,72 @@ fn verification_against_a_real_postgresql() {
         ok.stdout
     );
 }
+
+/// The manifest read by PyYAML (a YAML 1.1 reader, as many tools still are), as JSON.
+fn read_with_pyyaml(path: &Path) -> Option<serde_json::Value> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))",
+        ])
+        .arg(path)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !(stderr.contains("No module named") && std::env::var("CI").as_deref() == Ok("true")),
+            "PyYAML is required under CI=true (scripts/install-test-deps.sh installs ansible-core, which brings it): {stderr}"
+        );
+        assert!(
+            stderr.contains("No module named"),
+            "PyYAML could not read the file: {stderr}"
+        );
+        eprintln!("skipped: PyYAML is not installed");
+        return None;
+    }
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+const MINIMAL: &str = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\nspec:\n  managed:\n    roles:\n      - name: app\n        login: true\n";
+
+#[test]
+fn names_any_yaml_reader_would_misread_are_quoted() {
+    let tasks = r#"
+[tasks.odd]
+cnpg-role = { cluster = "pg.yaml", role = { name = "yes", login = true, ensure = "present", password-secret = "s: x", comment = "on" } }
+"#;
+    let test = Test::new()
+        .file("pg.yaml", MINIMAL.trim_end_matches('\n'))
+        .tasks(tasks);
+    test.run_with(&["run", "odd"]).assert_code(0);
+    let edited = std::fs::read_to_string(test.root().join("pg.yaml")).unwrap();
+    assert!(edited.ends_with('\n'), "a final newline: {edited:?}");
+    let Some(doc) = read_with_pyyaml(&test.root().join("pg.yaml")) else {
+        return;
+    };
+    let roles = doc["spec"]["managed"]["roles"].as_array().unwrap();
+    let odd = roles
+        .iter()
+        .find(|r| r["name"] == "yes")
+        .unwrap_or_else(|| panic!("{edited}"));
+    assert_eq!(odd["passwordSecret"]["name"], "s: x", "{edited}");
+    assert_eq!(odd["comment"], "on", "{edited}");
+    assert_eq!(odd["login"], true);
+    assert_eq!(roles[0]["name"], "app", "the other role is untouched");
+}
+
+#[test]
+fn a_role_list_in_flow_style_is_refused_not_broken() {
+    let flow = "apiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata:\n  name: pg\nspec:\n  managed:\n    roles: [{name: a, login: true}]\n";
+    let tasks = "[tasks.add]\ncnpg-role = { cluster = \"pg.yaml\", role = { name = \"b\", login = true } }\n";
+    let test = Test::new().file("pg.yaml", flow).tasks(tasks);
+    let ran = test.run_with(&["run", "add"]);
+    ran.assert_code(1);
+    assert!(ran.stdout.contains("flow style"), "{}", ran.stdout);
+    assert_eq!(
+        std::fs::read_to_string(test.root().join("pg.yaml")).unwrap(),
+        flow,
+        "untouched"
+    );
+}
