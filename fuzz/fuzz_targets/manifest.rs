@@ -7,8 +7,9 @@ use ops::policy::kustomize::Kustomization;
 use ops::yaml;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    match yaml::load(text) {
+    // Any bytes, as `ops lint` reads a file: text that is not UTF-8 is an error too.
+    let (text, docs) = yaml::load_bytes(data.to_vec());
+    match docs {
         Ok(docs) => {
             for doc in &docs {
                 assert!(doc.pos.start <= doc.pos.end && doc.pos.end <= text.len());
