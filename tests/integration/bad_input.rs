@@ -1,11 +1,7 @@
 //! The bad-input corpus (`tests/bad-input/`) and the cases built at test time: each
 //! gives a diagnostic and exit 2, never a panic, a hang or a task run.
 
-use std::io::Read as _;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use crate::common::{Test, repo_root};
+use crate::common::{Limited, Test, repo_root, run_limited};
 
 const MARKER: &str = "[tasks.marker]\ncmd = [\"touch\", \"ran\"]\n";
 
@@ -58,31 +54,7 @@ impl Expected {
 /// Run `ops run marker` in `test` with a time limit; the result must be a clean exit 2.
 /// Returns what it printed on stderr.
 fn expect_diagnostic(test: &Test, case: &str) -> String {
-    let mut child = test
-        .command_with(&["run", "marker"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read stderr while waiting, so a long diagnostic cannot fill the pipe.
-    let mut pipe = child.stderr.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = pipe.read_to_string(&mut text);
-        text
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("{case}: ops hung");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let stderr = reader.join().unwrap();
+    let Limited { status, stderr, .. } = run_limited(test.command_with(&["run", "marker"]), case);
     assert!(
         stderr.len() < 64 * 1024,
         "{case}: a diagnostic, not a dump ({} bytes)",

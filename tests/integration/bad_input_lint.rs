@@ -6,10 +6,9 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use crate::common::{ops_bin, repo_root};
+use crate::common::{Limited, ops_bin, repo_root, run_limited};
 
 struct Linted {
     code: i32,
@@ -55,41 +54,22 @@ impl Linted {
 
 /// `ops lint ARGS…` in `dir`, killed after 30 s; it must not panic.
 fn lint(dir: &Path, args: &[&str]) -> Linted {
-    let mut child = Command::new(ops_bin())
+    let mut command = Command::new(ops_bin());
+    command
         .arg("lint")
         .args(args)
         .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Read both pipes while waiting, so that a long report cannot fill one.
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let reader = |pipe: &mut dyn std::io::Read| {
-        let mut bytes = Vec::new();
-        let _ = pipe.read_to_end(&mut bytes);
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
-    let stdout = std::thread::spawn(move || reader(&mut out));
-    let stderr = std::thread::spawn(move || reader(&mut err));
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if start.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("ops lint {args:?} in {}: still running after 30 s", dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+        .env("NO_COLOR", "1");
+    let what = format!("ops lint {args:?} in {}", dir.display());
+    let Limited {
+        status,
+        stdout,
+        stderr,
+    } = run_limited(command, &what);
     let linted = Linted {
         code: status.code().unwrap_or(-1),
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
+        stdout,
+        stderr,
     };
     assert!(
         !linted.stderr.contains("panicked") && status.code().is_some(),
