@@ -15,6 +15,7 @@ for target in $(cargo fuzz list); do
     task_file) cp ../tests/bad-input/*.toml ../examples/homelab/tasks/*.toml "corpus/$target/" 2>/dev/null || true ;;
     manifest) find ../tests/fixtures/lint ../tests/bad-input ../examples/homelab -name '*.yaml' -exec cp {} "corpus/$target/" \; 2>/dev/null || true ;;
     kube_yaml) find ../tests/fixtures/kube ../examples/homelab/argocd -name '*.yaml' -exec cp {} "corpus/$target/" \; 2>/dev/null || true ;;
+    policy_file) find ../tests/fixtures/lint ../examples/homelab -path '*policies*' -name '*.toml' -exec cp {} "corpus/$target/" \; 2>/dev/null || true ;;
     image_ref) printf 'nginx:1.27\nregistry:5000/app\nghcr.io/o/a@sha256:%064d\n' 0 | split -l 1 - "corpus/$target/seed-" ;;
   esac
   echo "== $target: $runs runs"

@@ -231,7 +231,7 @@ impl Config {
         }
     }
 
-    fn apply(&mut self, source: &SourceFile, errors: &mut Vec<PolicyError>) {
+    pub(crate) fn apply(&mut self, source: &SourceFile, errors: &mut Vec<PolicyError>) {
         let raw: RawPolicy = match toml::from_str(source.text()) {
             Ok(raw) => raw,
             Err(e) => {

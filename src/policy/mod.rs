@@ -31,6 +31,21 @@ use finding::{Finding, Severity};
 use repo::{ManifestFile, Repo};
 use rule::{Context, Findings};
 
+/// Read one policy file given as text over the built-in rules (for the fuzz target):
+/// its problems as the diagnostics `ops lint` would print.
+pub fn check_policy_text(text: &str) -> Result<(), String> {
+    let source = crate::diagnostic::SourceFile::new("policies/fuzz.toml", text.to_owned());
+    let mut errors = Vec::new();
+    Config::builtin().apply(&source, &mut errors);
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "{:?}",
+        miette::Report::new(config::PolicyErrors { errors })
+    ))
+}
+
 /// What a lint found.
 pub(crate) struct Report {
     pub(crate) findings: Vec<Finding>,
