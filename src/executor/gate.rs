@@ -62,25 +62,37 @@ impl Gate {
         let (name, args) = program.argv(cx);
         let output = cx
             .run(&cx.spec(&name, args).capture(GATE_CAPTURE).quiet())
-            .await?
-            .check(&name)?;
+            .await?;
+        if !output.success() {
+            let how = output
+                .code
+                .map_or_else(|| "was killed by a signal".to_owned(), |c| format!("exited with code {c}"));
+            return Err(StepError::Failed(format!(
+                "gate not met: `{}` {how}{}{}",
+                program.display(),
+                judged(&output.stdout_tail, "its output ended with"),
+                judged(&output.stderr_tail, "its error output ended with")
+            )));
+        }
         let text = &output.stdout_tail;
         if let Some(reject) = reject
             && let Some(m) = reject.regex().find(text)
         {
             let line = text[..m.start()].lines().count().max(1);
             return Err(StepError::Failed(format!(
-                "gate rejected: /{}/ matched on line {line}: {}",
+                "gate rejected: /{}/ matched on line {line}: {}{}",
                 reject.as_str(),
-                line_at(text, m.start())
+                line_at(text, m.start()),
+                judged(text, "the output ended with")
             )));
         }
         if let Some(expect) = expect {
             let Some(caps) = expect.regex().captures(text) else {
                 return Err(StepError::Failed(format!(
-                    "gate not met: /{}/ not found in the output of `{}`",
+                    "gate not met: /{}/ not found in the output of `{}`{}",
                     expect.as_str(),
-                    program.display()
+                    program.display(),
+                    judged(text, "it ended with")
                 )));
             };
             cx.report(format!(
@@ -210,4 +222,21 @@ impl Executor for Gate {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         self.check(cx).await.map(|()| Applied::default())
     }
+}
+
+/// The last lines of the output a gate judged, for its failure: `; {what}:` and up to
+/// 10 lines, indented; nothing for no output.
+fn judged(text: &str, what: &str) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let shown = &lines[lines.len().saturating_sub(10)..];
+    let mut out = format!("; {what}:");
+    for line in shown {
+        let line: String = line.chars().take(300).collect();
+        out.push_str("\n  | ");
+        out.push_str(&line);
+    }
+    out
 }

@@ -144,10 +144,27 @@ pub(super) async fn nix(cx: &StepContext<'_>, spec: process::Spec) -> Result<pro
                 }
                 pause = (pause * 2).min(std::time::Duration::from_secs(3));
             }
-            other => return Ok(other?),
+            other => return other.map_err(|e| nix_error(&spec.program, e)),
         }
     }
-    Ok(cx.run(&spec).await?.check(&spec.program)?)
+    cx.run(&spec)
+        .await?
+        .check(&spec.program)
+        .map_err(|e| nix_error(&spec.program, e))
+}
+
+/// A failed Nix command in Nix's own words: its `error:` lines (the reason, the
+/// trace), not only its exit code.
+fn nix_error(program: &str, error: ProcessError) -> StepError {
+    let Some(tail) = error.stderr_tail() else {
+        return error.into();
+    };
+    let lines: Vec<&str> = tail.lines().collect();
+    let Some(first) = lines.iter().position(|l| l.trim_start().starts_with("error:")) else {
+        return error.into();
+    };
+    let shown: Vec<&str> = lines[first..].iter().take(15).copied().collect();
+    StepError::Failed(format!("`{program}` failed: {}", shown.join("\n")))
 }
 
 /// The last non-empty line of a command's stdout.

@@ -112,3 +112,24 @@ fn an_invalid_pattern_is_a_load_error() {
         ran.stderr
     );
 }
+
+#[test]
+fn a_gate_whose_command_fails_shows_what_it_judged() {
+    let ran = Test::new()
+        .file("migration.log", LOG)
+        .tasks("[tasks.g]\ngate = { shell = \"cat migration.log; grep -q never migration.log\", expect = 'done' }\n")
+        .args(&["run", "g"])
+        .run();
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("exited with code 1; its output ended with:"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        ran.stdout
+            .contains("| 2026-02-20T10:00:09Z User migration completed"),
+        "{}",
+        ran.stdout
+    );
+}

@@ -89,11 +89,40 @@ fn a_failing_build_names_the_cause() {
         .run();
     ran.assert_code(1);
     assert!(ran.stdout.contains("compiler exploded"), "{}", ran.stdout);
+    // In Nix's words, not only an exit code.
     assert!(
-        ran.stdout.contains("`nix-build` exited with code"),
+        ran.stdout.contains("`nix-build` failed: error: builder for"),
         "{}",
         ran.stdout
     );
+}
+
+#[test]
+fn a_failing_evaluation_shows_nix_s_error() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let ran = Test::new()
+        .file(
+            "version.nix",
+            "{ version = builtins.throw \"no version pinned\"; }\n",
+        )
+        .tasks("[tasks.v]\nnix-eval = { file = \"version.nix\", attr = \"version\" }\n")
+        .args(&["run", "v"])
+        .run();
+    ran.assert_code(1);
+    let summary = ran
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("TASK"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        summary.contains("`nix-instantiate` failed: error:"),
+        "{}",
+        ran.stdout
+    );
+    assert!(ran.stdout.contains("no version pinned"), "{}", ran.stdout);
 }
 
 /// On a Nix store that was never used, the first two Nix commands of a plan start
