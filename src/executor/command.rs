@@ -40,7 +40,11 @@ pub(crate) enum Program {
     /// argv, run directly.
     Argv(Vec<Template>),
     /// A script for `sh -c`.
-    Shell(Template),
+    /// A script, run by `interpreter` (the script passed last).
+    Shell {
+        script: Template,
+        interpreter: Vec<String>,
+    },
 }
 
 impl Program {
@@ -52,7 +56,16 @@ impl Program {
                 let program = rendered.next().unwrap_or_default();
                 (program, rendered.collect())
             }
-            Self::Shell(script) => ("sh".to_owned(), vec!["-c".to_owned(), script.render(cx.outputs)]),
+            Self::Shell { script, interpreter } => {
+                let mut args = interpreter.clone();
+                let program = if args.is_empty() {
+                    "sh".to_owned()
+                } else {
+                    args.remove(0)
+                };
+                args.push(script.render(cx.outputs));
+                (program, args)
+            }
         }
     }
 
@@ -63,7 +76,7 @@ impl Program {
                 let words: Vec<String> = parts.iter().map(Template::display).collect();
                 shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
             }
-            Self::Shell(script) => script.display(),
+            Self::Shell { script, .. } => script.display(),
         }
     }
 }
@@ -72,7 +85,7 @@ impl Command {
     pub(crate) fn key(&self) -> &'static str {
         match self.program {
             Program::Argv(_) => "cmd",
-            Program::Shell(_) => "shell",
+            Program::Shell { .. } => "shell",
         }
     }
 }
@@ -233,7 +246,10 @@ pub(super) fn shell_program(script: &Spanned<String>, cx: &mut dyn Resolve) -> P
             Some("`sh` would see each `\\r` as part of a command; save the file with LF line endings".into()),
         );
     }
-    Program::Shell(cx.template(script))
+    Program::Shell {
+        interpreter: cx.interpreter(),
+        script: cx.template(script),
+    }
 }
 
 pub(super) fn argv_program(argv: &Spanned<Vec<Spanned<String>>>, cx: &mut dyn Resolve) -> Option<Program> {

@@ -15,6 +15,10 @@ pub(crate) trait Resolve {
     /// The task being resolved.
     fn task_name(&self) -> &str;
 
+    /// The program and arguments that run the task's `shell` scripts (the script is
+    /// passed last): the task's `interpreter`, its file's, or `sh -c`.
+    fn interpreter(&self) -> Vec<String>;
+
     /// A string with `{{ var }}` substituted; unknown names are reported at their position.
     fn template(&mut self, value: &Spanned<String>) -> Template;
 

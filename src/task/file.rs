@@ -40,6 +40,8 @@ pub(super) struct RawTask {
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
+    /// The program and arguments that run a `shell` script (`["bash", "-euo", "pipefail", "-c"]`).
+    pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
     /// The typed step tables (`nix-build = { … }`), read apart from the rest.
     #[serde(skip)]
     pub steps: RawSteps,
@@ -65,12 +67,20 @@ pub(super) struct RawEntry {
 /// A parsed task file.
 #[derive(Debug, Default)]
 pub(super) struct RawFile {
+    pub settings: RawSettings,
     pub vars: IndexMap<String, Spanned<Scalar>>,
     pub secrets: IndexMap<String, Spanned<SecretSource>>,
     pub tasks: Vec<RawEntry>,
 }
 
-const TOP_LEVEL_KEYS: [&str; 3] = ["vars", "secrets", "tasks"];
+/// `[settings]`: defaults for every task of the file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSettings {
+    pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "vars", "secrets", "tasks"];
 
 /// Parse one task file, collecting every problem rather than stopping at the first.
 pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile {
@@ -82,6 +92,13 @@ pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile
     let mut file = RawFile::default();
     for (key, value) in document.into_inner() {
         match key.get_ref().as_ref() {
+            "settings" => {
+                file.settings =
+                    RawSettings::deserialize(ValueDeserializer::from(value)).unwrap_or_else(|e| {
+                        errors.push(LoadError::from_toml(source, &e));
+                        RawSettings::default()
+                    });
+            }
             "vars" => file.vars = parse_vars(source, value, errors),
             "secrets" => file.secrets = parse_secrets(source, value, errors),
             "tasks" => file.tasks = parse_tasks(source, value, errors),

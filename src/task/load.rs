@@ -97,6 +97,8 @@ fn load_files(
                 errors: &mut errors,
                 output_refs: Vec::new(),
                 used_secrets: Vec::new(),
+                file_interpreter: raw.settings.interpreter.as_ref(),
+                interpreter: Vec::new(),
             };
             let mut task_model = resolver.task(task);
             task_model.secrets = resolver.used_secrets;
@@ -343,6 +345,11 @@ fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut V
     }
 }
 
+/// How a `shell` script runs when nothing says otherwise.
+fn default_interpreter() -> Vec<String> {
+    vec!["sh".into(), "-c".into()]
+}
+
 /// The longest duration a task file may give (a timeout, an interval): longer ones
 /// are mistakes, and would overflow the clock.
 const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 3600);
@@ -359,10 +366,27 @@ pub(super) struct Resolver<'a> {
     errors: &'a mut Vec<LoadError>,
     output_refs: OutputRefs,
     used_secrets: Vec<(String, SecretSource)>,
+    /// The file's `[settings] interpreter`, if any.
+    file_interpreter: Option<&'a Spanned<Vec<Spanned<String>>>>,
+    /// The interpreter of the task being resolved (its own, the file's, or `sh -c`).
+    interpreter: Vec<String>,
 }
 
 impl Resolver<'_> {
     fn task(&mut self, raw: &RawTask) -> Task {
+        self.interpreter = match raw.interpreter.as_ref().or(self.file_interpreter) {
+            Some(argv) if argv.get_ref().is_empty() => {
+                self.invalid(
+                    argv.span(),
+                    "an empty `interpreter`".into(),
+                    "no program",
+                    Some("give the program and its arguments; the script comes last: `[\"bash\", \"-euo\", \"pipefail\", \"-c\"]`".into()),
+                );
+                default_interpreter()
+            }
+            Some(argv) => argv.get_ref().iter().map(|a| self.text(a)).collect(),
+            None => default_interpreter(),
+        };
         let timeout = raw.timeout.as_ref().and_then(|t| self.duration(t));
         for key in raw.env.keys() {
             let name = key.get_ref();
@@ -453,6 +477,10 @@ impl Resolve for Resolver<'_> {
     /// The task being resolved.
     fn task_name(&self) -> &str {
         self.task
+    }
+
+    fn interpreter(&self) -> Vec<String> {
+        self.interpreter.clone()
     }
 
     /// A string with `{{ var }}` substituted; unknown names are reported at their position.
