@@ -157,3 +157,20 @@ fn a_long_output_is_whole_or_no_value() {
     );
     assert!(!huge.exists("never"));
 }
+
+/// The same through a saved plan: a no-change task whose value held a secret runs
+/// again when the plan is applied, so the next task gets the value, not `***`.
+#[test]
+fn a_plan_never_hands_a_redacted_value_on() {
+    let tasks = "[secrets]\npw = { env = \"OPS_PW\" }\n\
+[tasks.p]\nread-only = true\nshell = \"echo {{ secrets.pw }}\"\n\
+[tasks.q]\ndeps = [\"p\"]\nshell = \"printf %s '{{ tasks.p.stdout }}' > received\"\ncheck-shell = \"exit 1\"\n";
+    let test = Test::new().tasks(tasks).env("OPS_PW", PW);
+    test.run_with(&["run", "q", "--diff", "--save-plan", "q.plan"])
+        .assert_code(0);
+    let plan = std::fs::read_to_string(test.root().join("q.plan")).unwrap();
+    assert!(!plan.contains(PW) && plan.contains("\"redacted\""), "{plan}");
+    let applied = test.run_with(&["run", "--plan", "q.plan"]);
+    applied.assert_code(0);
+    assert_eq!(applied.read("received"), PW, "q got the real value");
+}
