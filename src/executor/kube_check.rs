@@ -13,7 +13,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::kube_wait::Pods;
+use super::kube_wait::{PodFields, Pods};
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::{Context, rollout};
 
@@ -69,24 +69,20 @@ impl KubeCheck {
     }
 }
 
+impl PodFields for Raw {
+    fn pod_fields(&self) -> [Option<&Spanned<String>>; 3] {
+        [self.context.as_ref(), self.namespace.as_ref(), self.selector.as_ref()]
+    }
+}
+
 impl StepKind for KubeCheck {
     const KEY: &'static str = "kube-check";
     type Raw = Raw;
     const EXAMPLE: &'static str = r#"{ context = "k3s", selector = "app=web" }"#;
 
     fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
-        let span = raw.span();
+        let pods = Pods::of(Self::KEY, raw, cx)?;
         let raw = raw.get_ref();
-        let pods = Pods::resolve(
-            KubeCheck::KEY,
-            span,
-            [
-                raw.context.as_ref(),
-                raw.namespace.as_ref(),
-                raw.selector.as_ref(),
-            ],
-            cx,
-        )?;
         Some(KubeCheck {
             pods,
             min_ready: raw.min_ready.unwrap_or(1),

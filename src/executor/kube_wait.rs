@@ -43,13 +43,10 @@ pub(super) struct Pods {
 }
 
 impl Pods {
-    pub(super) fn resolve(
-        key: &str,
-        span: std::ops::Range<usize>,
-        fields: [Option<&Spanned<String>>; 3],
-        cx: &mut dyn Resolve,
-    ) -> Option<Self> {
-        let [Some(context), namespace, Some(selector)] = fields else {
+    /// The pods a step's table names: its `context`, `namespace` and `selector`.
+    pub(super) fn of<R: PodFields>(key: &str, raw: &Spanned<R>, cx: &mut dyn Resolve) -> Option<Self> {
+        let span = raw.span();
+        let [Some(context), namespace, Some(selector)] = raw.get_ref().pod_fields() else {
             cx.invalid(
                 span,
                 format!(
@@ -92,7 +89,16 @@ pub(crate) struct KubeWait {
 }
 
 
-impl KubeWait {
+/// A step table that selects pods.
+pub(super) trait PodFields {
+    /// `context`, `namespace`, `selector`.
+    fn pod_fields(&self) -> [Option<&Spanned<String>>; 3];
+}
+
+impl PodFields for Raw {
+    fn pod_fields(&self) -> [Option<&Spanned<String>>; 3] {
+        [self.context.as_ref(), self.namespace.as_ref(), self.selector.as_ref()]
+    }
 }
 
 impl StepKind for KubeWait {
@@ -101,18 +107,8 @@ impl StepKind for KubeWait {
     const EXAMPLE: &'static str = r#"{ context = "k3s", selector = "app=web" }"#;
 
     fn resolve(raw: &Spanned<Raw>, cx: &mut dyn Resolve) -> Option<Self> {
-        let span = raw.span();
+        let pods = Pods::of(Self::KEY, raw, cx)?;
         let raw = raw.get_ref();
-        let pods = Pods::resolve(
-            KubeWait::KEY,
-            span,
-            [
-                raw.context.as_ref(),
-                raw.namespace.as_ref(),
-                raw.selector.as_ref(),
-            ],
-            cx,
-        )?;
         let condition = match raw.condition.as_ref().map(|c| (c.get_ref().as_str(), c.span())) {
             None | Some(("ready", _)) => Condition::Ready {
                 min: raw.min.unwrap_or(1),
