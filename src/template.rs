@@ -63,7 +63,22 @@ impl Template {
     /// Substitute variables via `lookup`; report every unknown name.
     pub(crate) fn parse(
         input: &str,
+        lookup: impl FnMut(&str) -> Option<String>,
+    ) -> Result<Self, Vec<UnknownName>> {
+        Self::parse_with(input, lookup, false)
+    }
+
+    /// Like [`Template::parse`] for text that another template language renders
+    /// later (Jinja in Ansible variables): variables, task outputs and secrets are
+    /// ours; any other name and every quoted literal stay as written, for it.
+    pub(crate) fn parse_foreign(input: &str, lookup: impl FnMut(&str) -> Option<String>) -> Self {
+        Self::parse_with(input, lookup, true).unwrap_or_else(|_| unreachable!("foreign names are kept"))
+    }
+
+    fn parse_with(
+        input: &str,
         mut lookup: impl FnMut(&str) -> Option<String>,
+        foreign: bool,
     ) -> Result<Self, Vec<UnknownName>> {
         let mut parts = Vec::new();
         let mut text = String::new();
@@ -74,7 +89,11 @@ impl Template {
             text.push_str(&input[last..whole.start()]);
             last = whole.end();
             let Some(name) = caps.get(1).map(|m| m.as_str()) else {
-                text.push_str(caps.get(2).or_else(|| caps.get(3)).map_or("", |m| m.as_str()));
+                if foreign {
+                    text.push_str(whole.as_str());
+                } else {
+                    text.push_str(caps.get(2).or_else(|| caps.get(3)).map_or("", |m| m.as_str()));
+                }
                 continue;
             };
             if let Some(secret) = name.strip_prefix("secrets.").filter(|s| !s.contains('.')) {
@@ -98,6 +117,7 @@ impl Template {
             }
             match lookup(name) {
                 Some(value) => text.push_str(&value),
+                None if foreign => text.push_str(whole.as_str()),
                 None => unknown.push(UnknownName {
                     name: name.to_owned(),
                     range: whole.range(),

@@ -11,7 +11,7 @@
 //! | `inventory` | `-i` (a file, or a host list such as `"localhost,"`) |
 //! | `tags`, `skip-tags` | `--tags`, `--skip-tags` |
 //! | `limit` | `--limit` |
-//! | `extra-vars` | passed as one JSON `-e`, so numbers and booleans keep their type |
+//! | `extra-vars` | passed as one JSON `-e`, so numbers and booleans keep their type; strings may use task outputs and secrets (`{{ tasks.NAME.KEY }}`, `{{ secrets.NAME }}`), other `{{ … }}` are Jinja's; with a secret, the JSON goes through a private file (`-e @FILE`), never the command line |
 //! | `args` | further arguments for `ansible-playbook` |
 //!
 //! The play recap is parsed: the step reports ok/changed/failed/unreachable counts
@@ -37,7 +37,7 @@ pub(crate) struct Raw {
     skip_tags: Vec<Spanned<String>>,
     limit: Option<Spanned<String>>,
     #[serde(default)]
-    extra_vars: IndexMap<String, toml::Value>,
+    extra_vars: IndexMap<String, Spanned<toml::Value>>,
     #[serde(default)]
     args: Vec<Spanned<String>>,
 }
@@ -49,29 +49,64 @@ pub(crate) struct Ansible {
     tags: Vec<Template>,
     skip_tags: Vec<Template>,
     limit: Option<Template>,
-    /// JSON text of the extra vars (templates expanded at load time).
-    extra_vars: Option<String>,
+    /// The extra vars, as a JSON object whose strings are templates.
+    extra_vars: Option<Json>,
     args: Vec<Template>,
 }
 
 
-/// A TOML value as JSON, with known `{{ var }}` names substituted in its strings
-/// (other placeholders are Jinja, for Ansible).
-fn json_value(value: &toml::Value, cx: &dyn Resolve) -> serde_json::Value {
-    use serde_json::Value as J;
-    match value {
-        toml::Value::String(s) => J::String(cx.expand_known(s)),
-        toml::Value::Integer(i) => J::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-        toml::Value::Boolean(b) => J::Bool(*b),
-        toml::Value::Datetime(d) => J::String(d.to_string()),
-        toml::Value::Array(items) => J::Array(items.iter().map(|v| json_value(v, cx)).collect()),
-        toml::Value::Table(table) => J::Object(
-            table
-                .iter()
-                .map(|(k, v)| (k.clone(), json_value(v, cx)))
-                .collect(),
-        ),
+/// A JSON value whose strings are templates, rendered when the step runs.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Json {
+    /// A number, boolean or null, as JSON text.
+    Scalar(String),
+    Text(Template),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// A TOML value (spanning `at` in its file) as JSON: strings are ours to expand
+    /// (variables, task outputs, secrets) and Jinja's for any other `{{ … }}`.
+    fn from_toml(value: &toml::Value, at: &std::ops::Range<usize>, cx: &mut dyn Resolve) -> Self {
+        match value {
+            toml::Value::String(s) => Self::Text(cx.foreign_at(s, at.clone())),
+            toml::Value::Integer(i) => Self::Scalar(i.to_string()),
+            toml::Value::Float(f) => Self::Scalar(
+                serde_json::Number::from_f64(*f).map_or_else(|| "null".to_owned(), |n| n.to_string()),
+            ),
+            toml::Value::Boolean(b) => Self::Scalar(b.to_string()),
+            toml::Value::Datetime(d) => Self::Text(Template::literal(d.to_string())),
+            toml::Value::Array(items) => {
+                Self::Array(items.iter().map(|v| Self::from_toml(v, at, cx)).collect())
+            }
+            toml::Value::Table(table) => Self::Object(
+                table
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Self::from_toml(v, at, cx)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value, each string given by `text`.
+    fn value(&self, text: &dyn Fn(&Template) -> String) -> serde_json::Value {
+        use serde_json::Value as J;
+        match self {
+            Self::Scalar(json) => serde_json::from_str(json).unwrap_or(J::Null),
+            Self::Text(t) => J::String(text(t)),
+            Self::Array(items) => J::Array(items.iter().map(|v| v.value(text)).collect()),
+            Self::Object(fields) => J::Object(fields.iter().map(|(k, v)| (k.clone(), v.value(text))).collect()),
+        }
+    }
+
+    fn has_secrets(&self) -> bool {
+        match self {
+            Self::Scalar(_) => false,
+            Self::Text(t) => t.secret_refs().next().is_some(),
+            Self::Array(items) => items.iter().any(Self::has_secrets),
+            Self::Object(fields) => fields.iter().any(|(_, v)| v.has_secrets()),
+        }
     }
 }
 
@@ -116,7 +151,14 @@ pub(crate) fn parse_recap(output: &str) -> Vec<HostRecap> {
 }
 
 impl Ansible {
-    fn argv(&self, cx: &StepContext<'_>, check: bool) -> Vec<String> {
+    /// The arguments of `ansible-playbook`; extra vars that hold a secret are written
+    /// to `vars_file` (private to this user) and passed as `-e @FILE`.
+    fn argv(
+        &self,
+        cx: &StepContext<'_>,
+        check: bool,
+        vars_file: Option<&std::path::Path>,
+    ) -> Vec<String> {
         let outputs = cx.outputs;
         let mut argv = Vec::new();
         if let Some(inventory) = &self.inventory {
@@ -139,7 +181,11 @@ impl Ansible {
             argv.extend(["--limit".into(), limit.render(outputs)]);
         }
         if let Some(vars) = &self.extra_vars {
-            argv.extend(["-e".into(), vars.clone()]);
+            let value = match vars_file {
+                Some(file) => format!("@{}", file.display()),
+                None => vars.value(&|t| t.render(outputs)).to_string(),
+            };
+            argv.extend(["-e".into(), value]);
         }
         argv.extend(self.args.iter().map(|a| a.render(outputs)));
         if check {
@@ -165,7 +211,7 @@ impl Ansible {
             words.extend(["--limit".into(), limit.display()]);
         }
         if let Some(vars) = &self.extra_vars {
-            words.extend(["-e".into(), vars.clone()]);
+            words.extend(["-e".into(), vars.value(&Template::display).to_string()]);
         }
         words.extend(self.args.iter().map(Template::display));
         if check {
@@ -179,7 +225,23 @@ impl Ansible {
 
     /// Run the playbook and read its recap.
     async fn play(&self, cx: &StepContext<'_>, check: bool) -> Result<Vec<HostRecap>, StepError> {
-        let mut spec = cx.spec("ansible-playbook", self.argv(cx, check));
+        // Removed when the step ends; created with mode 0600.
+        let vars_file = match &self.extra_vars {
+            Some(vars) if vars.has_secrets() => {
+                let file = tempfile::Builder::new()
+                    .prefix("ops-extra-vars-")
+                    .suffix(".json")
+                    .tempfile()
+                    .map_err(|e| StepError::Failed(format!("cannot write the extra vars to a private file: {e}")))?;
+                let json = vars.value(&|t| t.render(cx.outputs)).to_string();
+                std::fs::write(file.path(), json)
+                    .map_err(|e| StepError::Failed(format!("cannot write the extra vars to a private file: {e}")))?;
+                Some(file)
+            }
+            _ => None,
+        };
+        let argv = self.argv(cx, check, vars_file.as_ref().map(tempfile::NamedTempFile::path));
+        let mut spec = cx.spec("ansible-playbook", argv);
         spec.env.extend([
             ("ANSIBLE_NOCOLOR".to_owned(), "1".to_owned()),
             ("ANSIBLE_FORCE_COLOR".to_owned(), "0".to_owned()),
@@ -225,12 +287,12 @@ impl StepKind for Ansible {
         let many =
             |cx: &mut dyn Resolve, list: &[Spanned<String>]| list.iter().map(|t| cx.template(t)).collect();
         let extra_vars = (!raw.extra_vars.is_empty()).then(|| {
-            let map: serde_json::Map<String, serde_json::Value> = raw
-                .extra_vars
-                .iter()
-                .map(|(k, v)| (k.clone(), json_value(v, cx)))
-                .collect();
-            serde_json::Value::Object(map).to_string()
+            Json::Object(
+                raw.extra_vars
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Json::from_toml(v.get_ref(), &v.span(), cx)))
+                    .collect(),
+            )
         });
         Some(Ansible {
             playbook: cx.template(playbook),

@@ -46,9 +46,18 @@ pub(crate) struct Raw {
     tls: Option<bool>,
 }
 
+/// A route as the task file writes it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoute {
+    name: Option<Spanned<String>>,
+    host: Spanned<String>,
+    backend: Spanned<String>,
+}
+
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq, Hash)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawRoute {
+pub(super) struct Route {
     #[serde(default)]
     name: Option<String>,
     host: String,
@@ -58,7 +67,7 @@ pub(super) struct RawRoute {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoutesFile {
-    routes: Vec<RawRoute>,
+    routes: Vec<Route>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -66,7 +75,7 @@ pub(crate) struct Caddy {
     admin: Template,
     listen: Template,
     domain: Option<Template>,
-    routes: Vec<RawRoute>,
+    routes: Vec<Route>,
     routes_file: Option<Template>,
     tls: Option<bool>,
 }
@@ -95,7 +104,7 @@ fn upstream(backend: &str) -> (String, bool) {
 }
 
 impl Caddy {
-    fn routes(&self, cx: &StepContext<'_>) -> Result<Vec<RawRoute>, StepError> {
+    fn routes(&self, cx: &StepContext<'_>) -> Result<Vec<Route>, StepError> {
         let Some(file) = &self.routes_file else {
             return Ok(self.routes.clone());
         };
@@ -261,10 +270,10 @@ impl StepKind for Caddy {
         let routes = raw
             .routes
             .iter()
-            .map(|r| RawRoute {
-                name: r.name.as_ref().map(|n| cx.expand_known(n)),
-                host: cx.expand_known(&r.host),
-                backend: cx.expand_known(&r.backend),
+            .map(|r| Route {
+                name: r.name.as_ref().map(|n| cx.text(n)),
+                host: cx.text(&r.host),
+                backend: cx.text(&r.backend),
             })
             .collect();
         Some(Caddy {

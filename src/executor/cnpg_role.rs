@@ -37,10 +37,10 @@ pub(crate) struct Raw {
     verify: Option<RawVerify>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawRole {
-    name: String,
+    name: Spanned<String>,
     login: Option<bool>,
     superuser: Option<bool>,
     createdb: Option<bool>,
@@ -49,19 +49,19 @@ struct RawRole {
     replication: Option<bool>,
     bypassrls: Option<bool>,
     connection_limit: Option<i64>,
-    ensure: Option<String>,
-    password_secret: Option<String>,
-    comment: Option<String>,
+    ensure: Option<Spanned<String>>,
+    password_secret: Option<Spanned<String>>,
+    comment: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawVerify {
-    host: Option<String>,
-    port: Option<Port>,
-    user: Option<String>,
-    dbname: Option<String>,
-    password_env: Option<String>,
+    host: Option<Spanned<String>>,
+    port: Option<Spanned<Port>>,
+    user: Option<Spanned<String>>,
+    dbname: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
 }
 
 /// A port as a number, or as text that may name a variable (`"{{ pg_port }}"`).
@@ -407,28 +407,28 @@ impl StepKind for CnpgRole {
         }
         attributes.push(Attribute {
             key: "ensure",
-            yaml: yaml::scalar(role.ensure.as_deref().unwrap_or("present")),
+            yaml: yaml::scalar(&role.ensure.as_ref().map_or_else(|| "present".to_owned(), |e| cx.text(e))),
             pg: None,
         });
         if let Some(comment) = &role.comment {
             attributes.push(Attribute {
                 key: "comment",
-                yaml: yaml::scalar(&cx.expand_known(comment)),
+                yaml: yaml::scalar(&cx.text(comment)),
                 pg: None,
             });
         }
-        let text = |value: &Option<String>, default: &str| {
+        let text = |cx: &mut dyn Resolve, value: &Option<Spanned<String>>, default: &str| {
             value
-                .as_deref()
-                .map_or_else(|| default.to_owned(), |v| cx.expand_known(v))
+                .as_ref()
+                .map_or_else(|| default.to_owned(), |v| cx.text(v))
         };
         let verify = match &raw.verify {
             None => None,
             Some(v) => {
-                let port = match &v.port {
+                let port = match v.port.as_ref().map(|p| (p.get_ref(), p.span())) {
                     None => Some(5432),
-                    Some(Port::Number(n)) => Some(*n),
-                    Some(Port::Text(t)) => cx.expand_known(t).parse().ok(),
+                    Some((Port::Number(n), _)) => Some(*n),
+                    Some((Port::Text(t), at)) => cx.text_at(t, at).parse().ok(),
                 };
                 let Some(port) = port else {
                     cx.invalid(
@@ -440,19 +440,19 @@ impl StepKind for CnpgRole {
                     return None;
                 };
                 Some(Verify {
-                    host: text(&v.host, "127.0.0.1"),
+                    host: text(cx, &v.host, "127.0.0.1"),
                     port,
-                    user: text(&v.user, "postgres"),
-                    dbname: text(&v.dbname, "postgres"),
-                    password_env: v.password_env.clone(),
+                    user: text(cx, &v.user, "postgres"),
+                    dbname: text(cx, &v.dbname, "postgres"),
+                    password_env: v.password_env.as_ref().map(|p| cx.text(p)),
                 })
             }
         };
         Some(CnpgRole {
             cluster: cx.template(cluster),
-            name: cx.expand_known(&role.name),
+            name: cx.text(&role.name),
             attributes,
-            password_secret: role.password_secret.as_ref().map(|s| cx.expand_known(s)),
+            password_secret: role.password_secret.as_ref().map(|s| cx.text(s)),
             verify,
         })
     }

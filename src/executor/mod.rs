@@ -242,6 +242,9 @@ pub(crate) trait StepKind: Executor + Sized {
 
 /// Declares the step kinds with a table of their own, one `module::Type` a line, in
 /// the order their keys are named when a task has more than one.
+#[cfg(test)]
+pub(crate) mod introspect;
+
 macro_rules! step_kinds {
     ($($module:ident :: $kind:ident),* $(,)?) => {
         $(mod $module; pub(crate) use $module::$kind;)*
@@ -299,6 +302,12 @@ macro_rules! step_kinds {
             #[cfg(test)]
             pub(crate) const EXAMPLES: &'static [(&'static str, &'static str)] =
                 &[$((<$kind as StepKind>::KEY, <$kind as StepKind>::EXAMPLE)),*];
+
+            /// Every kind's key and the keys its table accepts.
+            #[cfg(test)]
+            pub(crate) fn fields() -> Vec<(&'static str, &'static [&'static str])> {
+                vec![$((<$kind as StepKind>::KEY, introspect::fields::<<$kind as StepKind>::Raw>())),*]
+            }
 
             /// Read the table of the step kind `key`; `None` when `key` names no kind.
             pub(crate) fn read(

@@ -19,20 +19,32 @@ pub(crate) trait Resolve {
     /// passed last): the task's `interpreter`, its file's, or `sh -c`.
     fn interpreter(&self) -> Vec<String>;
 
-    /// A string with `{{ var }}` substituted; unknown names are reported at their position.
-    fn template(&mut self, value: &Spanned<String>) -> Template;
-
-    /// A string whose value must be known at load time (no task outputs).
-    fn text(&mut self, value: &Spanned<String>) -> String {
-        self.template(value).display()
+    /// A string with `{{ var }}` substituted; unknown names are reported at their
+    /// position. Task outputs and secrets stay in the template until the task runs.
+    fn template(&mut self, value: &Spanned<String>) -> Template {
+        self.template_at(value.get_ref(), value.span())
     }
+
+    /// [`Resolve::template`] for a string of a table read without spans of its own;
+    /// problems are reported at the placeholder inside `at`.
+    fn template_at(&mut self, value: &str, at: Range<usize>) -> Template;
+
+    /// A string that another template language renders later (Jinja in Ansible
+    /// variables): variables, task outputs and secrets are substituted as in
+    /// [`Resolve::template`]; other names and quoted literals stay as written.
+    fn foreign_at(&mut self, value: &str, at: Range<usize>) -> Template;
+
+    /// A string whose value must be known when the files load: task outputs and
+    /// secrets are refused here, at their position.
+    fn text(&mut self, value: &Spanned<String>) -> String {
+        self.text_at(value.get_ref(), value.span())
+    }
+
+    /// [`Resolve::text`] for a string of a table read without spans of its own.
+    fn text_at(&mut self, value: &str, at: Range<usize>) -> String;
 
     /// A duration such as `30m`; a bad one is reported.
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration>;
-
-    /// A string in which only known variables are substituted; other placeholders
-    /// stay for a later template language (Jinja in Ansible variables).
-    fn expand_known(&self, value: &str) -> String;
 
     /// A Kubernetes context named by a step, after `--context-map`.
     fn context(&mut self, value: &Spanned<String>) -> Context;

@@ -440,7 +440,74 @@ impl Resolver<'_> {
         }
     }
 
-    fn use_secret(&mut self, name: &str, value: &Spanned<String>) {
+    /// Parse a string with the variables of this file: a NUL byte and unknown names
+    /// (unless `foreign`) are reported; nothing is recorded as used yet.
+    fn parse(&mut self, value: &str, at: Range<usize>, foreign: bool) -> Template {
+        if value.contains('\0') {
+            let nul = vars::locate(self.source, at.clone(), "\\u0000");
+            self.invalid(
+                nul,
+                "a task string cannot contain a NUL byte: no program can receive it".into(),
+                "NUL byte",
+                Some("remove it (`\\u0000` in a TOML string is a NUL byte)".into()),
+            );
+        }
+        let lookup = |name: &str| {
+            self.overrides
+                .0
+                .get(name)
+                .or_else(|| self.vars.get(name))
+                .cloned()
+        };
+        if foreign {
+            return Template::parse_foreign(value, lookup);
+        }
+        match Template::parse(value, lookup) {
+            Ok(template) => template,
+            Err(unknown) => {
+                for u in unknown {
+                    let place = vars::locate(self.source, at.clone(), &value[u.range.clone()]);
+                    let candidates = self
+                        .vars
+                        .keys()
+                        .chain(self.overrides.0.keys())
+                        .map(String::as_str);
+                    self.errors.push(LoadError::UnknownVariable {
+                        src: self.source.named(),
+                        span: span(place),
+                        help: match self.elsewhere.get(u.name.as_str()) {
+                            Some(file) => Some(format!(
+                                "`{}` is defined in {file}, but variables belong to their file: define it in this file's [vars] too",
+                                u.name
+                            )),
+                            None => suggestion(&u.name, candidates).or_else(|| {
+                                Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
+                            }),
+                        },
+                        name: u.name,
+                    });
+                }
+                Template::literal(value.to_owned())
+            }
+        }
+    }
+
+    /// Record the task outputs and secrets a template uses.
+    fn record(&mut self, template: &Template, at: &Range<usize>) {
+        for (task, key) in template.output_refs() {
+            let placeholder = format!("tasks.{task}.{key}");
+            self.output_refs.push(OutputRef {
+                task: task.to_owned(),
+                key: key.to_owned(),
+                at: vars::locate(self.source, at.clone(), &placeholder),
+            });
+        }
+        for name in template.secret_refs() {
+            self.use_secret(name, at);
+        }
+    }
+
+    fn use_secret(&mut self, name: &str, value: &Range<usize>) {
         if let Some(source) = self.secrets.get(name) {
             if !self.used_secrets.iter().any(|(n, _)| n == name) {
                 self.used_secrets
@@ -449,7 +516,7 @@ impl Resolver<'_> {
             return;
         }
         let placeholder = format!("secrets.{name}");
-        let at = vars::locate(self.source, value.span(), &placeholder);
+        let at = vars::locate(self.source, value.clone(), &placeholder);
         self.errors.push(LoadError::UnknownVariable {
             src: self.source.named(),
             span: span(at),
@@ -483,77 +550,43 @@ impl Resolve for Resolver<'_> {
         self.interpreter.clone()
     }
 
-    /// A string with `{{ var }}` substituted; unknown names are reported at their position.
-    fn template(&mut self, value: &Spanned<String>) -> Template {
-        if value.get_ref().contains('\0') {
-            let at = vars::locate(self.source, value.span(), "\\u0000");
-            self.invalid(
-                at,
-                "a task string cannot contain a NUL byte: no program can receive it".into(),
-                "NUL byte",
-                Some("remove it (`\\u0000` in a TOML string is a NUL byte)".into()),
-            );
-        }
-        let lookup = |name: &str| {
-            self.overrides
-                .0
-                .get(name)
-                .or_else(|| self.vars.get(name))
-                .cloned()
-        };
-        match Template::parse(value.get_ref(), lookup) {
-            Ok(template) => {
-                for (task, key) in template.output_refs() {
-                    let placeholder = format!("tasks.{task}.{key}");
-                    self.output_refs.push(OutputRef {
-                        task: task.to_owned(),
-                        key: key.to_owned(),
-                        at: vars::locate(self.source, value.span(), &placeholder),
-                    });
-                }
-                for name in template.secret_refs() {
-                    self.use_secret(name, value);
-                }
-                template
-            }
-            Err(unknown) => {
-                for u in unknown {
-                    let at = vars::locate(self.source, value.span(), &value.get_ref()[u.range.clone()]);
-                    let candidates = self
-                        .vars
-                        .keys()
-                        .chain(self.overrides.0.keys())
-                        .map(String::as_str);
-                    self.errors.push(LoadError::UnknownVariable {
-                        src: self.source.named(),
-                        span: span(at),
-                        help: match self.elsewhere.get(u.name.as_str()) {
-                            Some(file) => Some(format!(
-                                "`{}` is defined in {file}, but variables belong to their file: define it in this file's [vars] too",
-                                u.name
-                            )),
-                            None => suggestion(&u.name, candidates).or_else(|| {
-                                Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
-                            }),
-                        },
-                        name: u.name,
-                    });
-                }
-                Template::literal(value.get_ref().clone())
-            }
-        }
+    fn template_at(&mut self, value: &str, at: Range<usize>) -> Template {
+        let template = self.parse(value, at.clone(), false);
+        self.record(&template, &at);
+        template
     }
 
-    /// A string in which only known variables are substituted; other placeholders
-    /// stay for a later template language (Jinja in Ansible variables).
-    fn expand_known(&self, value: &str) -> String {
-        Template::expand_known(value, |name| {
-            self.overrides
-                .0
-                .get(name)
-                .or_else(|| self.vars.get(name))
-                .cloned()
-        })
+    fn foreign_at(&mut self, value: &str, at: Range<usize>) -> Template {
+        let template = self.parse(value, at.clone(), true);
+        self.record(&template, &at);
+        template
+    }
+
+    fn text_at(&mut self, value: &str, at: Range<usize>) -> String {
+        let template = self.parse(value, at.clone(), false);
+        let runtime = template
+            .output_refs()
+            .map(|(task, key)| format!("tasks.{task}.{key}"))
+            .chain(template.secret_refs().map(|name| format!("secrets.{name}")))
+            .next();
+        if let Some(placeholder) = runtime {
+            let place = vars::locate(self.source, at, &placeholder);
+            let what = if placeholder.starts_with("secrets.") {
+                "a secret"
+            } else {
+                "a task's output"
+            };
+            self.invalid(
+                place,
+                format!(
+                    "this value of task `{}` is read when the task files load, before any task runs: it cannot use {what}",
+                    self.task
+                ),
+                "known only when a task runs",
+                Some("use a variable here (`[vars]`, `--var`); task outputs and secrets go into the keys a step reads when it runs (`cmd`, `shell`, `env`, a step's paths and arguments)".into()),
+            );
+        }
+        template.display()
     }
 
     /// A Kubernetes context named by a step, after `--context-map`.

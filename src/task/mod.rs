@@ -5,6 +5,8 @@
 //! Raw types never leave this module.
 
 mod error;
+#[cfg(test)]
+mod every_key_tests;
 mod file;
 pub(crate) mod graph;
 mod load;

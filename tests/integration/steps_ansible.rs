@@ -106,3 +106,61 @@ fn a_failing_play_names_the_host() {
     );
     assert!(ran.stdout.contains("disk full"), "{}", ran.stdout);
 }
+
+/// Extra vars take task outputs and secrets when the step runs (Jinja keeps its own
+/// names); a secret goes through a private file, not the command line.
+#[test]
+fn extra_vars_take_task_outputs_and_secrets() {
+    if !require_tool("ansible-playbook") {
+        return;
+    }
+    let playbook = r#"---
+- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.copy:
+        dest: "{{ out }}"
+        content: "commit={{ commit }} token={{ token }} jinja={{ greeting }}\n"
+    - ansible.builtin.shell: "for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline; echo; done | grep ansible-playbook > {{ out }}.args"
+"#;
+    let test = Test::new()
+        .file("playbook.yml", playbook)
+        .env("DEPLOY_TOKEN", "tok-5c1d7e")
+        .tasks(
+            r#"
+[secrets]
+token = { env = "DEPLOY_TOKEN" }
+
+[tasks.produce]
+shell = "echo 0a1b2c3"
+
+[tasks.play]
+deps = ["produce"]
+ansible = { playbook = "playbook.yml", inventory = "localhost,", args = ["-c", "local"], extra-vars = { out = "{{ root }}/out.txt", commit = "{{ tasks.produce.stdout }}", token = "{{ secrets.token }}", greeting = "{{ 'hello' }}", ansible_python_interpreter = "{{ ansible_playbook_python }}" } }
+
+[vars]
+root = "ROOT"
+"#,
+        );
+    let root = test.root().display().to_string();
+    let ran = test.run_with(&["run", "play", "--var", &format!("root={root}")]);
+    ran.assert_code(0);
+    assert_eq!(
+        ran.read("out.txt"),
+        "commit=0a1b2c3 token=tok-5c1d7e jinja=hello\n",
+        "task output and secret expanded, the Jinja expression left to Ansible"
+    );
+    let args = ran.read("out.txt.args");
+    assert!(
+        !args.contains("tok-5c1d7e"),
+        "the secret is on a command line: {args}"
+    );
+    assert!(
+        args.contains("-e @"),
+        "extra vars with a secret go through a file: {args}"
+    );
+    assert!(!ran.stdout.contains("tok-5c1d7e") && !ran.stderr.contains("tok-5c1d7e"));
+    let plan = test.run_with(&["run", "play", "--dry-run", "--var", &format!("root={root}")]);
+    plan.assert_stdout(r#"\"commit\":\"{{ tasks.produce.stdout }}\""#)
+        .assert_stdout(r#"\"token\":\"{{ secrets.token }}\""#);
+}
