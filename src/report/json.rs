@@ -54,6 +54,9 @@ fn plan(p: &Plan) -> Value {
                         "deps": t.deps.iter().map(|d| &**d).collect::<Vec<_>>(),
                         "up_to_date": t.up_to_date,
                         "confirm": t.confirm,
+                        "env": t.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+                        "env_files": t.env_files,
+                        "dir": t.dir,
                     })
                 })
                 .collect()

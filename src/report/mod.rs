@@ -133,6 +133,12 @@ pub(crate) struct PlannedTask {
     pub deps: Vec<Name>,
     pub up_to_date: bool,
     pub confirm: Option<String>,
+    /// Its `env`, environment variables of `ops` filled in (secrets as references).
+    pub env: Vec<(String, String)>,
+    /// Its env files, as written (`(optional)` after the optional ones).
+    pub env_files: Vec<String>,
+    /// Its working directory, when not the root.
+    pub dir: Option<String>,
 }
 
 /// The plan of a run: tasks grouped into waves that can run in parallel.

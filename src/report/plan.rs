@@ -53,6 +53,19 @@ pub(super) fn render(p: &Plan) -> String {
                 let _ = writeln!(out, "      {}", indent(line));
             }
             let dim = Style::new().dim();
+            if let Some(dir) = &t.dir {
+                let _ = writeln!(out, "      {}", dim.apply_to(format!("in {dir}")));
+            }
+            if !t.env_files.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    dim.apply_to(format!("env files: {}", t.env_files.join(", ")))
+                );
+            }
+            for (key, value) in &t.env {
+                let _ = writeln!(out, "      {}", dim.apply_to(format!("env {key}={value}")));
+            }
             match &t.check {
                 Some(check) if t.lines.first() == Some(check) => {
                     let _ = writeln!(

@@ -14,7 +14,7 @@ use super::secrets::SecretStore;
 use crate::executor::{Action, Applied, Diff, StepContext, StepError};
 use crate::process::{LineSink, ProcessError, Stream};
 use crate::report::{Event, Mode, Name};
-use crate::task::SecretSource;
+use crate::task::{EnvFile, SecretSource};
 use crate::template::Template;
 
 /// What a step returned, in the mode it ran in.
@@ -60,7 +60,11 @@ pub(super) struct Attempt {
     pub action: Action,
     pub mode: Mode,
     pub dir: PathBuf,
-    /// `OPS_ROOT` and `OPS_TASK` (the task's rendered `env` follows them).
+    /// The repository root, which env file paths are relative to.
+    pub root: PathBuf,
+    /// Read when the task starts; its `env` overrides them.
+    pub env_files: Vec<EnvFile>,
+    /// `OPS_ROOT` and `OPS_TASK` (the task's env files and rendered `env` follow them).
     pub base_env: Vec<(String, String)>,
     pub env: Vec<(String, Template)>,
     pub secrets: Vec<(String, SecretSource)>,
@@ -117,6 +121,17 @@ impl Attempt {
             }
         }
         let mut env = std::mem::take(&mut self.base_env);
+        match super::environment::read_files(&self.root, &self.env_files) {
+            Ok(vars) => env.extend(vars),
+            Err(reason) => {
+                return Finished {
+                    slot: self.slot,
+                    result: Err(StepError::Invalid(reason)),
+                    produced: Vec::new(),
+                    duration: started.elapsed(),
+                };
+            }
+        }
         env.extend(self.env.iter().map(|(k, v)| (k.clone(), v.render(&self.outputs))));
         let cx = StepContext {
             dir: self.dir.clone(),

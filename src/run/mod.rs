@@ -3,6 +3,7 @@
 
 mod attempt;
 mod contexts;
+mod environment;
 pub(crate) mod journal;
 mod ledger;
 mod lock;
@@ -297,6 +298,20 @@ pub(crate) fn plan(
     targets: Vec<Name>,
     force: bool,
 ) -> Plan {
+    // Variables that hold a secret are shown by name, never by value.
+    let secret_vars: Vec<&str> = set
+        .declared_secrets()
+        .iter()
+        .filter_map(|s| match s {
+            crate::task::SecretSource::Env(var) => Some(var.as_str()),
+            crate::task::SecretSource::OnePassword(_) => None,
+        })
+        .collect();
+    let shown_env = |name: &str| {
+        (!secret_vars.contains(&name))
+            .then(|| std::env::var(name).ok())
+            .flatten()
+    };
     let waves = graph::waves(set, order)
         .into_iter()
         .map(|wave| {
@@ -320,6 +335,23 @@ pub(crate) fn plan(
                             .collect(),
                         up_to_date: !force && uptodate::is_up_to_date(set.root(), task, state),
                         confirm: task.confirm.clone(),
+                        env: task
+                            .env
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.display_with(shown_env)))
+                            .collect(),
+                        env_files: task
+                            .env_files
+                            .iter()
+                            .map(|f| {
+                                if f.optional {
+                                    format!("{} (optional)", f.path)
+                                } else {
+                                    f.path.clone()
+                                }
+                            })
+                            .collect(),
+                        dir: task.dir.as_ref().map(|d| d.display_with(shown_env)),
                     }
                 })
                 .collect()

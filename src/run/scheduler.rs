@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Options;
 use super::attempt::{Attempt, Finished, RunStep, StepOutcome};
+use super::environment;
 use super::ledger::Ledger;
 use super::outputs::OutputMap;
 use super::prompt::{self, Interrupts};
@@ -245,6 +246,9 @@ impl Run<'_> {
             let reason = format!("it uses `{{{{ tasks.{dep}.{key} }}}}`, which `{dep}` did not produce");
             return Start::Done(self.ledger.result(slot, Status::Failed, Some(reason)));
         }
+        if let Some(reason) = environment::unset(task) {
+            return Start::Done(self.ledger.result(slot, Status::Failed, Some(reason)));
+        }
         let plan = action.plan();
         let command = match self.opts.mode {
             Mode::Diff => Some(
@@ -268,7 +272,9 @@ impl Run<'_> {
             dir: task
                 .dir
                 .as_ref()
-                .map_or_else(|| root.to_path_buf(), |d| root.join(d)),
+                .map_or_else(|| root.to_path_buf(), |d| root.join(d.render(&outputs))),
+            root: root.to_path_buf(),
+            env_files: task.env_files.clone(),
             base_env: vec![
                 ("OPS_ROOT".into(), root.display().to_string()),
                 ("OPS_TASK".into(), task.name.clone()),

@@ -17,7 +17,7 @@ use crate::executor::{RawSteps, introspect};
 const EVERY_KEY: &[(&str, &str)] = &[
     (
         "",
-        r#"{ description = "d", deps = ["up"], sources = ["src/*"], outputs = ["out/*"], timeout = "1m", retries = 1, env = { A = "x" }, dir = "sub", confirm = "sure?", interpreter = ["bash", "-c"], shell = "true", check-shell = "true" }"#,
+        r#"{ description = "d", deps = ["up"], sources = ["src/*"], outputs = ["out/*"], timeout = "1m", retries = 1, env = { A = "x" }, env-file = [".env", { path = "local.env", optional = true }], dir = "sub", confirm = "sure?", interpreter = ["bash", "-c"], shell = "true", check-shell = "true" }"#,
     ),
     (
         "",

@@ -18,6 +18,7 @@ use toml::map::Map;
 
 use super::error::LoadError;
 use super::model::SecretSource;
+use super::settings::{RawEnvFile, RawSettings};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::RawSteps;
 use crate::scalar::Scalar;
@@ -37,6 +38,8 @@ pub(super) struct RawTask {
     pub retries: Option<Spanned<u32>>,
     #[serde(default)]
     pub env: IndexMap<Spanned<String>, Spanned<Scalar>>,
+    /// dotenv files read when the task runs (after its file's and the repository's).
+    pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
@@ -71,13 +74,6 @@ pub(super) struct RawFile {
     pub vars: IndexMap<String, Spanned<Scalar>>,
     pub secrets: IndexMap<String, Spanned<SecretSource>>,
     pub tasks: Vec<RawEntry>,
-}
-
-/// `[settings]`: defaults for every task of the file.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawSettings {
-    pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 const TOP_LEVEL_KEYS: [&str; 4] = ["settings", "vars", "secrets", "tasks"];

@@ -12,7 +12,8 @@ use toml::Spanned;
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
-use super::model::{SecretSource, Task, TaskId, TaskSet};
+use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
+use super::settings::{self, RawSettings, Repository};
 use super::vars::{self, Vars};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action, RawCommand, Resolve};
@@ -22,19 +23,21 @@ use crate::template::Template;
 /// Load and validate every task file under `root/tasks`.
 pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
     let mut errors = Vec::new();
+    let repository = settings::read_repository(root, &mut errors);
     let files = read_files(root, &mut errors);
-    load_files(root, files, overrides, errors)
+    load_files(root, files, overrides, &repository, errors)
 }
 
 /// Load task files given as text (for tools and fuzzing; `root` is where tasks run).
 pub fn load_sources(root: &Path, files: Vec<SourceFile>, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
-    load_files(root, files, overrides, Vec::new())
+    load_files(root, files, overrides, &Repository::default(), Vec::new())
 }
 
 fn load_files(
     root: &Path,
     files: Vec<SourceFile>,
     overrides: &Vars,
+    repository: &Repository,
     mut errors: Vec<LoadError>,
 ) -> Result<TaskSet, LoadErrors> {
     let mut pending: Vec<Pending> = Vec::new();
@@ -97,7 +100,8 @@ fn load_files(
                 errors: &mut errors,
                 output_refs: Vec::new(),
                 used_secrets: Vec::new(),
-                file_interpreter: raw.settings.interpreter.as_ref(),
+                settings: &raw.settings,
+                repository,
                 interpreter: Vec::new(),
             };
             let mut task_model = resolver.task(task);
@@ -366,15 +370,18 @@ pub(super) struct Resolver<'a> {
     errors: &'a mut Vec<LoadError>,
     output_refs: OutputRefs,
     used_secrets: Vec<(String, SecretSource)>,
-    /// The file's `[settings] interpreter`, if any.
-    file_interpreter: Option<&'a Spanned<Vec<Spanned<String>>>>,
-    /// The interpreter of the task being resolved (its own, the file's, or `sh -c`).
+    /// The file's `[settings]`.
+    settings: &'a RawSettings,
+    /// The repository's, from `ops.toml`.
+    repository: &'a Repository,
+    /// The interpreter of the task being resolved (its own, the file's, the
+    /// repository's, or `sh -c`).
     interpreter: Vec<String>,
 }
 
 impl Resolver<'_> {
     fn task(&mut self, raw: &RawTask) -> Task {
-        self.interpreter = match raw.interpreter.as_ref().or(self.file_interpreter) {
+        self.interpreter = match raw.interpreter.as_ref().or(self.settings.interpreter.as_ref()) {
             Some(argv) if argv.get_ref().is_empty() => {
                 self.invalid(
                     argv.span(),
@@ -385,7 +392,11 @@ impl Resolver<'_> {
                 default_interpreter()
             }
             Some(argv) => argv.get_ref().iter().map(|a| self.text(a)).collect(),
-            None => default_interpreter(),
+            None => self
+                .repository
+                .interpreter
+                .clone()
+                .unwrap_or_else(default_interpreter),
         };
         let timeout = raw.timeout.as_ref().and_then(|t| self.duration(t));
         for key in raw.env.keys() {
@@ -405,17 +416,36 @@ impl Resolver<'_> {
             .env
             .iter()
             .map(|(k, v)| {
-                (
-                    k.get_ref().clone(),
-                    self.template(&Spanned::new(v.span(), v.get_ref().0.clone())),
-                )
+                let value = Spanned::new(v.span(), v.get_ref().0.clone());
+                let template = self.template(&value);
+                (k.get_ref().clone(), self.with_environment(template, &value))
             })
             .collect();
+        let mut env_files: Vec<EnvFile> = self.repository.env_files.clone();
+        for file in [&self.settings.env_file, &raw.env_file]
+            .into_iter()
+            .flatten()
+            .flat_map(Spanned::get_ref)
+        {
+            let mut env_file = file.get_ref().resolve();
+            env_file.path = self.text_at(&env_file.path, file.span());
+            env_files.push(env_file);
+        }
         let action = executor::resolve(&raw.steps, &raw_command(raw), self);
         let sources: Vec<String> = raw.sources.iter().map(|s| self.text(s)).collect();
         let outputs: Vec<String> = raw.outputs.iter().map(|s| self.text(s)).collect();
-        let dir = raw.dir.as_ref().map(|d| PathBuf::from(self.text(d)));
-        let fingerprint = fingerprint(action.as_ref(), &env, &sources, &outputs, dir.as_ref());
+        let dir = raw.dir.as_ref().map(|d| {
+            let text = self.text(d);
+            self.with_environment(Template::literal(text), d)
+        });
+        let fingerprint = fingerprint(
+            action.as_ref(),
+            &env,
+            &env_files,
+            &sources,
+            &outputs,
+            dir.as_ref(),
+        );
         Task {
             name: self.task.to_owned(),
             description: raw.description.as_ref().map(|d| self.text(d)),
@@ -425,6 +455,7 @@ impl Resolver<'_> {
             timeout,
             retries: raw.retries.as_ref().map_or(0, |r| *r.get_ref()),
             env,
+            env_files,
             dir,
             confirm: raw
                 .confirm
@@ -527,6 +558,27 @@ impl Resolver<'_> {
                 ))
             }),
         });
+    }
+
+    /// `template` with the environment variables of `ops` it names (`$HOME`, `~`);
+    /// bad syntax is reported in `value`.
+    fn with_environment(&mut self, template: Template, value: &Spanned<String>) -> Template {
+        match template.clone().with_environment() {
+            Ok(expanded) => expanded,
+            Err(e) => {
+                let at = vars::locate(self.source, value.span(), &e.found);
+                self.invalid(
+                    at,
+                    e.message,
+                    "not a variable",
+                    Some(
+                        "environment variables are `$NAME`, `${NAME}` or `${NAME:-default}`; `$$` is a `$`"
+                            .into(),
+                    ),
+                );
+                template
+            }
+        }
     }
 
     fn error_bad_duration(&mut self, value: &Spanned<String>, text: &str, reason: &str) {
@@ -648,13 +700,14 @@ fn raw_command(raw: &RawTask) -> RawCommand<'_> {
 fn fingerprint(
     action: Option<&Action>,
     env: &[(String, Template)],
+    env_files: &[EnvFile],
     sources: &[String],
     outputs: &[String],
-    dir: Option<&PathBuf>,
+    dir: Option<&Template>,
 ) -> String {
     // Debug output is deterministic for these types; a change of `ops` version that
     // changes it only makes tasks run once more.
-    let text = format!("{action:?}\n{env:?}\n{sources:?}\n{outputs:?}\n{dir:?}");
+    let text = format!("{action:?}\n{env:?}\n{env_files:?}\n{sources:?}\n{outputs:?}\n{dir:?}");
     blake3::hash(text.as_bytes()).to_hex()[..16].to_owned()
 }
 

@@ -11,11 +11,12 @@ mod file;
 pub(crate) mod graph;
 mod load;
 mod model;
+mod settings;
 mod vars;
 
 pub use error::LoadErrors;
 pub(crate) use load::load;
 pub use load::load_sources;
 pub use model::TaskSet;
-pub(crate) use model::{SecretSource, Task, TaskId};
+pub(crate) use model::{EnvFile, SecretSource, Task, TaskId};
 pub use vars::Vars;

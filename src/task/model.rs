@@ -27,6 +27,15 @@ pub(crate) enum SecretSource {
     Env(String),
 }
 
+/// A dotenv file (`KEY=value` lines) whose variables a task gets.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct EnvFile {
+    /// Relative to the root.
+    pub path: String,
+    /// A missing file is skipped rather than an error.
+    pub optional: bool,
+}
+
 /// A validated task.
 #[derive(Debug)]
 pub struct Task {
@@ -39,9 +48,13 @@ pub struct Task {
     pub(crate) outputs: Vec<String>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) retries: u32,
+    /// Its `env`: templates that may read the environment of `ops` (`$HOME`).
     pub(crate) env: Vec<(String, Template)>,
-    /// Working directory relative to the root (the root itself when `None`).
-    pub(crate) dir: Option<PathBuf>,
+    /// Env files, in the order they are read (later ones override earlier ones).
+    pub(crate) env_files: Vec<EnvFile>,
+    /// Working directory relative to the root (the root itself when `None`); it may
+    /// read the environment of `ops` (`~/src`, `$WORKSPACE`).
+    pub(crate) dir: Option<Template>,
     /// A question asked before the task runs.
     pub(crate) confirm: Option<String>,
     /// Secrets this task uses (`{{ secrets.NAME }}`), with their sources.
@@ -56,6 +69,22 @@ pub struct Task {
     pub(crate) file: String,
     /// Hash of everything that defines what the task does (for up-to-date checks and journals).
     pub(crate) fingerprint: String,
+}
+
+impl Task {
+    /// The environment variables of `ops` that its `env` and `dir` read and that have
+    /// no default, with the key that reads each.
+    pub(crate) fn required_env(&self) -> Vec<(&str, &str)> {
+        let env = self
+            .env
+            .iter()
+            .flat_map(|(key, value)| value.required_env().map(move |var| (var, key.as_str())));
+        let dir = self
+            .dir
+            .iter()
+            .flat_map(|d| d.required_env().map(|var| (var, "dir")));
+        env.chain(dir).collect()
+    }
 }
 
 /// Every task of a repository, validated: names unique, dependencies known, no cycles.

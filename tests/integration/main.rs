@@ -10,6 +10,7 @@ mod confirm;
 mod diagnostics;
 mod diff;
 mod dry_run;
+mod environment;
 mod example_e2e;
 mod failure;
 mod faults;

@@ -10,10 +10,14 @@
 //! A quoted string between the braces is written as it is: `{{ "{{ name }}" }}` gives
 //! `{{ name }}`, for text that another template language reads (Go templates, Jinja).
 
+mod environment;
+
 use std::ops::Range;
 use std::sync::LazyLock;
 
 use regex::Regex;
+
+pub(crate) use environment::SyntaxError as EnvSyntaxError;
 
 /// A placeholder: a name (group 1), or a quoted literal (group 2 or 3).
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
@@ -30,8 +34,16 @@ pub(crate) struct Template {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 enum Part {
     Text(String),
-    Output { task: String, key: String },
+    Output {
+        task: String,
+        key: String,
+    },
     Secret(String),
+    /// An environment variable of `ops`, read when the task runs.
+    Env {
+        name: String,
+        default: Option<String>,
+    },
 }
 
 /// A placeholder whose name is not defined.
@@ -49,6 +61,11 @@ pub(crate) trait Outputs {
     /// The value of a secret, once resolved for the task being run.
     fn secret(&self, _name: &str) -> Option<&str> {
         None
+    }
+
+    /// An environment variable (`$VAR` in `env` and `dir`): the environment of `ops`.
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
     }
 }
 
@@ -149,6 +166,35 @@ impl Template {
             .into_owned()
     }
 
+    /// The same text with `$VAR`, `${VAR}`, `${VAR:-default}` and a leading `~`
+    /// read as environment variables (for `env` values and `dir`).
+    pub(crate) fn with_environment(self) -> Result<Self, EnvSyntaxError> {
+        let mut parts = Vec::with_capacity(self.parts.len());
+        for (i, part) in self.parts.into_iter().enumerate() {
+            let Part::Text(text) = part else {
+                parts.push(part);
+                continue;
+            };
+            let pieces = environment::split(&text, i == 0)?;
+            parts.extend(pieces.into_iter().map(|piece| match piece {
+                environment::Piece::Text(t) => Part::Text(t),
+                environment::Piece::Var { name, default } => Part::Env { name, default },
+            }));
+        }
+        if parts.is_empty() {
+            parts.push(Part::Text(String::new()));
+        }
+        Ok(Self { parts })
+    }
+
+    /// The environment variables it needs that have no default.
+    pub(crate) fn required_env(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Env { name, default: None } => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// The secrets this template uses.
     pub(crate) fn secret_refs(&self) -> impl Iterator<Item = &str> {
         self.parts.iter().filter_map(|part| match part {
@@ -161,7 +207,7 @@ impl Template {
     pub(crate) fn output_refs(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts.iter().filter_map(|part| match part {
             Part::Output { task, key } => Some((task.as_str(), key.as_str())),
-            Part::Text(_) | Part::Secret(_) => None,
+            Part::Text(_) | Part::Secret(_) | Part::Env { .. } => None,
         })
     }
 
@@ -175,13 +221,24 @@ impl Template {
                     out.push_str(outputs.output(task, key).unwrap_or_default());
                 }
                 Part::Secret(name) => out.push_str(outputs.secret(name).unwrap_or_default()),
+                Part::Env { name, default } => {
+                    let value = outputs.env(name).filter(|v| default.is_none() || !v.is_empty());
+                    out.push_str(&value.or_else(|| default.clone()).unwrap_or_default());
+                }
             }
         }
         out
     }
 
-    /// The text as a plan shows it: task outputs not known yet stay as placeholders.
+    /// The text as a plan shows it: task outputs not known yet stay as placeholders,
+    /// environment variables as written.
     pub(crate) fn display(&self) -> String {
+        self.display_with(|_| None)
+    }
+
+    /// [`Template::display`] with environment variables given by `env` (those it
+    /// gives `None` for stay as written).
+    pub(crate) fn display_with(&self, env: impl Fn(&str) -> Option<String>) -> String {
         let mut out = String::new();
         for part in &self.parts {
             match part {
@@ -198,6 +255,21 @@ impl Template {
                     out.push_str(name);
                     out.push_str(" }}");
                 }
+                Part::Env { name, default } => match (env(name), default) {
+                    (Some(value), _) => out.push_str(&value),
+                    (None, None) => {
+                        out.push_str("${");
+                        out.push_str(name);
+                        out.push('}');
+                    }
+                    (None, Some(default)) => {
+                        out.push_str("${");
+                        out.push_str(name);
+                        out.push_str(":-");
+                        out.push_str(default);
+                        out.push('}');
+                    }
+                },
             }
         }
         out

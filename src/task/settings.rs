@@ -1,0 +1,153 @@
+//! Settings that apply to many tasks: a task file's `[settings]`, and the repository's
+//! `ops.toml` (its `[settings]` table) for every task file.
+//!
+//! ```toml
+//! [settings]
+//! interpreter = ["bash", "-euo", "pipefail", "-c"]   # runs `shell` scripts (default `sh -c`)
+//! env-file = [".env", { path = "local.env", optional = true }]
+//! ```
+//!
+//! A task's own `interpreter` wins over its file's, which wins over the repository's.
+//! Env files add up: the repository's, then the file's, then the task's, each file
+//! overriding the ones before it, and the task's `env` overriding them all.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, ValueDeserializer};
+
+use super::error::LoadError;
+use super::model::EnvFile;
+use crate::diagnostic::SourceFile;
+
+/// The repository-wide settings file, at the root.
+pub(crate) const REPOSITORY_FILE: &str = "ops.toml";
+
+/// `[settings]`: defaults for every task of a file (or, in `ops.toml`, of the repository).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawSettings {
+    pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
+    pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
+}
+
+/// An env file: its path, or `{ path = "…", optional = true }`.
+#[derive(Clone, Debug)]
+pub(super) enum RawEnvFile {
+    Path(String),
+    Table { path: String, optional: bool },
+}
+
+impl<'de> Deserialize<'de> for RawEnvFile {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawEnvFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an env file: a path, or `{ path = \"local.env\", optional = true }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<RawEnvFile, E> {
+                Ok(RawEnvFile::Path(path.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawEnvFile, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Table {
+                    path: String,
+                    #[serde(default)]
+                    optional: bool,
+                }
+                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawEnvFile::Table {
+                    path: t.path,
+                    optional: t.optional,
+                })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl RawEnvFile {
+    pub(super) fn resolve(&self) -> EnvFile {
+        match self {
+            Self::Path(path) => EnvFile {
+                path: path.clone(),
+                optional: false,
+            },
+            Self::Table { path, optional } => EnvFile {
+                path: path.clone(),
+                optional: *optional,
+            },
+        }
+    }
+}
+
+/// The settings of `ops.toml`, resolved: they use no variables (those belong to task files).
+#[derive(Debug, Default)]
+pub(super) struct Repository {
+    pub interpreter: Option<Vec<String>>,
+    pub env_files: Vec<EnvFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRepositoryFile {
+    #[serde(default)]
+    settings: RawSettings,
+}
+
+/// Read `ops.toml` at `root`, if there is one.
+pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repository {
+    let path = root.join(REPOSITORY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Repository::default(),
+        Err(e) => {
+            errors.push(LoadError::Read {
+                path: REPOSITORY_FILE.into(),
+                reason: e.to_string(),
+            });
+            return Repository::default();
+        }
+    };
+    let source = SourceFile::new(REPOSITORY_FILE, text);
+    let (document, syntax) = DeTable::parse_recoverable(source.text());
+    if !syntax.is_empty() {
+        errors.extend(syntax.into_iter().map(|e| LoadError::syntax(&source, &e)));
+        return Repository::default();
+    }
+    let raw = match RawRepositoryFile::deserialize(ValueDeserializer::from(Spanned::new(
+        0..source.text().len(),
+        toml::de::DeValue::Table(document.into_inner()),
+    ))) {
+        Ok(raw) => raw.settings,
+        Err(e) => {
+            errors.push(LoadError::from_toml(&source, &e));
+            return Repository::default();
+        }
+    };
+    let interpreter = raw.interpreter.as_ref().map(|argv| {
+        if argv.get_ref().is_empty() {
+            errors.push(LoadError::InvalidValue {
+                src: source.named(),
+                span: crate::diagnostic::span(argv.span()),
+                message: "an empty `interpreter`".into(),
+                label: "no program".into(),
+                help: Some("give the program and its arguments; the script comes last: `[\"bash\", \"-euo\", \"pipefail\", \"-c\"]`".into()),
+            });
+        }
+        argv.get_ref().iter().map(|a| a.get_ref().clone()).collect()
+    });
+    let env_files = raw
+        .env_file
+        .iter()
+        .flat_map(Spanned::get_ref)
+        .map(|f| f.get_ref().resolve())
+        .collect();
+    Repository {
+        interpreter: interpreter.filter(|argv: &Vec<String>| !argv.is_empty()),
+        env_files,
+    }
+}
