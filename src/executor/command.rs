@@ -8,8 +8,19 @@
 //! [tasks.announce]
 //! shell = "echo built {{ version }}"        # run by `sh -c`
 //! check-shell = "test -e result-authentik"  # optional, for --diff
+//!
+//! [tasks.branch-cleanup]
+//! script = "scripts/branch-cleanup.sh"      # a file of the repository
+//! args = ["--cutoff", "30d"]
 //! ```
 //!
+//! - A `shell` script that starts with `#!` is written to a private temporary file and
+//!   run by the program its first line names, as the kernel would (`#!/usr/bin/env
+//!   python3`: `env` gets `python3` and the file), whatever the `interpreter`.
+//! - `script` runs a file, relative to the task's directory, with `args`: by its `#!`
+//!   line, or directly when it is an executable without one, or else by the
+//!   task's `interpreter` without its `-c` (`sh FILE ARGS…`). Its contents are part of
+//!   the task's definition: a task up to date or a saved plan is stale once it changes.
 //! - apply: runs the command; a non-zero exit fails the task. Its trimmed standard
 //!   output is available to dependents as `{{ tasks.NAME.stdout }}`.
 //! - `--diff`: runs the read-only `check` (or `check-shell`) instead, with the
@@ -39,32 +50,115 @@ pub(crate) struct Command {
 pub(crate) enum Program {
     /// argv, run directly.
     Argv(Vec<Template>),
-    /// A script for `sh -c`.
-    /// A script, run by `interpreter` (the script passed last).
+    /// A script, run by `interpreter` (the script passed last), or by its `#!` line.
     Shell {
         script: Template,
         interpreter: Vec<String>,
     },
+    /// A script file, relative to the task's directory, with arguments.
+    File {
+        path: String,
+        args: Vec<Template>,
+        interpreter: Vec<String>,
+    },
+}
+
+/// A program ready to start: what to run, and the temporary script file it reads
+/// (removed when this is dropped, after the process ended).
+pub(super) struct Prepared {
+    pub program: String,
+    pub args: Vec<String>,
+    #[allow(dead_code)] // held, not read: dropping it removes the file
+    script: Option<tempfile::TempPath>,
+}
+
+impl Prepared {
+    fn new(program: String, args: Vec<String>) -> Self {
+        Self {
+            program,
+            args,
+            script: None,
+        }
+    }
+}
+
+/// The interpreter of a `#!` line and its one optional argument (as Linux reads it:
+/// everything after the program is a single argument).
+fn shebang(first_line: &str) -> Option<(String, Option<String>)> {
+    let line = first_line.strip_prefix("#!")?.trim();
+    let (program, argument) = match line.split_once([' ', '\t']) {
+        Some((program, argument)) => (
+            program,
+            Some(argument.trim().to_owned()).filter(|a| !a.is_empty()),
+        ),
+        None => (line, None),
+    };
+    (!program.is_empty()).then(|| (program.to_owned(), argument))
+}
+
+/// `program` with its `#!` argument, then the script file and its arguments.
+fn by_shebang(interpreter: (String, Option<String>), file: &std::path::Path, args: Vec<String>) -> Prepared {
+    let (program, argument) = interpreter;
+    let mut all: Vec<String> = argument.into_iter().collect();
+    all.push(file.display().to_string());
+    all.extend(args);
+    Prepared::new(program, all)
 }
 
 impl Program {
-    /// Program and arguments with task outputs filled in.
-    pub(super) fn argv(&self, cx: &StepContext<'_>) -> (String, Vec<String>) {
+    /// Program and arguments with task outputs filled in; a `#!` script is written to
+    /// a private temporary file first.
+    pub(super) fn prepare(&self, cx: &StepContext<'_>) -> Result<Prepared, StepError> {
         match self {
             Self::Argv(parts) => {
                 let mut rendered = parts.iter().map(|p| p.render(cx.outputs));
                 let program = rendered.next().unwrap_or_default();
-                (program, rendered.collect())
+                Ok(Prepared::new(program, rendered.collect()))
             }
             Self::Shell { script, interpreter } => {
+                let script = script.render(cx.outputs);
+                if let Some(by) = shebang(script.lines().next().unwrap_or_default()) {
+                    let file = write_script(&script)?;
+                    let mut prepared = by_shebang(by, &file, Vec::new());
+                    prepared.script = Some(file);
+                    return Ok(prepared);
+                }
                 let mut args = interpreter.clone();
                 let program = if args.is_empty() {
                     "sh".to_owned()
                 } else {
                     args.remove(0)
                 };
-                args.push(script.render(cx.outputs));
-                (program, args)
+                args.push(script);
+                Ok(Prepared::new(program, args))
+            }
+            Self::File {
+                path,
+                args,
+                interpreter,
+            } => {
+                let file = cx.dir.join(path);
+                let args: Vec<String> = args.iter().map(|a| a.render(cx.outputs)).collect();
+                let head = read_head(&file)
+                    .map_err(|e| StepError::Invalid(format!("cannot read the script `{path}`: {e}")))?;
+                if let Some(by) = shebang(head.lines().next().unwrap_or_default()) {
+                    return Ok(by_shebang(by, &file, args));
+                }
+                if is_executable(&file) {
+                    return Ok(Prepared::new(file.display().to_string(), args));
+                }
+                let mut all = interpreter.clone();
+                if all.last().is_some_and(|a| a == "-c") {
+                    all.pop();
+                }
+                let program = if all.is_empty() {
+                    "sh".to_owned()
+                } else {
+                    all.remove(0)
+                };
+                all.push(file.display().to_string());
+                all.extend(args);
+                Ok(Prepared::new(program, all))
             }
         }
     }
@@ -77,8 +171,39 @@ impl Program {
                 shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
             }
             Self::Shell { script, .. } => script.display(),
+            Self::File { path, args, .. } => {
+                let words: Vec<String> = std::iter::once(path.clone())
+                    .chain(args.iter().map(Template::display))
+                    .collect();
+                shlex::try_join(words.iter().map(String::as_str)).unwrap_or_else(|_| words.join(" "))
+            }
         }
     }
+}
+
+/// The first bytes of a file, enough for its `#!` line.
+fn read_head(file: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(256);
+    std::fs::File::open(file)?.take(256).read_to_end(&mut head)?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+fn is_executable(file: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// A script in a file only this user can read, for its `#!` interpreter.
+fn write_script(script: &str) -> Result<tempfile::TempPath, StepError> {
+    let failed =
+        |e: std::io::Error| StepError::Failed(format!("cannot write the script to a temporary file: {e}"));
+    let file = tempfile::Builder::new()
+        .prefix("ops-script-")
+        .tempfile()
+        .map_err(failed)?;
+    std::fs::write(file.path(), script).map_err(failed)?;
+    Ok(file.into_temp_path())
 }
 
 impl Command {
@@ -86,6 +211,15 @@ impl Command {
         match self.program {
             Program::Argv(_) => "cmd",
             Program::Shell { .. } => "shell",
+            Program::File { .. } => "script",
+        }
+    }
+
+    /// The script file it runs, relative to the task's directory.
+    pub(crate) fn script_file(&self) -> Option<&str> {
+        match &self.program {
+            Program::File { path, .. } => Some(path),
+            Program::Argv(_) | Program::Shell { .. } => None,
         }
     }
 }
@@ -121,8 +255,9 @@ impl Executor for Command {
                 self.program.display()
             )));
         };
-        let (program, args) = check.argv(cx);
-        let output = cx.run(&cx.spec(&program, args)).await?;
+        let Prepared { program, args, .. } = &check.prepare(cx)?;
+        let program = program.clone();
+        let output = cx.run(&cx.spec(&program, args.clone())).await?;
         match output.code {
             Some(0) => Ok(Diff::NoChange),
             Some(1) => Ok(Diff::Changes),
@@ -147,9 +282,11 @@ const MAX_STDOUT: usize = 16 * 1024 * 1024;
 
 impl Command {
     async fn run(&self, cx: &StepContext<'_>) -> Result<crate::process::Output, StepError> {
-        let (program, args) = self.program.argv(cx);
-        let spec = cx.spec(&program, args).capture(MAX_STDOUT);
-        Ok(cx.run(&spec).await?.check(&program)?)
+        let prepared = self.program.prepare(cx)?;
+        let spec = cx
+            .spec(&prepared.program, prepared.args.clone())
+            .capture(MAX_STDOUT);
+        Ok(cx.run(&spec).await?.check(&prepared.program)?)
     }
 }
 
@@ -172,6 +309,8 @@ fn kept_stdout<'o>(output: &'o crate::process::Output, cx: &StepContext<'_>) -> 
 pub(crate) struct RawCommand<'a> {
     pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub shell: Option<&'a Spanned<String>>,
+    pub script: Option<&'a Spanned<String>>,
+    pub args: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub check_shell: Option<&'a Spanned<String>>,
     pub read_only: Option<&'a Spanned<bool>>,
@@ -192,10 +331,26 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
         (None, Some(shell)) => Some(shell_program(shell, cx)),
         (None, None) => None,
     };
-    let program = match (raw.cmd, raw.shell) {
-        (Some(argv), _) => argv_program(argv, cx)?,
-        (None, Some(shell)) => shell_program(shell, cx),
-        (None, None) => {
+    if let (Some(args), None) = (raw.args, raw.script) {
+        cx.invalid(
+            args.span(),
+            format!("task `{}` has `args` but no `script`", cx.task_name()),
+            "arguments of nothing",
+            Some("`args` go with `script = \"scripts/NAME.sh\"`; with `cmd`, put them in the list".into()),
+        );
+    }
+    let program = match (raw.cmd, raw.shell, raw.script) {
+        (Some(argv), _, _) => argv_program(argv, cx)?,
+        (None, Some(shell), _) => shell_program(shell, cx),
+        (None, None, Some(path)) => Program::File {
+            path: cx.text(path),
+            args: raw
+                .args
+                .map(|a| a.get_ref().iter().map(|a| cx.template(a)).collect())
+                .unwrap_or_default(),
+            interpreter: cx.interpreter(),
+        },
+        (None, None, None) => {
             if let Some(at) = raw
                 .check
                 .map(Spanned::span)
@@ -203,9 +358,15 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
             {
                 cx.invalid(
                     at,
-                    format!("task `{}` has a check but no `cmd` or `shell`", cx.task_name()),
+                    format!(
+                        "task `{}` has a check but no `cmd`, `shell` or `script`",
+                        cx.task_name()
+                    ),
                     "check without a command",
-                    Some("a check describes what its command would change; add `cmd` or `shell`".into()),
+                    Some(
+                        "a check describes what its command would change; add `cmd`, `shell` or `script`"
+                            .into(),
+                    ),
                 );
             }
             return None;

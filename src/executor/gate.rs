@@ -59,9 +59,9 @@ impl Gate {
         else {
             return Ok(());
         };
-        let (name, args) = program.argv(cx);
+        let prepared = program.prepare(cx)?;
         let output = cx
-            .run(&cx.spec(&name, args).capture(GATE_CAPTURE).quiet())
+            .run(&cx.spec(&prepared.program, prepared.args.clone()).capture(GATE_CAPTURE).quiet())
             .await?;
         if !output.success() {
             let how = output

@@ -414,6 +414,7 @@ pub(crate) fn resolve(steps: &RawSteps, command: &RawCommand<'_>, cx: &mut dyn R
     let mut present: Vec<(&str, Range<usize>)> = [
         ("cmd", command.cmd.map(Spanned::span)),
         ("shell", command.shell.map(Spanned::span)),
+        ("script", command.script.map(Spanned::span)),
     ]
     .into_iter()
     .filter_map(|(key, span)| span.map(|s| (key, s)))

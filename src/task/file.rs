@@ -52,6 +52,9 @@ pub(super) struct RawTask {
     pub cmd: Option<Spanned<Vec<Spanned<String>>>>,
     /// A script run by `sh -c`.
     pub shell: Option<Spanned<String>>,
+    /// A script file of the repository, run with `args`.
+    pub script: Option<Spanned<String>>,
+    pub args: Option<Spanned<Vec<Spanned<String>>>>,
     /// The read-only command `--diff` runs instead of `cmd`/`shell`.
     pub check: Option<Spanned<Vec<Spanned<String>>>>,
     /// The same as `check`, run by `sh -c`.

@@ -91,6 +91,7 @@ fn load_files(
             }
             defined.insert(name.get_ref().clone(), (file_index, name.span()));
             let mut resolver = Resolver {
+                root,
                 source,
                 vars: &vars,
                 elsewhere: &elsewhere,
@@ -360,6 +361,8 @@ const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(365 * 2
 
 /// Resolves one raw task: variables, durations, the action. Problems go to `errors`.
 pub(super) struct Resolver<'a> {
+    /// Where tasks run (script files are read from it).
+    root: &'a Path,
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
     /// Where each variable of any file is defined (the first file that has it).
@@ -438,13 +441,18 @@ impl Resolver<'_> {
             let text = self.text(d);
             self.with_environment(Template::literal(text), d)
         });
+        let script = self.script_digest(action.as_ref(), dir.as_ref());
         let fingerprint = fingerprint(
-            action.as_ref(),
-            &env,
-            &env_files,
-            &sources,
-            &outputs,
-            dir.as_ref(),
+            &[
+                format!("{action:?}"),
+                format!("{env:?}"),
+                format!("{env_files:?}"),
+                format!("{sources:?}"),
+                format!("{outputs:?}"),
+                format!("{dir:?}"),
+                script,
+            ]
+            .join("\n"),
         );
         Task {
             name: self.task.to_owned(),
@@ -558,6 +566,23 @@ impl Resolver<'_> {
                 ))
             }),
         });
+    }
+
+    /// The contents of the script file a task runs, hashed: part of its definition,
+    /// so that an edit of the script makes it stale. Empty for other tasks; a file
+    /// that cannot be read hashes as missing (the run says why when it starts).
+    fn script_digest(&self, action: Option<&Action>, dir: Option<&Template>) -> String {
+        let Some(Action::Command(command)) = action else {
+            return String::new();
+        };
+        let Some(path) = command.script_file() else {
+            return String::new();
+        };
+        let dir = dir.map_or_else(String::new, |d| d.display_with(|name| std::env::var(name).ok()));
+        match std::fs::read(self.root.join(dir).join(path)) {
+            Ok(bytes) => blake3::hash(&bytes).to_hex().to_string(),
+            Err(_) => "missing".to_owned(),
+        }
     }
 
     /// `template` with the environment variables of `ops` it names (`$HOME`, `~`);
@@ -691,24 +716,19 @@ fn raw_command(raw: &RawTask) -> RawCommand<'_> {
     RawCommand {
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
+        script: raw.script.as_ref(),
+        args: raw.args.as_ref(),
         check: raw.check.as_ref(),
         check_shell: raw.check_shell.as_ref(),
         read_only: raw.read_only.as_ref(),
     }
 }
 
-fn fingerprint(
-    action: Option<&Action>,
-    env: &[(String, Template)],
-    env_files: &[EnvFile],
-    sources: &[String],
-    outputs: &[String],
-    dir: Option<&Template>,
-) -> String {
-    // Debug output is deterministic for these types; a change of `ops` version that
-    // changes it only makes tasks run once more.
-    let text = format!("{action:?}\n{env:?}\n{env_files:?}\n{sources:?}\n{outputs:?}\n{dir:?}");
-    blake3::hash(text.as_bytes()).to_hex()[..16].to_owned()
+/// Hash of everything that defines a task, given as the Debug text of its parts:
+/// deterministic for these types; a change of `ops` version that changes it only
+/// makes tasks run once more.
+fn fingerprint(definition: &str) -> String {
+    blake3::hash(definition.as_bytes()).to_hex()[..16].to_owned()
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ mod nix_files;
 mod output;
 mod parallel;
 mod saved_plan;
+mod scripts;
 mod secret_leaks;
 mod secrets;
 mod signals;
