@@ -54,6 +54,7 @@ fn plan(p: &Plan) -> Value {
                         "deps": t.deps.iter().map(|d| &**d).collect::<Vec<_>>(),
                         "up_to_date": t.up_to_date,
                         "confirm": t.confirm,
+                        "interactive": t.interactive,
                     })
                 })
                 .collect()
@@ -81,9 +82,11 @@ pub(super) fn event(e: &Event) -> Value {
             task,
             attempt,
             command,
-        } => {
-            json!({"event": "task_started", "task": &**task, "attempt": attempt, "command": command})
-        }
+            terminal,
+        } => json!({
+            "event": "task_started", "task": &**task, "attempt": attempt, "command": command,
+            "terminal": terminal,
+        }),
         Event::Output { task, stream, line } => {
             json!({"event": "output", "task": &**task, "stream": stream.as_str(), "line": line})
         }
