@@ -128,7 +128,8 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub keep_going: bool,
 
-    /// Answer yes to every confirmation
+    /// Answer yes to every confirmation; without a terminal, run interactive tasks
+    /// anyway (their stdin is /dev/null, their output captured)
     #[arg(short = 'y', long)]
     pub yes: bool,
 

@@ -12,6 +12,10 @@
 //! [tasks.branch-cleanup]
 //! script = "scripts/branch-cleanup.sh"      # a file of the repository
 //! args = ["--cutoff", "30d"]
+//!
+//! [tasks.login]
+//! cmd = ["gh", "auth", "login"]             # asks its questions at the terminal
+//! interactive = true                        # so it gets the terminal, and runs alone
 //! ```
 //!
 //! - A `shell` script that starts with `#!` is written to a private temporary file and
@@ -22,14 +26,26 @@
 //!   task's `interpreter` without its `-c` (`sh FILE ARGS…`). Its contents are part of
 //!   the task's definition: a task up to date or a saved plan is stale once it changes.
 //! - apply: runs the command; a non-zero exit fails the task. Its trimmed standard
-//!   output is available to dependents as `{{ tasks.NAME.stdout }}`.
+//!   output is available to dependents as `{{ tasks.NAME.stdout }}`. Its standard
+//!   input is `/dev/null` (a `read` gets end-of-file at once), its output is shown
+//!   prefixed with the task's name: every command but an interactive one.
+//! - `interactive = true`: the command gets the terminal, the stdin, stdout and
+//!   stderr of `ops` as they are (no prefix, nothing captured, so no
+//!   `{{ tasks.NAME.stdout }}`, and no secret redacted from what it prints), and
+//!   runs alone: it starts when nothing else runs, and nothing starts until it
+//!   ends. A run without a terminal (stdin is not one) refuses to start unless
+//!   `--yes`, which accepts that the command runs like any other: stdin
+//!   `/dev/null`, so its prompts get end-of-file (or their defaults), and its
+//!   output captured and prefixed.
 //! - `--diff`: runs the read-only `check` (or `check-shell`) instead, with the
 //!   convention of `diff(1)` and `kubectl diff`: exit 0 means no change, 1 means
 //!   changes are pending (its output is the report), anything else is a failure.
 //!   Without a check the step says it cannot tell.
 //!   A command that changes nothing (a lint, a query) says `read-only = true`:
-//!   `--diff` then runs it as it is, and its failure is a failure.
-//! - `--dry-run`: shows the command.
+//!   `--diff` then runs it as it is, and its failure is a failure. An interactive
+//!   command is never run by `--diff`, read-only or not (it would wait for a person
+//!   and its output could not be judged): it is unknown, unless it has a `check`.
+//! - `--dry-run`: shows the command, and that it is interactive.
 
 use toml::Spanned;
 
@@ -43,6 +59,8 @@ pub(crate) struct Command {
     pub check: Option<Program>,
     /// The command itself changes nothing; `--diff` runs it.
     pub read_only: bool,
+    /// It gets the terminal and runs alone.
+    pub interactive: bool,
 }
 
 /// How a command is given.
@@ -225,12 +243,16 @@ impl Command {
 }
 
 impl Executor for Command {
+    /// `stdout`, except for an interactive command, whose output goes to the terminal.
     fn produces(&self) -> Vec<String> {
+        if self.interactive {
+            return Vec::new();
+        }
         ["stdout"].map(String::from).to_vec()
     }
 
     fn plan(&self) -> StepPlan {
-        let check = if self.read_only {
+        let check = if self.read_only && !self.interactive {
             Some(&self.program)
         } else {
             self.check.as_ref()
@@ -242,6 +264,17 @@ impl Executor for Command {
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
+        if self.interactive && self.check.is_none() {
+            let why = if self.read_only {
+                "interactive: `--diff` does not run it, read-only or not, as it would wait for input at the terminal"
+            } else {
+                "interactive, with no `check` defined: `--diff` does not run it"
+            };
+            return Ok(Diff::Unknown(format!(
+                "{why}; would run `{}`",
+                self.program.display()
+            )));
+        }
         if self.read_only {
             let output = self.run(cx).await?;
             if let Some(stdout) = kept_stdout(&output, cx) {
@@ -268,6 +301,9 @@ impl Executor for Command {
 
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         let output = self.run(cx).await?;
+        if self.interactive {
+            return Ok(Applied::default());
+        }
         Ok(Applied {
             outputs: kept_stdout(&output, cx)
                 .map(|stdout| ("stdout".to_owned(), stdout.to_owned()))
@@ -283,9 +319,12 @@ const MAX_STDOUT: usize = 16 * 1024 * 1024;
 impl Command {
     async fn run(&self, cx: &StepContext<'_>) -> Result<crate::process::Output, StepError> {
         let prepared = self.program.prepare(cx)?;
-        let spec = cx
+        let mut spec = cx
             .spec(&prepared.program, prepared.args.clone())
             .capture(MAX_STDOUT);
+        if self.interactive && cx.terminal {
+            spec = spec.on_terminal();
+        }
         Ok(cx.run(&spec).await?.check(&prepared.program)?)
     }
 }
@@ -303,8 +342,7 @@ fn kept_stdout<'o>(output: &'o crate::process::Output, cx: &StepContext<'_>) -> 
     Some(output.stdout_tail.trim())
 }
 
-/// `cmd`/`shell` and their checks, from the raw task.
-/// The command keys of one task, borrowed from the loader.
+/// The command keys of one task (`cmd`/`shell`, their checks), borrowed from the loader.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct RawCommand<'a> {
     pub cmd: Option<&'a Spanned<Vec<Spanned<String>>>>,
@@ -314,6 +352,7 @@ pub(crate) struct RawCommand<'a> {
     pub check: Option<&'a Spanned<Vec<Spanned<String>>>>,
     pub check_shell: Option<&'a Spanned<String>>,
     pub read_only: Option<&'a Spanned<bool>>,
+    pub interactive: Option<&'a Spanned<bool>>,
 }
 
 pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Command> {
@@ -369,6 +408,14 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
                     ),
                 );
             }
+            if let Some(at) = raw.interactive.filter(|i| *i.get_ref()).map(Spanned::span) {
+                cx.invalid(
+                    at,
+                    format!("task `{}` is interactive but has no `cmd` or `shell`", cx.task_name()),
+                    "nothing to run",
+                    Some("`interactive` hands the terminal to the task's command; add `cmd` or `shell`, or remove it".into()),
+                );
+            }
             return None;
         }
     };
@@ -390,6 +437,7 @@ pub(super) fn resolve(raw: &RawCommand<'_>, cx: &mut dyn Resolve) -> Option<Comm
         program,
         check,
         read_only,
+        interactive: raw.interactive.is_some_and(|i| *i.get_ref()),
     })
 }
 

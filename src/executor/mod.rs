@@ -130,6 +130,9 @@ pub(crate) struct StepContext<'a> {
     pub secrets: std::sync::Arc<crate::redact::Redactor>,
     /// Told the process group of each process the step starts.
     pub spawned: Option<process::SpawnHook>,
+    /// The task has the terminal: an interactive command runs on it (see
+    /// [`Command`]). Set only in an apply run that has a terminal.
+    pub terminal: bool,
 }
 
 impl StepContext<'_> {
@@ -145,6 +148,7 @@ impl StepContext<'_> {
             echo_stdout: true,
             secrets: Some(std::sync::Arc::clone(&self.secrets)),
             on_spawn: self.spawned.clone(),
+            terminal: false,
         }
     }
 
@@ -407,6 +411,11 @@ impl Action {
     pub(crate) fn produces(&self) -> Vec<String> {
         self.executor().produces()
     }
+
+    /// A command that gets the terminal and runs alone (`interactive = true`).
+    pub(crate) fn interactive(&self) -> bool {
+        matches!(self, Self::Command(command) if command.interactive)
+    }
 }
 
 /// Turn the action keys of a task into its [`Action`]; `None` for an aggregate.
@@ -439,6 +448,17 @@ pub(crate) fn resolve(steps: &RawSteps, command: &RawCommand<'_>, cx: &mut dyn R
                     ),
                     "not for this step",
                     Some("typed steps know what they would change; remove this key".into()),
+                );
+            }
+            if let Some(at) = command.interactive.filter(|i| *i.get_ref()).map(Spanned::span) {
+                cx.invalid(
+                    at,
+                    format!("`interactive` goes with `cmd` or `shell`, not `{}`", present[0].0),
+                    "not for this step",
+                    Some(
+                        "only a command can be handed the terminal: a typed step runs its tools itself and reads their output"
+                            .into(),
+                    ),
                 );
             }
             step

@@ -1,5 +1,7 @@
 //! Output for people: progress bars on a terminal, prefixed (or grouped) lines
 //! elsewhere, `::group::` blocks in Forgejo/GitHub Actions, a summary table at the end.
+//! While a task has the terminal (an interactive command), a header line names it
+//! and nothing else is drawn until it finishes: the progress display is hidden.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -36,6 +38,8 @@ pub(crate) struct Human {
     bars: Option<MultiProgress>,
     running: HashMap<Name, ProgressBar>,
     buffers: HashMap<Name, Vec<String>>,
+    /// The task that has the terminal, if one has.
+    terminal: Option<Name>,
 }
 
 impl Human {
@@ -48,6 +52,7 @@ impl Human {
             bars,
             running: HashMap::new(),
             buffers: HashMap::new(),
+            terminal: None,
         }
     }
 
@@ -79,13 +84,24 @@ impl Human {
         )
     }
 
-    fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>) {
+    fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>, terminal: bool) {
         let command = command.map(first_line);
         let note = match (attempt, command.as_deref()) {
             (1, Some(c)) => format!("▶ {c}"),
             (1, None) => "▶ started".to_owned(),
             (n, _) => format!("▶ attempt {n}"),
         };
+        if terminal {
+            // Its output goes to the terminal as it is: a header line, then nothing
+            // drawn over it (the progress display is hidden until it finishes).
+            let header = self.prefixed(task, &format!("{note}  (interactive: it has the terminal)"));
+            self.print(&header);
+            if let Some(bars) = &self.bars {
+                bars.set_draw_target(ProgressDrawTarget::hidden());
+            }
+            self.terminal = Some(task.clone());
+            return;
+        }
         if let Some(bars) = &self.bars {
             let bar = bars.add(ProgressBar::new_spinner());
             bar.set_style(
@@ -118,6 +134,12 @@ impl Human {
     fn finished(&mut self, result: &TaskResult) {
         if let Some(bar) = self.running.remove(&result.task) {
             bar.finish_and_clear();
+        }
+        if self.terminal.as_ref() == Some(&result.task) {
+            self.terminal = None;
+            if let Some(bars) = &self.bars {
+                bars.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+            }
         }
         let status = summary::status_line(result);
         match self.opts.mode {
@@ -153,7 +175,8 @@ impl Reporter for Human {
                 task,
                 attempt,
                 command,
-            } => self.started(task, *attempt, command.as_deref()),
+                terminal,
+            } => self.started(task, *attempt, command.as_deref(), *terminal),
             Event::Output { task, line, .. } => self.output(task, line),
             Event::Retrying {
                 task,
@@ -207,7 +230,9 @@ impl Reporter for Human {
     }
 
     fn prompt_done(&mut self) {
-        if let Some(bars) = &self.bars {
+        if let Some(bars) = &self.bars
+            && self.terminal.is_none()
+        {
             bars.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         }
     }

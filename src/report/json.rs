@@ -57,6 +57,7 @@ fn plan(p: &Plan) -> Value {
                         "env": t.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
                         "env_files": t.env_files,
                         "dir": t.dir,
+                        "interactive": t.interactive,
                     })
                 })
                 .collect()
@@ -84,9 +85,11 @@ pub(super) fn event(e: &Event) -> Value {
             task,
             attempt,
             command,
-        } => {
-            json!({"event": "task_started", "task": &**task, "attempt": attempt, "command": command})
-        }
+            terminal,
+        } => json!({
+            "event": "task_started", "task": &**task, "attempt": attempt, "command": command,
+            "terminal": terminal,
+        }),
         Event::Output { task, stream, line } => {
             json!({"event": "output", "task": &**task, "stream": stream.as_str(), "line": line})
         }

@@ -139,6 +139,8 @@ pub(crate) struct PlannedTask {
     pub env_files: Vec<String>,
     /// Its working directory, when not the root.
     pub dir: Option<String>,
+    /// It gets the terminal and runs alone.
+    pub interactive: bool,
 }
 
 /// The plan of a run: tasks grouped into waves that can run in parallel.
@@ -158,11 +160,14 @@ pub(crate) enum Event {
         jobs: usize,
     },
     Plan(Plan),
-    /// `command` is the first line of the step's plan, for logs.
+    /// `command` is the first line of the step's plan, for logs. `terminal`: the
+    /// task has the terminal (an interactive command): until it finishes, nothing
+    /// else runs and a reporter draws nothing on the terminal.
     TaskStarted {
         task: Name,
         attempt: u32,
         command: Option<String>,
+        terminal: bool,
     },
     Output {
         task: Name,

@@ -39,6 +39,9 @@ pub(super) fn render(p: &Plan) -> String {
             if t.confirm.is_some() {
                 notes.push("asks for confirmation".to_owned());
             }
+            if t.interactive {
+                notes.push("interactive: gets the terminal, runs alone".to_owned());
+            }
             if !t.deps.is_empty() {
                 let deps: Vec<&str> = t.deps.iter().map(|d| &**d).collect();
                 notes.push(format!("after {}", deps.join(", ")));

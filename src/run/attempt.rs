@@ -77,6 +77,8 @@ pub(super) struct Attempt {
     pub command: Option<String>,
     pub events: UnboundedSender<Event>,
     pub cancel: CancellationToken,
+    /// The task has the terminal (an interactive command in a run that has one).
+    pub terminal: bool,
 }
 
 /// How a task's run ended.
@@ -143,6 +145,7 @@ impl Attempt {
             produced: std::sync::Mutex::new(Vec::new()),
             secrets: Arc::clone(&self.store.redactor),
             spawned: Some(spawn_hook(&self.events, &self.name)),
+            terminal: self.terminal,
         };
         let mut attempt = 1;
         let result = loop {
@@ -151,6 +154,7 @@ impl Attempt {
                     task: self.name.clone(),
                     attempt,
                     command: self.command.clone(),
+                    terminal: self.terminal,
                 });
             }
             let step = steps.run(&self.name, &self.action, self.mode, &cx);

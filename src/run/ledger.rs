@@ -19,6 +19,8 @@ pub(super) struct Ledger {
     waiting: Vec<usize>,
     /// Whether the task has a step (aggregates have none).
     has_step: Vec<bool>,
+    /// Whether the task must run alone (`interactive = true`).
+    alone: Vec<bool>,
     ready: VecDeque<usize>,
     results: Vec<Option<TaskResult>>,
 }
@@ -48,6 +50,7 @@ impl Ledger {
                 .collect(),
             ready: (0..order.len()).filter(|&s| waiting[s] == 0).collect(),
             has_step: order.iter().map(|&id| set.get(id).action.is_some()).collect(),
+            alone: order.iter().map(|&id| set.get(id).interactive).collect(),
             deps,
             dependents,
             waiting,
@@ -59,9 +62,20 @@ impl Ledger {
         self.order.len()
     }
 
-    /// The next task whose dependencies are all done.
-    pub(super) fn next_ready(&mut self) -> Option<usize> {
+    /// The next task whose dependencies are all done. A task that runs alone is
+    /// handed out only when `idle` (nothing runs); until then the tasks behind it
+    /// wait too, so that it is not put off for as long as others keep starting.
+    pub(super) fn next_ready(&mut self, idle: bool) -> Option<usize> {
+        let &first = self.ready.front()?;
+        if self.alone[first] && !idle {
+            return None;
+        }
         self.ready.pop_front()
+    }
+
+    /// Whether the task runs alone (nothing else may start while it runs).
+    pub(super) fn alone(&self, slot: usize) -> bool {
+        self.alone[slot]
     }
 
     /// Put a task back at the front (it was confirmed and may start now).
@@ -181,13 +195,13 @@ mod tests {
         );
         let order = crate::task::graph::closure(&set, &[set.find("c").unwrap()]);
         let mut ledger = Ledger::new(&set, &order);
-        let first = ledger.next_ready().unwrap();
-        let second = ledger.next_ready().unwrap();
-        assert_eq!(ledger.next_ready(), None);
+        let first = ledger.next_ready(true).unwrap();
+        let second = ledger.next_ready(true).unwrap();
+        assert_eq!(ledger.next_ready(true), None);
         ledger.complete(first, ledger.result(first, Status::Ok, None));
-        assert_eq!(ledger.next_ready(), None, "c still waits for one dependency");
+        assert_eq!(ledger.next_ready(true), None, "c still waits for one dependency");
         ledger.complete(second, ledger.result(second, Status::Ok, None));
-        let c = ledger.next_ready().unwrap();
+        let c = ledger.next_ready(true).unwrap();
         assert_eq!(&*ledger.names[c], "c");
     }
 
@@ -198,7 +212,7 @@ mod tests {
         );
         let order = crate::task::graph::closure(&set, &[set.find("c").unwrap()]);
         let mut ledger = Ledger::new(&set, &order);
-        let a = ledger.next_ready().unwrap();
+        let a = ledger.next_ready(true).unwrap();
         let recorded = ledger.complete(a, ledger.result(a, Status::Failed, None));
         let skipped: Vec<(&str, Status, Option<&str>)> = recorded
             .iter()
@@ -212,7 +226,27 @@ mod tests {
                 ("c", Status::Skipped, Some("dependency `a` failed")),
             ]
         );
-        assert_eq!(ledger.next_ready(), None);
+        assert_eq!(ledger.next_ready(true), None);
         assert!(ledger.skip_unstarted("not started").is_empty());
+    }
+
+    #[test]
+    fn a_task_that_runs_alone_is_handed_out_only_when_nothing_runs() {
+        let set = set(
+            "[tasks.a]\nshell = \"a\"\n[tasks.i]\nshell = \"i\"\ninteractive = true\n[tasks.b]\nshell = \"b\"\n[tasks.all]\ndeps = [\"a\", \"i\", \"b\"]\n",
+        );
+        let order = crate::task::graph::closure(&set, &[set.find("all").unwrap()]);
+        let mut ledger = Ledger::new(&set, &order);
+        let a = ledger.next_ready(true).unwrap();
+        assert_eq!(&*ledger.names[a], "a");
+        assert_eq!(
+            ledger.next_ready(false),
+            None,
+            "`i` waits for `a`, and `b` behind it"
+        );
+        let i = ledger.next_ready(true).unwrap();
+        assert_eq!(&*ledger.names[i], "i");
+        assert!(ledger.alone(i));
+        assert!(!ledger.alone(a));
     }
 }

@@ -29,7 +29,7 @@ use crate::exit::ExitStatus;
 use crate::redact::Redactor;
 pub(crate) use crate::report::Mode;
 use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Reporter, Summary};
-use crate::task::{TaskId, TaskSet, graph};
+use crate::task::{Task, TaskId, TaskSet, graph};
 
 pub(crate) use contexts::ContextError;
 pub(crate) use lock::LockError;
@@ -47,7 +47,8 @@ pub(crate) struct Options {
     pub force: bool,
     /// `--diff`: exit 3 when changes are pending.
     pub detailed_exitcode: bool,
-    /// A person can answer questions (stdin is a terminal).
+    /// A person can answer questions, and interactive tasks get the terminal (stdin
+    /// is a terminal).
     pub interactive: bool,
     /// Wait for another run's lock instead of failing.
     pub wait_lock: bool,
@@ -120,6 +121,15 @@ pub(crate) enum SelectError {
         )
     )]
     ConfirmationRequired { tasks: String },
+
+    #[error("interactive tasks need a terminal, and this run has none: {tasks}")]
+    #[diagnostic(
+        code(ops::run::terminal_required),
+        help(
+            "run from a terminal, or pass `--yes` to run interactive tasks without one: their standard input is then /dev/null, so their prompts get end-of-file (or take their defaults), and their output is captured like any task's; nothing was run"
+        )
+    )]
+    TerminalRequired { tasks: String },
 }
 
 /// The selected tasks and their dependencies, in an order that respects dependencies.
@@ -147,15 +157,17 @@ pub(crate) fn run(
 ) -> Result<ExitStatus, RunError> {
     let targets: Vec<Name> = targets.iter().map(|t| Arc::from(t.as_str())).collect();
     if opts.mode == Mode::Apply && !opts.yes && !opts.interactive {
-        let asking: Vec<&str> = order
-            .iter()
-            .map(|&id| set.get(id))
-            .filter(|t| t.confirm.is_some())
-            .map(|t| t.name.as_str())
-            .collect();
+        let asking = names_of(set, order, |t| t.confirm.is_some());
         if !asking.is_empty() {
             return Err(SelectError::ConfirmationRequired {
                 tasks: asking.join(", "),
+            }
+            .into());
+        }
+        let interactive = names_of(set, order, |t| t.interactive);
+        if !interactive.is_empty() {
+            return Err(SelectError::TerminalRequired {
+                tasks: interactive.join(", "),
             }
             .into());
         }
@@ -187,6 +199,9 @@ pub(crate) fn run(
     } else {
         None
     };
+    if opts.mode == Mode::Apply && opts.interactive {
+        warn_unredacted(set, order, reporter);
+    }
     // One thread is enough to drive child processes, and keeps per-task latency low.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -196,6 +211,33 @@ pub(crate) fn run(
     // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(status)
+}
+
+/// The names of the tasks of `order` that `which` picks.
+fn names_of<'s>(set: &'s TaskSet, order: &[TaskId], which: impl Fn(&Task) -> bool) -> Vec<&'s str> {
+    order
+        .iter()
+        .map(|&id| set.get(id))
+        .filter(|t| which(t))
+        .map(|t| t.name.as_str())
+        .collect()
+}
+
+/// A line for each interactive task that uses a secret: what it prints reaches the
+/// terminal directly, past the redaction of secrets.
+fn warn_unredacted(set: &TaskSet, order: &[TaskId], reporter: &mut dyn Reporter) {
+    for task in order.iter().map(|&id| set.get(id)) {
+        if !task.interactive || task.secrets.is_empty() {
+            continue;
+        }
+        let secrets: Vec<String> = task.secrets.iter().map(|(name, _)| format!("`{name}`")).collect();
+        reporter.handle(&Event::Warning(format!(
+            "task `{}` is interactive and uses {} {}: what it prints goes straight to the terminal, where it cannot be redacted",
+            task.name,
+            if secrets.len() == 1 { "the secret" } else { "the secrets" },
+            secrets.join(", "),
+        )));
+    }
 }
 
 /// Run the scheduler with the run's reporters around `reporter`: secrets redacted
@@ -352,6 +394,7 @@ pub(crate) fn plan(
                             })
                             .collect(),
                         dir: task.dir.as_ref().map(|d| d.display_with(shown_env)),
+                        interactive: task.interactive,
                     }
                 })
                 .collect()

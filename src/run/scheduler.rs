@@ -1,7 +1,9 @@
 //! The scheduler: runs a closure of tasks in dependency order, at most `jobs` at
 //! once, each at most once; after a failure it starts nothing more (with
 //! `--keep-going` it skips only the dependents), letting running tasks finish; on
-//! an interrupt it cancels every running task (process groups included).
+//! an interrupt it cancels every running task (process groups included). An
+//! interactive task runs alone: it starts when nothing runs, and nothing starts
+//! while it runs.
 //!
 //! It owns the loop only: [`Ledger`] keeps the dependency bookkeeping, [`Attempt`]
 //! runs one task, [`verdict`] judges results, [`prompt`] talks to the person.
@@ -77,6 +79,7 @@ pub(super) async fn execute(
         interrupted: false,
         first_failure: None,
         aborted: None,
+        alone: None,
     };
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut joins: JoinSet<Finished> = JoinSet::new();
@@ -88,12 +91,22 @@ pub(super) async fn execute(
             run.aborted = Some(why);
             run.stopping = true;
         }
-        while !run.stopping && joins.len() < opts.jobs.max(1) {
-            let Some(slot) = run.ledger.next_ready() else {
+        // The task running alone is the only one running: it ended when none runs.
+        if joins.is_empty() {
+            run.alone = None;
+        }
+        while !run.stopping && run.alone.is_none() && joins.len() < opts.jobs.max(1) {
+            // Only an apply runs interactive commands; `--diff` runs no task alone.
+            let idle = joins.is_empty() || opts.mode != Mode::Apply;
+            let Some(slot) = run.ledger.next_ready(idle) else {
                 break;
             };
             match run.start(slot, &tx, reporter, &mut joins, &steps) {
-                Start::Spawned => {}
+                Start::Spawned => {
+                    if opts.mode == Mode::Apply && run.ledger.alone(slot) {
+                        run.alone = Some(slot);
+                    }
+                }
                 Start::Done(result) => run.complete(slot, result, reporter),
                 Start::Ask(question) => {
                     let name = run.ledger.names[slot].clone();
@@ -126,6 +139,11 @@ pub(super) async fn execute(
                 }
                 let Ok(finished) = joined else { continue };
                 let (slot, result) = run.finish(finished);
+                // Only an interrupt stops a task: Ctrl-C at the terminal reaches an
+                // interactive task directly, and may do so before ops sees it.
+                if result.status == Status::Interrupted && !run.interrupted {
+                    run.interrupt();
+                }
                 run.complete(slot, result, reporter);
             }
             () = interrupts.next() => run.interrupt(),
@@ -169,6 +187,8 @@ struct Run<'a> {
     first_failure: Option<Name>,
     /// Why the run stopped starting tasks though none failed (its journal broke).
     aborted: Option<String>,
+    /// The interactive task running, alone.
+    alone: Option<usize>,
 }
 
 impl Run<'_> {
@@ -265,6 +285,9 @@ impl Run<'_> {
             })
         });
         let root = self.root();
+        // Without a terminal (a run allowed by `--yes`), an interactive task runs as
+        // any other: stdin `/dev/null`, output captured.
+        let terminal = self.opts.mode == Mode::Apply && task.interactive && self.opts.interactive;
         let attempt = Attempt {
             slot,
             name: self.ledger.names[slot].clone(),
@@ -288,6 +311,7 @@ impl Run<'_> {
             command: command.clone(),
             events: tx.clone(),
             cancel: self.cancel.clone(),
+            terminal,
             action,
         };
         // Reported here rather than from the task, so that start order is stable.
@@ -295,6 +319,7 @@ impl Run<'_> {
             task: self.ledger.names[slot].clone(),
             attempt: 1,
             command,
+            terminal,
         });
         joins.spawn(attempt.run(Arc::clone(steps)));
         Start::Spawned

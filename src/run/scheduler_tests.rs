@@ -259,3 +259,93 @@ async fn a_live_check_that_fails_with_nothing_pending_is_a_failure() {
     assert_eq!(ran.status("health"), (Status::Failed, Some("connection refused")));
     assert_eq!(ran.summary.exit_code, 1);
 }
+
+const WITH_INTERACTIVE: &str = r#"
+[tasks.first]
+shell = "x"
+[tasks.prompt]
+shell = "read -r answer"
+interactive = true
+[tasks.second]
+shell = "x"
+[tasks.third]
+shell = "x"
+[tasks.all]
+deps = ["first", "prompt", "second", "third"]
+"#;
+
+/// `(start or end, task)` of every task that ran, in the order reported.
+fn starts_and_ends(events: &[crate::report::Event]) -> Vec<(&'static str, String)> {
+    use crate::report::Event;
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskStarted { task, .. } => Some(("start", task.to_string())),
+            Event::TaskFinished(r) if r.duration.is_some() => Some(("end", r.task.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interactive_task_waits_for_the_running_ones_and_runs_alone() {
+    let steps = Arc::new(Fake::default());
+    let ran = run(WITH_INTERACTIVE, &["all"], &options(Mode::Apply, 4), &steps).await;
+    assert_eq!(ran.summary.exit_code, 0);
+    let sequence = starts_and_ends(&ran.events.0);
+    let at = |what: &str| {
+        sequence
+            .iter()
+            .position(|(k, t)| *k == what && t == "prompt")
+            .unwrap()
+    };
+    let (start, end) = (at("start"), at("end"));
+    assert_eq!(start, 2, "it starts after `first` ended: {sequence:?}");
+    assert_eq!(
+        end,
+        start + 1,
+        "nothing starts or ends while it runs: {sequence:?}"
+    );
+    // first (1 s), then prompt alone (1 s), then second and third together (1 s).
+    assert_eq!(ran.elapsed, Duration::from_secs(3));
+    assert_eq!(steps.max_running.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_a_terminal_it_does_not_get_one_but_still_runs_alone() {
+    use crate::report::Event;
+    let steps = Arc::new(Fake::default());
+    let ran = run(WITH_INTERACTIVE, &["all"], &options(Mode::Apply, 4), &steps).await;
+    assert!(
+        ran.events
+            .0
+            .iter()
+            .all(|e| !matches!(e, Event::TaskStarted { terminal: true, .. }))
+    );
+    let opts = Options {
+        interactive: true,
+        ..options(Mode::Apply, 4)
+    };
+    let ran = run(WITH_INTERACTIVE, &["all"], &opts, &steps).await;
+    let on_terminal: Vec<String> = ran
+        .events
+        .0
+        .iter()
+        .filter_map(|e| match e {
+            Event::TaskStarted {
+                task, terminal: true, ..
+            } => Some(task.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(on_terminal, ["prompt"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn diff_runs_interactive_tasks_alongside_others() {
+    // The fake steps take a second whatever the mode; what counts is that they overlap.
+    let steps = Arc::new(Fake::default());
+    let ran = run(WITH_INTERACTIVE, &["all"], &options(Mode::Diff, 4), &steps).await;
+    assert_eq!(steps.max_running.load(Ordering::SeqCst), 4);
+    assert_eq!(ran.elapsed, Duration::from_secs(1));
+}

@@ -23,8 +23,14 @@ const EVERY_KEY: &[(&str, &str)] = &[
         "",
         r#"{ deps = ["up"], cmd = ["true", "x"], check = ["true", "y"] }"#,
     ),
-    ("", r#"{ deps = ["up"], cmd = ["true"], read-only = true }"#),
-    ("", r#"{ deps = ["up"], script = "scripts/x.sh", args = ["a", "b"] }"#),
+    (
+        "",
+        r#"{ deps = ["up"], cmd = ["true"], read-only = true, interactive = false }"#,
+    ),
+    (
+        "",
+        r#"{ deps = ["up"], script = "scripts/x.sh", args = ["a", "b"] }"#,
+    ),
     (
         "nix-build",
         r#"{ file = "default.nix", attr = "app", args = { version = "1" }, out-link = "result" }"#,

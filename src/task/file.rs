@@ -61,6 +61,8 @@ pub(super) struct RawTask {
     pub check_shell: Option<Spanned<String>>,
     /// The command changes nothing: `--diff` runs it as it is.
     pub read_only: Option<Spanned<bool>>,
+    /// The command gets the terminal (stdin, stdout and stderr of `ops`) and runs alone.
+    pub interactive: Option<Spanned<bool>>,
 }
 
 /// A task as read from one file, before resolution.

@@ -317,7 +317,17 @@ fn check_output_refs(set: &TaskSet, refs: &[(usize, OutputRefs)], errors: &mut V
                         .as_ref()
                         .map(Action::produces)
                         .unwrap_or_default();
-                    if !produced.contains(key) {
+                    if set.get(dep).interactive {
+                        errors.push(LoadError::InvalidValue {
+                            src: source.named(),
+                            span: span(at.clone()),
+                            message: format!("task `{dep_name}` is interactive: it produces no value `{key}`"),
+                            label: "not kept".into(),
+                            help: Some(format!(
+                                "the output of `{dep_name}` goes to the terminal and is not kept; have it write what dependents need to a file, or make it not interactive"
+                            )),
+                        });
+                    } else if !produced.contains(key) {
                         let help = match suggestion(key, produced.iter().map(String::as_str)) {
                             Some(did_you_mean) => did_you_mean,
                             None if produced.is_empty() => format!("`{dep_name}` produces no values"),
@@ -473,6 +483,7 @@ impl Resolver<'_> {
             uses_outputs_of: Vec::new(),
             output_refs: Vec::new(),
             secrets: Vec::new(),
+            interactive: action.as_ref().is_some_and(Action::interactive),
             action,
             file: self.source.name().to_owned(),
             fingerprint,
@@ -721,6 +732,7 @@ fn raw_command(raw: &RawTask) -> RawCommand<'_> {
         check: raw.check.as_ref(),
         check_shell: raw.check_shell.as_ref(),
         read_only: raw.read_only.as_ref(),
+        interactive: raw.interactive.as_ref(),
     }
 }
 
@@ -777,6 +789,20 @@ mod tests {
                 .iter()
                 .any(|e| matches!(e, LoadError::MultipleActions { .. }))
         );
+    }
+
+    #[test]
+    fn interactive_is_part_of_the_fingerprint() {
+        let fingerprint = |extra: &str| {
+            let set = load_one(&format!("[tasks.t]\nshell = \"read -r x\"\n{extra}")).unwrap();
+            let task = set.get(set.find("t").unwrap());
+            (task.interactive, task.fingerprint.clone())
+        };
+        let (plain, before) = fingerprint("");
+        let (interactive, after) = fingerprint("interactive = true\n");
+        assert!(!plain && interactive);
+        assert_ne!(before, after);
+        assert_eq!(fingerprint("interactive = false\n"), (false, before));
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub struct Task {
     pub(crate) output_refs: Vec<(String, String)>,
     /// `None` for an aggregate task, which only runs its dependencies.
     pub(crate) action: Option<Action>,
+    /// Its command gets the terminal and runs alone (`interactive = true`).
+    pub(crate) interactive: bool,
     /// The task file it comes from, as shown to users.
     pub(crate) file: String,
     /// Hash of everything that defines what the task does (for up-to-date checks and journals).

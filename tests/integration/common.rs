@@ -283,3 +283,105 @@ pub(crate) fn run_limited(mut command: Command, what: &str) -> Limited {
         stderr: stderr.join().unwrap(),
     }
 }
+
+/// `ops` in a pseudo-terminal of its own (util-linux `script`, which needs
+/// [`require_tool`]`("script")`): what is typed reaches its terminal, and the screen
+/// is everything the terminal showed (input echoed, lines ending in `\r\n`).
+pub(crate) struct Pty {
+    child: std::process::Child,
+    screen: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Pty {
+    /// Start `ops ARGS` in `test`'s repository, with the environment `Test` gives it.
+    pub(crate) fn spawn(test: &Test, args: &[&str]) -> Self {
+        use std::io::Read as _;
+        let ops = test.command_with(args);
+        let line: Vec<String> = std::iter::once(ops.get_program())
+            .chain(ops.get_args())
+            .map(|word| format!("'{}'", word.to_string_lossy().replace('\'', r"'\''")))
+            .collect();
+        let mut script = Command::new("script");
+        script
+            .args(["-qec", &line.join(" "), "/dev/null"])
+            .current_dir(test.root())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        for (key, value) in ops.get_envs() {
+            match value {
+                Some(value) => script.env(key, value),
+                None => script.env_remove(key),
+            };
+        }
+        let mut child = script.spawn().expect("run script");
+        let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut stdout = child.stdout.take().expect("piped");
+        let reader = {
+            let screen = std::sync::Arc::clone(&screen);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stdout.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    screen.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        Self {
+            child,
+            screen,
+            reader: Some(reader),
+        }
+    }
+
+    /// What the terminal showed so far.
+    pub(crate) fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.screen.lock().unwrap()).into_owned()
+    }
+
+    /// Wait (at most 30 s) until the terminal shows `text`.
+    #[track_caller]
+    pub(crate) fn wait_for(&self, text: &str) {
+        let start = std::time::Instant::now();
+        while !self.screen().contains(text) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(30),
+                "the terminal never showed {text:?}:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Type `keys` at the terminal.
+    pub(crate) fn send(&mut self, keys: &[u8]) {
+        use std::io::Write as _;
+        let stdin = self.child.stdin.as_mut().expect("piped");
+        stdin.write_all(keys).expect("type at the terminal");
+        stdin.flush().expect("type at the terminal");
+    }
+
+    /// Stop typing, wait (at most 30 s) for `ops` to end: its exit code and the screen.
+    #[track_caller]
+    pub(crate) fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.child.stdin.take());
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait for script") {
+                break status;
+            }
+            if start.elapsed() > std::time::Duration::from_secs(30) {
+                let _ = self.child.kill();
+                panic!("still running after 30 s:\n{}", self.screen());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        (status.code(), self.screen())
+    }
+}

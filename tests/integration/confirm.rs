@@ -1,4 +1,4 @@
-use crate::common::Test;
+use crate::common::{Pty, Test};
 
 const TASKS: &str = r#"
 [tasks.safe]
@@ -42,47 +42,12 @@ fn diff_and_dry_run_do_not_ask() {
 
 /// Run `ops` in a pseudo-terminal with `input` typed at it once its question shows.
 fn in_terminal(test: &Test, args: &str, input: &[u8]) -> (Option<i32>, String) {
-    use std::io::{Read as _, Write as _};
-    let mut child = std::process::Command::new("script")
-        .args([
-            "-qec",
-            &format!("{} {args}", crate::common::ops_bin()),
-            "/dev/null",
-        ])
-        .current_dir(test.root())
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let args: Vec<&str> = args.split_whitespace().collect();
+    let mut pty = Pty::spawn(test, &args);
     // Answer when the question is on the screen, as a person would.
-    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = {
-        let screen = std::sync::Arc::clone(&screen);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                screen.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        })
-    };
-    let start = std::time::Instant::now();
-    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains("[y/N]") {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "no question asked"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    child.stdin.as_mut().unwrap().write_all(input).unwrap();
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
-    (status.code(), screen)
+    pty.wait_for("[y/N]");
+    pty.send(input);
+    pty.finish()
 }
 
 #[test]

@@ -16,6 +16,7 @@ mod failure;
 mod faults;
 mod graph_order;
 mod hooks;
+mod interactive;
 mod interpreter;
 mod journal;
 mod json;

@@ -1,9 +1,14 @@
 //! The one place that spawns processes.
 //!
 //! Every child runs in its own process group, so a timeout, Ctrl-C or a failed
-//! sibling stops the child *and* everything it started. Output is read line by
-//! line (long lines are split, invalid UTF-8 replaced) and handed to a sink; the
-//! tail of each stream is kept for error messages and produced values.
+//! sibling stops the child *and* everything it started. Its stdin is `/dev/null`.
+//! Output is read line by line (long lines are split, invalid UTF-8 replaced) and
+//! handed to a sink; the tail of each stream is kept for error messages and
+//! produced values.
+//!
+//! The exception is a child given the terminal ([`Spec::terminal`], an interactive
+//! task): it inherits the stdin, stdout and stderr of `ops`, its output is neither
+//! read nor kept, and it stays in the process group of `ops` (see [`run`] for why).
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::PathBuf;
@@ -11,22 +16,21 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::{Signal, killpg};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use thiserror::Error;
 
 use crate::redact::Redactor;
+use stop::{GroupGuard, Target, terminate};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
+
+mod stop;
 
 /// Longest line handed to the sink; longer output is split.
 const MAX_LINE: usize = 64 * 1024;
 /// How much of each stream is kept by default.
 pub(crate) const TAIL: usize = 64 * 1024;
-/// How long a process group has between SIGTERM and SIGKILL. Shorter than the
-/// runner's grace for a step to stop (2 s), so the group is killed and reaped by the
-/// time the runner gives up on the step.
-const KILL_GRACE: Duration = Duration::from_millis(1500);
 /// How long to keep reading after the child exited (a background grandchild may hold the pipe).
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
@@ -66,6 +70,9 @@ pub(crate) struct Spec {
     pub secrets: Option<Arc<Redactor>>,
     /// Told the process group of the child once it started (for the run journal).
     pub on_spawn: Option<SpawnHook>,
+    /// Hand the child the terminal: the stdin, stdout and stderr of `ops`, not
+    /// captured, in the process group of `ops`.
+    pub terminal: bool,
 }
 
 /// Called with the process group id of each child started.
@@ -90,6 +97,7 @@ impl Spec {
             echo_stdout: true,
             secrets: None,
             on_spawn: None,
+            terminal: false,
         }
     }
 
@@ -104,6 +112,13 @@ impl Spec {
     #[must_use]
     pub(crate) fn capture(mut self, bytes: usize) -> Self {
         self.capture = bytes;
+        self
+    }
+
+    /// Give the child the terminal (see [`Spec::terminal`]).
+    #[must_use]
+    pub(crate) fn on_terminal(mut self) -> Self {
+        self.terminal = true;
         self
     }
 }
@@ -235,6 +250,17 @@ fn own_executable() -> Option<&'static std::path::Path> {
 }
 
 /// Run `spec` to completion, or until its timeout or `cancel`, streaming lines to `sink`.
+///
+/// A child given the terminal stays in the process group of `ops` rather than in
+/// one of its own: only the terminal's foreground process group may read from it
+/// (any other gets SIGTTIN and stops), and `ops` is that group when run from a
+/// shell. The alternative, making the child's group the foreground one with
+/// `tcsetpgrp` and taking the terminal back afterwards, would also need `ops` to
+/// handle SIGTTOU, a child stopped by Ctrl-Z and a crash that leaves the terminal
+/// to the child. In the shared group, Ctrl-C reaches the child straight from the
+/// terminal (and `ops`, which cancels the run); a timeout or a cancellation signals
+/// the child and the processes below it one by one (as `/proc` lists them), never
+/// the group, which would stop `ops` itself.
 pub(crate) async fn run(
     spec: &Spec,
     sink: &LineSink,
@@ -249,11 +275,19 @@ pub(crate) async fn run(
         .args(&spec.args)
         .current_dir(&spec.dir)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
+    if spec.terminal {
+        command
+            .stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+    } else {
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+    }
     let mut child = command.spawn().map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound && !spec.dir.is_dir() {
             ProcessError::NoDirectory {
@@ -271,14 +305,24 @@ pub(crate) async fn run(
             }
         }
     })?;
-    let pgid = child
+    let pid = child
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .map(Pid::from_raw);
+    let target = pid.map(|pid| {
+        if spec.terminal {
+            Target::Process(pid)
+        } else {
+            Target::Group(pid)
+        }
+    });
     // Should this future be dropped before the child is done with (the runner gave up
-    // on the step), the whole group is killed, not only the direct child.
-    let mut guard = GroupGuard(pgid);
-    if let (Some(hook), Some(pgid)) = (&spec.on_spawn, pgid) {
+    // on the step), the whole group is killed, not only the direct child (a child on
+    // the terminal: it and what it started).
+    let mut guard = GroupGuard(target);
+    // The journal records process groups to stop after a crash; a child on the
+    // terminal has none of its own (its group is that of `ops`, or of the shell).
+    if let (Some(hook), Some(Target::Group(pgid))) = (&spec.on_spawn, target) {
         (hook.0)(pgid.as_raw());
     }
     let stdout = child.stdout.take().map(|s| {
@@ -322,12 +366,17 @@ pub(crate) async fn run(
             source,
         })?,
         Err(reason) => {
-            terminate(&mut child, pgid).await;
+            terminate(&mut child, target).await;
             guard.0 = None;
             return Err(reason);
         }
     };
     guard.0 = None;
+    if spec.terminal && status.signal() == Some(Signal::SIGINT as i32) {
+        // Ctrl-C at the terminal reached the child, and `ops` too, which may not
+        // have seen it yet: the run is interrupted, the child did not fail.
+        return Err(ProcessError::Cancelled);
+    }
     let (stdout_tail, stdout_cut) = drain(stdout).await;
     let (stderr_tail, _) = drain(stderr).await;
     Ok(Output {
@@ -337,29 +386,6 @@ pub(crate) async fn run(
         stderr_tail,
         stdout_cut,
     })
-}
-
-/// Kills a process group when dropped, unless disarmed (`.0 = None`).
-struct GroupGuard(Option<Pid>);
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pgid) = self.0 {
-            let _ = killpg(pgid, Signal::SIGKILL);
-        }
-    }
-}
-
-/// SIGTERM to the whole group, SIGKILL after a grace period, then SIGKILL to any
-/// stragglers of the group.
-async fn terminate(child: &mut tokio::process::Child, pgid: Option<Pid>) {
-    let Some(pgid) = pgid else { return };
-    let _ = killpg(pgid, Signal::SIGTERM);
-    if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {
-        let _ = killpg(pgid, Signal::SIGKILL);
-        let _ = child.wait().await;
-    }
-    let _ = killpg(pgid, Signal::SIGKILL);
 }
 
 /// What a reader kept of its stream, and whether it had to drop the beginning.
