@@ -11,10 +11,12 @@
 //! `cmd`/`shell` ([`Command`]) are keys of the task itself and resolved last.
 
 mod command;
+mod nix_tools;
 mod pattern;
 mod resolve;
 
 pub(crate) use command::{Command, RawCommand};
+pub(crate) use nix_tools::{NixTools, ToolCache};
 pub(crate) use resolve::Resolve;
 
 use std::future::Future;

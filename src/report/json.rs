@@ -57,6 +57,7 @@ fn plan(p: &Plan) -> Value {
                         "env": t.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
                         "env_files": t.env_files,
                         "dir": t.dir,
+                        "nix_tools": t.tools,
                         "interactive": t.interactive,
                     })
                 })

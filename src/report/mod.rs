@@ -139,6 +139,8 @@ pub(crate) struct PlannedTask {
     pub env_files: Vec<String>,
     /// Its working directory, when not the root.
     pub dir: Option<String>,
+    /// The tools from Nix it gets (`nix-tools`), described.
+    pub tools: Option<String>,
     /// It gets the terminal and runs alone.
     pub interactive: bool,
 }

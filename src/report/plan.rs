@@ -59,6 +59,9 @@ pub(super) fn render(p: &Plan) -> String {
             if let Some(dir) = &t.dir {
                 let _ = writeln!(out, "      {}", dim.apply_to(format!("in {dir}")));
             }
+            if let Some(tools) = &t.tools {
+                let _ = writeln!(out, "      {}", dim.apply_to(format!("tools from Nix: {tools}")));
+            }
             if !t.env_files.is_empty() {
                 let _ = writeln!(
                     out,

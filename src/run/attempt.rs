@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::outputs::OutputMap;
 use super::secrets::SecretStore;
-use crate::executor::{Action, Applied, Diff, StepContext, StepError};
+use crate::executor::{Action, Applied, Diff, NixTools, StepContext, StepError, ToolCache};
 use crate::process::{LineSink, ProcessError, Stream};
 use crate::report::{Event, Mode, Name};
 use crate::task::{EnvFile, SecretSource};
@@ -64,6 +64,8 @@ pub(super) struct Attempt {
     pub root: PathBuf,
     /// Read when the task starts; its `env` overrides them.
     pub env_files: Vec<EnvFile>,
+    /// Its tools from Nix, and the run's cache of built ones.
+    pub nix_tools: Option<(NixTools, Arc<ToolCache>)>,
     /// `OPS_ROOT` and `OPS_TASK` (the task's env files and rendered `env` follow them).
     pub base_env: Vec<(String, String)>,
     pub env: Vec<(String, Template)>,
@@ -135,7 +137,7 @@ impl Attempt {
             }
         }
         env.extend(self.env.iter().map(|(k, v)| (k.clone(), v.render(&self.outputs))));
-        let cx = StepContext {
+        let mut cx = StepContext {
             dir: self.dir.clone(),
             env,
             timeout: self.timeout,
@@ -147,6 +149,19 @@ impl Attempt {
             spawned: Some(spawn_hook(&self.events, &self.name)),
             terminal: self.terminal,
         };
+        if let Some((tools, cache)) = &self.nix_tools {
+            match cache.provide(tools, &cx).await {
+                Ok(bins) => put_first_on_path(&mut cx.env, &bins),
+                Err(e) => {
+                    return Finished {
+                        slot: self.slot,
+                        result: Err(e),
+                        produced: cx.take_produced(),
+                        duration: started.elapsed(),
+                    };
+                }
+            }
+        }
         let mut attempt = 1;
         let result = loop {
             if attempt > 1 {
@@ -182,6 +197,25 @@ impl Attempt {
             produced: cx.take_produced(),
             duration: started.elapsed(),
         }
+    }
+}
+
+/// `bins` before the `PATH` the task would get otherwise (its own `env`, or that of `ops`).
+fn put_first_on_path(env: &mut Vec<(String, String)>, bins: &[PathBuf]) {
+    if bins.is_empty() {
+        return;
+    }
+    let base = env
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+        .or_else(|| std::env::var("PATH").ok())
+        .unwrap_or_default();
+    let paths = bins.iter().cloned().chain(std::env::split_paths(&base));
+    if let Ok(joined) = std::env::join_paths(paths) {
+        env.retain(|(k, _)| k != "PATH");
+        env.push(("PATH".into(), joined.to_string_lossy().into_owned()));
     }
 }
 

@@ -394,6 +394,7 @@ pub(crate) fn plan(
                             })
                             .collect(),
                         dir: task.dir.as_ref().map(|d| d.display_with(shown_env)),
+                        tools: task.nix_tools.as_ref().map(crate::executor::NixTools::describe),
                         interactive: task.interactive,
                     }
                 })

@@ -25,6 +25,7 @@ use super::prompt::{self, Interrupts};
 use super::secrets::SecretStore;
 use super::uptodate::{self, State};
 use super::verdict::{self, INTERRUPTED};
+use crate::executor::ToolCache;
 use crate::exit::ExitStatus;
 use crate::report::{Event, Mode, Name, Reporter, Status, Summary, TaskResult};
 use crate::task::{Task, TaskId, TaskSet};
@@ -80,6 +81,7 @@ pub(super) async fn execute(
         first_failure: None,
         aborted: None,
         alone: None,
+        tools: Arc::default(),
     };
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut joins: JoinSet<Finished> = JoinSet::new();
@@ -189,6 +191,8 @@ struct Run<'a> {
     aborted: Option<String>,
     /// The interactive task running, alone.
     alone: Option<usize>,
+    /// Tools from Nix built in this run, shared by the tasks that name them.
+    tools: Arc<ToolCache>,
 }
 
 impl Run<'_> {
@@ -298,6 +302,7 @@ impl Run<'_> {
                 .map_or_else(|| root.to_path_buf(), |d| root.join(d.render(&outputs))),
             root: root.to_path_buf(),
             env_files: task.env_files.clone(),
+            nix_tools: task.nix_tools.clone().map(|t| (t, Arc::clone(&self.tools))),
             base_env: vec![
                 ("OPS_ROOT".into(), root.display().to_string()),
                 ("OPS_TASK".into(), task.name.clone()),

@@ -29,7 +29,11 @@ const EVERY_KEY: &[(&str, &str)] = &[
     ),
     (
         "",
-        r#"{ deps = ["up"], script = "scripts/x.sh", args = ["a", "b"] }"#,
+        r#"{ deps = ["up"], script = "scripts/x.sh", args = ["a", "b"], nix-tools = { file = "nix/tools.nix", attrs = ["pulumi"] } }"#,
+    ),
+    (
+        "",
+        r#"{ deps = ["up"], cmd = ["pulumi"], nix-tools = { installables = [".#pulumi"] } }"#,
     ),
     (
         "nix-build",

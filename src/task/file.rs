@@ -18,7 +18,7 @@ use toml::map::Map;
 
 use super::error::LoadError;
 use super::model::SecretSource;
-use super::settings::{RawEnvFile, RawSettings};
+use super::settings::{RawEnvFile, RawNixTools, RawSettings};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::RawSteps;
 use crate::scalar::Scalar;
@@ -40,6 +40,8 @@ pub(super) struct RawTask {
     pub env: IndexMap<Spanned<String>, Spanned<Scalar>>,
     /// dotenv files read when the task runs (after its file's and the repository's).
     pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
+    /// Nix packages put first on `PATH` for the task's commands.
+    pub nix_tools: Option<Spanned<RawNixTools>>,
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,

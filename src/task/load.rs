@@ -13,7 +13,7 @@ use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
-use super::settings::{self, RawSettings, Repository};
+use super::settings::{self, RawNixTools, RawSettings, Repository};
 use super::vars::{self, Vars};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action, RawCommand, Resolve};
@@ -451,6 +451,19 @@ impl Resolver<'_> {
             let text = self.text(d);
             self.with_environment(Template::literal(text), d)
         });
+        let nix_tools = match raw.nix_tools.as_ref().or(self.settings.nix_tools.as_ref()) {
+            Some(tools) => {
+                let mut problems = Vec::new();
+                let resolved = RawNixTools::resolve(tools, &mut |s| self.text(s), &mut |at, message| {
+                    problems.push((at, message));
+                });
+                for (at, message) in problems {
+                    self.invalid(at, message, "not one of the two forms", None);
+                }
+                resolved
+            }
+            None => self.repository.nix_tools.clone(),
+        };
         let script = self.script_digest(action.as_ref(), dir.as_ref());
         let fingerprint = fingerprint(
             &[
@@ -460,6 +473,7 @@ impl Resolver<'_> {
                 format!("{sources:?}"),
                 format!("{outputs:?}"),
                 format!("{dir:?}"),
+                format!("{nix_tools:?}"),
                 script,
             ]
             .join("\n"),
@@ -474,6 +488,7 @@ impl Resolver<'_> {
             retries: raw.retries.as_ref().map_or(0, |r| *r.get_ref()),
             env,
             env_files,
+            nix_tools,
             dir,
             confirm: raw
                 .confirm

@@ -52,6 +52,8 @@ pub struct Task {
     pub(crate) env: Vec<(String, Template)>,
     /// Env files, in the order they are read (later ones override earlier ones).
     pub(crate) env_files: Vec<EnvFile>,
+    /// Nix packages built for it and put first on its `PATH`.
+    pub(crate) nix_tools: Option<crate::executor::NixTools>,
     /// Working directory relative to the root (the root itself when `None`); it may
     /// read the environment of `ops` (`~/src`, `$WORKSPACE`).
     pub(crate) dir: Option<Template>,

@@ -20,6 +20,7 @@ use toml::de::{DeTable, ValueDeserializer};
 use super::error::LoadError;
 use super::model::EnvFile;
 use crate::diagnostic::SourceFile;
+use crate::executor::NixTools;
 
 /// The repository-wide settings file, at the root.
 pub(crate) const REPOSITORY_FILE: &str = "ops.toml";
@@ -30,6 +31,47 @@ pub(crate) const REPOSITORY_FILE: &str = "ops.toml";
 pub(super) struct RawSettings {
     pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
     pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
+    pub nix_tools: Option<Spanned<RawNixTools>>,
+}
+
+/// `nix-tools = { file = "nix/tools.nix", attrs = ["pulumi"] }` or
+/// `nix-tools = { installables = [".#pulumi"] }`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNixTools {
+    pub file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub attrs: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub installables: Vec<Spanned<String>>,
+}
+
+impl RawNixTools {
+    /// The tools, with `text` giving each string's value; `None` (and a problem
+    /// reported through `invalid`) when the table is not one of the two forms.
+    pub(super) fn resolve(
+        raw: &Spanned<Self>,
+        text: &mut dyn FnMut(&Spanned<String>) -> String,
+        invalid: &mut dyn FnMut(std::ops::Range<usize>, String),
+    ) -> Option<NixTools> {
+        let tools = raw.get_ref();
+        match (&tools.file, tools.attrs.is_empty(), tools.installables.is_empty()) {
+            (Some(file), false, true) => Some(NixTools::File {
+                file: text(file),
+                attrs: tools.attrs.iter().map(&mut *text).collect(),
+            }),
+            (None, true, false) => Some(NixTools::Installables(
+                tools.installables.iter().map(&mut *text).collect(),
+            )),
+            _ => {
+                invalid(
+                    raw.span(),
+                    "`nix-tools` is `{ file = \"nix/tools.nix\", attrs = [\"pulumi\"] }` or `{ installables = [\".#pulumi\"] }`".into(),
+                );
+                None
+            }
+        }
+    }
 }
 
 /// An env file: its path, or `{ path = "…", optional = true }`.
@@ -89,6 +131,7 @@ impl RawEnvFile {
 pub(super) struct Repository {
     pub interpreter: Option<Vec<String>>,
     pub env_files: Vec<EnvFile>,
+    pub nix_tools: Option<NixTools>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,8 +189,20 @@ pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repos
         .flat_map(Spanned::get_ref)
         .map(|f| f.get_ref().resolve())
         .collect();
+    let nix_tools = raw.nix_tools.as_ref().and_then(|tools| {
+        RawNixTools::resolve(tools, &mut |s| s.get_ref().clone(), &mut |at, message| {
+            errors.push(LoadError::InvalidValue {
+                src: source.named(),
+                span: crate::diagnostic::span(at),
+                message,
+                label: "not one of the two forms".into(),
+                help: None,
+            });
+        })
+    });
     Repository {
         interpreter: interpreter.filter(|argv: &Vec<String>| !argv.is_empty()),
         env_files,
+        nix_tools,
     }
 }

@@ -26,6 +26,7 @@ mod lint;
 mod lint_registry;
 mod list_graph;
 mod nix_files;
+mod nix_tools;
 mod output;
 mod parallel;
 mod saved_plan;
