@@ -73,6 +73,7 @@ Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pend
   ops lint argocd/manifests/authentik        one directory
   ops lint --format sarif > ops.sarif        for code scanning
   ops lint --format github                   annotations in Forgejo/GitHub Actions
+  ops lint --format rdjson | reviewdog -f=rdjson -reporter=gitea-pr-review
   ops lint --rule pinned-image               one rule
 
 Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usage.")]
@@ -186,6 +187,8 @@ pub(crate) enum LintFormat {
     Json,
     Sarif,
     Github,
+    /// reviewdog's diagnostic format (pull-request review comments on Forgejo)
+    Rdjson,
 }
 
 #[derive(Debug, Args)]

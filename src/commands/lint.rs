@@ -129,6 +129,7 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
         LintFormat::Json => output::json(&report),
         LintFormat::Sarif => output::sarif(&report),
         LintFormat::Github => output::github(&report),
+        LintFormat::Rdjson => output::rdjson(&report),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(if report.count(Severity::Error) > 0 {
@@ -138,7 +139,8 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
     })
 }
 
-pub(super) fn rules() -> ExitStatus {
+pub(super) fn rules(root: Option<&Path>) -> Result<ExitStatus, LintError> {
+    let config = Config::load(&crate::root::for_lint(root))?;
     let mut out = format!("{:<20}  {:<7}  {:<8}  {}\n", "RULE", "CODE", "SEVERITY", "CHECKS");
     for r in rule::RULES {
         let _ = writeln!(
@@ -150,12 +152,27 @@ pub(super) fn rules() -> ExitStatus {
             r.summary()
         );
     }
+    for c in &config.custom {
+        let _ = writeln!(
+            out,
+            "{:<20}  {:<7}  {:<8}  {} (custom rule in policies/)",
+            c.id,
+            "OPS900",
+            c.severity().as_str(),
+            c.message
+        );
+    }
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
-    ExitStatus::Success
+    Ok(ExitStatus::Success)
 }
 
-pub(super) fn show_rule(id: &str) -> Result<ExitStatus, LintError> {
-    let r = rule::find(id).ok_or_else(|| unknown(id, rule::ids()))?;
+pub(super) fn show_rule(root: Option<&Path>, id: &str) -> Result<ExitStatus, LintError> {
+    let config = Config::load(&crate::root::for_lint(root))?;
+    if let Some(custom) = config.custom.iter().find(|c| c.id == id) {
+        let _ = std::io::stdout().lock().write_all(custom.describe().as_bytes());
+        return Ok(ExitStatus::Success);
+    }
+    let r = rule::find(id).ok_or_else(|| unknown(id, config.ids()))?;
     let mut out = format!("{} ({}) — {}\n\n", r.id(), r.code(), r.summary());
     for line in r.doc().lines() {
         out.push_str(line.strip_prefix(' ').unwrap_or(line));

@@ -30,8 +30,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
         }
         Command::Validate => load().map(|_| ExitStatus::Success),
         Command::Lint(args) => Ok(lint::lint(cli.root.as_deref(), args)?),
-        Command::Rules => Ok(lint::rules()),
-        Command::Rule { id } => Ok(lint::show_rule(id)?),
+        Command::Rules => Ok(lint::rules(cli.root.as_deref())?),
+        Command::Rule { id } => Ok(lint::show_rule(cli.root.as_deref(), id)?),
         Command::Runs(args) => {
             let root = crate::root::find(cli.root.as_deref())?;
             Ok(runs::run(&root, args)?)

@@ -25,7 +25,7 @@ use crate::yaml::{Node, Pos};
 #[derive(Debug)]
 pub(crate) struct CustomRule {
     pub id: String,
-    message: String,
+    pub(crate) message: String,
     severity: Severity,
     field: Option<Vec<Step>>,
     pattern: Regex,
@@ -130,6 +130,34 @@ impl CustomRule {
             include,
             exclude,
         })
+    }
+
+    /// What `ops rule ID` prints for it.
+    pub(crate) fn describe(&self) -> String {
+        let what = match (&self.field, self.forbid) {
+            (Some(_), true) => format!("values matching /{}/ are forbidden", self.pattern.as_str()),
+            (Some(_), false) => format!("values must match /{}/", self.pattern.as_str()),
+            (None, true) => format!("text matching /{}/ is forbidden", self.pattern.as_str()),
+            (None, false) => format!("every file must contain /{}/", self.pattern.as_str()),
+        };
+        format!(
+            "{} (OPS900, custom, {}) — {}
+
+{what}{}
+",
+            self.id,
+            self.severity.as_str(),
+            self.message,
+            if self.field.is_some() {
+                " at its field path"
+            } else {
+                ""
+            },
+        )
+    }
+
+    pub(crate) fn severity(&self) -> Severity {
+        self.severity
     }
 
     pub(crate) fn check(&self, file: &ManifestFile, out: &mut Vec<Finding>) {

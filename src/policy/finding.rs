@@ -37,3 +37,10 @@ pub(crate) struct Finding {
     /// The id of the custom rule behind a finding of `custom`.
     pub(crate) custom: Option<String>,
 }
+
+impl Finding {
+    /// The id the finding is reported under: its custom rule's, or its rule's.
+    pub(crate) fn id(&self) -> &str {
+        self.custom.as_deref().unwrap_or(self.rule)
+    }
+}

@@ -11,6 +11,7 @@ mod custom;
 pub(crate) mod finding;
 pub mod image_ref;
 pub mod kustomize;
+mod mask;
 pub(crate) mod option;
 pub(crate) mod output;
 pub(crate) mod read;
@@ -52,6 +53,8 @@ pub(crate) struct Report {
     pub(crate) files_scanned: usize,
     pub(crate) duration: Duration,
     pub(crate) repo: Repo,
+    /// The custom rules of the policies: id and message.
+    pub(crate) custom_rules: Vec<(String, String)>,
 }
 
 impl Report {
@@ -128,6 +131,13 @@ pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
     for f in findings {
         by_path.entry(f.path.clone()).or_default().push(f);
     }
+    for (path, found) in &mut by_path {
+        let Some(file) = repo.file(path) else { continue };
+        let secrets = mask::secret_ranges(file);
+        for f in found.iter_mut().filter(|_| !secrets.is_empty()) {
+            mask::message(f, file.source.text(), &secrets);
+        }
+    }
     for file in repo
         .files
         .iter()
@@ -151,5 +161,10 @@ pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
         findings,
         duration: started.elapsed(),
         repo,
+        custom_rules: config
+            .custom
+            .iter()
+            .map(|c| (c.id.clone(), c.message.clone()))
+            .collect(),
     }
 }

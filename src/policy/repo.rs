@@ -238,6 +238,27 @@ impl Repo {
     }
 
     /// The text of a file that was read (for suppressions and snippets).
+    /// The file at `path`, checked or read around a partial lint.
+    pub(crate) fn file(&self, path: &Path) -> Option<&ManifestFile> {
+        let &i = self.by_path.get(path)?;
+        self.files.get(i).or_else(|| self.extra.get(i - self.files.len()))
+    }
+
+    /// The text to show under a finding in `path`: its source with the values of
+    /// its Secrets masked.
+    pub(crate) fn shown(&self, path: &Path) -> Option<SourceFile> {
+        let file = self.file(path)?;
+        let source = self.source(path)?;
+        let secrets = super::mask::secret_ranges(file);
+        if secrets.is_empty() {
+            return Some(source.clone());
+        }
+        Some(SourceFile::new(
+            source.name().to_owned(),
+            super::mask::masked(source.text(), &secrets),
+        ))
+    }
+
     pub fn source(&self, path: &Path) -> Option<&SourceFile> {
         let &i = self.by_path.get(path)?;
         let file = self

@@ -169,11 +169,14 @@ fn custom_rules_by_their_id_and_all_of_them_as_custom() {
     };
     assert_eq!(
         messages(&["--rule", "no-nodeport"]),
-        vec!["custom: use an Ingress: `NodePort`"]
+        vec!["no-nodeport: use an Ingress: `NodePort`"]
     );
     assert_eq!(
         messages(&["--rule", "OPS900"]),
-        vec!["custom: a TODO: `TODO`", "custom: use an Ingress: `NodePort`"]
+        vec![
+            "no-todo: a TODO: `TODO`",
+            "no-nodeport: use an Ingress: `NodePort`"
+        ]
     );
     let ran = test.run_with(&["lint", "--rule", "no-nodeportt"]);
     ran.assert_code(2);
@@ -240,4 +243,46 @@ fn policy_values_of_the_wrong_type_are_diagnostics_with_positions() {
         assert!(ran.stderr.contains(place), "{place}:\n{}", ran.stderr);
     }
     snapshot_settings().bind(|| insta::assert_snapshot!("lint_policy_types", ran.stderr));
+}
+
+/// SARIF: every result's `ruleIndex` points at its rule (custom rules included, under
+/// their ids), every rule has a full description. rdjson: reviewdog's fields.
+#[test]
+fn sarif_and_rdjson_name_each_rule() {
+    let test = Test::new()
+        .file("policies/custom.toml", CUSTOM)
+        .file("svc.yaml", SERVICE)
+        .file("pod.yaml", FLOATING_POD);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&test.run_with(&["lint", "--format", "sarif"]).stdout).unwrap();
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "no-nodeport"));
+    for rule in rules {
+        assert!(
+            rule["fullDescription"]["text"]
+                .as_str()
+                .is_some_and(|t| t.len() > 10),
+            "{rule}"
+        );
+    }
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() >= 3, "{results:?}");
+    for result in results {
+        let index = usize::try_from(result["ruleIndex"].as_u64().unwrap()).unwrap();
+        assert_eq!(rules[index]["id"], result["ruleId"], "{result}");
+    }
+    assert!(results.iter().any(|r| r["ruleId"] == "no-todo"));
+
+    let rdjson: serde_json::Value =
+        serde_json::from_str(&test.run_with(&["lint", "--format", "rdjson"]).stdout).unwrap();
+    let diagnostics = rdjson["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), results.len());
+    let nodeport = diagnostics
+        .iter()
+        .find(|d| d["code"]["value"] == "no-nodeport (OPS900)")
+        .expect("the custom rule by its id");
+    assert_eq!(nodeport["location"]["path"], "svc.yaml");
+    assert_eq!(nodeport["location"]["range"]["start"]["line"], 6);
+    assert_eq!(nodeport["severity"], "ERROR");
 }

@@ -24,6 +24,7 @@ mod kube_e2e;
 mod layers;
 mod lint;
 mod lint_registry;
+mod lint_secrets;
 mod list_graph;
 mod nix_files;
 mod nix_tools;

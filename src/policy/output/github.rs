@@ -29,7 +29,7 @@ pub(crate) fn render(report: &Report) -> String {
             escape(&super::shown(&f.path), true),
             f.pos.line,
             f.pos.column,
-            escape(&format!("{} ({})", f.rule, f.code), true),
+            escape(&format!("{} ({})", f.id(), f.code), true),
             escape(&f.message, false)
         );
     }

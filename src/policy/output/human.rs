@@ -29,7 +29,7 @@ impl std::error::Error for Shown {}
 
 impl Diagnostic for Shown {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(format!("{}({})", self.finding.rule, self.finding.code)))
+        Some(Box::new(format!("{}({})", self.finding.id(), self.finding.code)))
     }
 
     fn severity(&self) -> Option<MietteSeverity> {
@@ -53,7 +53,7 @@ impl Diagnostic for Shown {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         let (_, span) = self.src.as_ref()?;
-        let label = LabeledSpan::new_with_span(Some(self.finding.rule.to_owned()), *span);
+        let label = LabeledSpan::new_with_span(Some(self.finding.id().to_owned()), *span);
         Some(Box::new(std::iter::once(label)))
     }
 }
@@ -67,8 +67,8 @@ pub(crate) fn render(report: &Report) -> String {
         let file = indexed.entry(&finding.path).or_insert_with(|| {
             report
                 .repo
-                .source(&finding.path)
-                .map(|s| Arc::new(Indexed::new(s)))
+                .shown(&finding.path)
+                .map(|s| Arc::new(Indexed::new(&s)))
         });
         let src = file.as_ref().map(|file| file.for_finding(finding.pos));
         let place = format!(

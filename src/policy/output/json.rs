@@ -10,7 +10,7 @@ pub(crate) fn render(report: &Report) -> String {
         .iter()
         .map(|f| {
             json!({
-                "rule": f.rule,
+                "rule": f.id(),
                 "code": f.code,
                 "severity": f.severity.as_str(),
                 "path": super::shown(&f.path),
