@@ -90,9 +90,12 @@ pub(crate) fn masked(text: &str, ranges: &[Range<usize>]) -> String {
     let mut bytes = text.as_bytes().to_vec();
     for r in ranges {
         let end = r.end.min(bytes.len());
-        // The ranges hold whole characters: each byte becomes a `*`.
+        // The ranges hold whole characters: each byte becomes a `*`, but for line
+        // breaks (a block scalar spans lines), which keep the lines where they are.
         for b in &mut bytes[r.start.min(end)..end] {
-            *b = b'*';
+            if *b != b'\n' && *b != b'\r' {
+                *b = b'*';
+            }
         }
     }
     String::from_utf8(bytes).unwrap_or_else(|_| "*".repeat(text.len()))
@@ -161,6 +164,14 @@ mod tests {
         assert_eq!(unquoted("a leaked value: `hunter2`"), "a leaked value: `***`");
         assert_eq!(unquoted("`a` and `b`, then `c"), "`***` and `***`, then `c");
         assert_eq!(unquoted("none"), "none");
+    }
+
+    #[test]
+    fn a_block_scalar_keeps_its_lines() {
+        let text = "a: |\n  one\n  two\nb: 1\n";
+        let shown = masked(text, &[3..text.len() - 5]);
+        assert_eq!(shown.lines().count(), text.lines().count());
+        assert!(shown.ends_with("b: 1\n") && !shown.contains("one"), "{shown}");
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub struct ManifestFile {
     pub docs: Result<Vec<Node>, SyntaxError>,
     /// Why the file was not read, when it was not (it then has no documents).
     pub(crate) unchecked: Option<Unchecked>,
+    /// The Helm chart whose templates this file is (its directory holds `Chart.yaml`):
+    /// Go templates, not YAML, so it has no documents; the chart is the finding.
+    pub(crate) chart: Option<PathBuf>,
 }
 
 impl ManifestFile {
@@ -33,6 +36,7 @@ impl ManifestFile {
                     path,
                     docs,
                     unchecked: None,
+                    chart: None,
                 }
             }
             Err(why) => Self::unchecked(path, why),
@@ -46,6 +50,7 @@ impl ManifestFile {
             path,
             docs: Ok(Vec::new()),
             unchecked: Some(why),
+            chart: None,
         }
     }
 
@@ -150,6 +155,34 @@ fn walk(root: &Path, under: &Path, walked: &mut Walked) {
     }
 }
 
+/// The templates of Helm charts: files below a `templates/` (or `charts/`) directory
+/// of a directory that holds `Chart.yaml`. Their text is kept (custom rules read it),
+/// their documents dropped: they are not YAML until Helm renders them.
+fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
+    let mut is_chart: HashMap<PathBuf, bool> = HashMap::new();
+    for file in files.iter_mut() {
+        let mut dir = file.path.parent();
+        let mut below: Option<&std::ffi::OsStr> = None;
+        let mut chart = None;
+        while let Some(d) = dir {
+            if below.is_some_and(|b| b == "templates" || b == "charts") {
+                let found = *is_chart
+                    .entry(d.to_path_buf())
+                    .or_insert_with(|| root.join(d).join("Chart.yaml").is_file());
+                if found {
+                    chart = Some(d.to_path_buf());
+                }
+            }
+            below = d.file_name();
+            dir = d.parent();
+        }
+        if let Some(chart) = chart {
+            file.docs = Ok(Vec::new());
+            file.chart = Some(chart);
+        }
+    }
+}
+
 impl Repo {
     /// Load the files under `paths` (files or directories, relative to the root; the
     /// whole root when empty) and every kustomization around them.
@@ -179,6 +212,7 @@ impl Repo {
             .collect();
         files.extend(unlisted);
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        mark_chart_templates(root, &mut files);
 
         let mut kustomizations = HashMap::new();
         for file in files.iter().filter(|f| f.is_kustomization()) {

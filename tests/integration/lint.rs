@@ -124,7 +124,7 @@ fn one_rule_only_and_an_unknown_rule() {
     let (code, stdout, _) = lint("helm", &["--rule", "pinned-image"]);
     assert_eq!(code, 0, "{stdout}");
     assert!(
-        stdout.starts_with("7 files scanned: 0 errors, 0 warnings, 0 infos"),
+        stdout.starts_with("8 files scanned: 0 errors, 0 warnings, 0 infos"),
         "{stdout}"
     );
     let (code, _, stderr) = lint("helm", &["--rule", "no-helmm"]);
@@ -161,7 +161,7 @@ fn github_annotations() {
     let (_, out, _) = lint("secrets", &["--format", "github"]);
     assert_eq!(
         out.trim(),
-        "::error file=secrets.yaml,line=5,col=1,title=no-plain-secret (OPS006)::a Secret with `data` committed to the repository"
+        "::error file=secrets.yaml,line=5,col=1,title=no-plain-secret (OPS006)::a Secret with `data` committed to the repository\n::error file=secrets.yaml,line=46,col=1,title=no-plain-secret (OPS006)::a Secret with `stringData` committed to the repository"
     );
 }
 

@@ -82,30 +82,43 @@ impl Rule for NoHelm {
             return;
         }
         let mut is_manifest = false;
+        // Objects already reported as Helm: the placeholders in them are part of it.
+        let mut reported: Vec<std::ops::Range<usize>> = Vec::new();
         for object in file.objects() {
             is_manifest = true;
             let kind = object.get("kind").and_then(Node::as_str).unwrap_or_default();
             if kind == "HelmRelease" {
                 let at = object.get("kind").map_or(object.pos, |k| k.pos);
                 out.add(at, "a Flux HelmRelease".into(), Some(HELP));
+                reported.push(object.pos.start..object.pos.end);
             }
             if let Some(app) = Application::from_node(object) {
+                let mut helm = false;
                 for source in app.all_sources() {
-                    for (key, at) in [("chart", source.chart), ("helm", source.helm)] {
-                        if let Some(k) = at {
-                            out.add(
-                                k.pos,
-                                format!("ArgoCD {} with a Helm source (`{key}:`)", app.kind),
-                                Some(HELP),
-                            );
-                        }
+                    // One finding a source: at `chart:` when it names one, else at `helm:`.
+                    let found = [("chart", source.chart), ("helm", source.helm)]
+                        .into_iter()
+                        .find_map(|(key, at)| at.map(|k| (key, k)));
+                    if let Some((key, k)) = found {
+                        helm = true;
+                        out.add(
+                            k.pos,
+                            format!("ArgoCD {} with a Helm source (`{key}:`)", app.kind),
+                            Some(HELP),
+                        );
                     }
+                }
+                if helm {
+                    reported.push(object.pos.start..object.pos.end);
                 }
             }
         }
         if is_manifest {
             let text = file.source.text();
-            for m in PLACEHOLDER.find_iter(text) {
+            for m in PLACEHOLDER
+                .find_iter(text)
+                .filter(|m| !reported.iter().any(|r| r.contains(&m.start())))
+            {
                 out.add(
                     pos_of(text, m.start(), m.end()),
                     format!("Helm template placeholder `{}…}}}}`", m.as_str()),

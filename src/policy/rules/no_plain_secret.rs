@@ -17,6 +17,10 @@ declare_rule! {
     ///   password: hunter2
     /// ```
     ///
+    /// Not plain, so not reported: a Secret encrypted by SOPS (a `sops:` block, or
+    /// values `ENC[AES256_GCM,…]`), and one whose values are only 1Password references
+    /// (`op://vault/item/field`, resolved by an operator or `op inject`).
+    ///
     /// ## Fix
     /// Keep the value in a secret store and commit an ExternalSecret (or a
     /// SealedSecret) that produces the Secret in the cluster.
@@ -39,14 +43,14 @@ impl Rule for NoPlainSecret {
 
     fn check(&self, _cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
         for object in file.objects() {
-            if object.get("kind").and_then(Node::as_str) != Some("Secret") {
+            if object.get("kind").and_then(Node::as_str) != Some("Secret") || object.get("sops").is_some() {
                 continue;
             }
             for key in ["data", "stringData"] {
                 let found = object
                     .entries()
                     .iter()
-                    .find(|(k, v)| k.as_str() == Some(key) && !v.entries().is_empty());
+                    .find(|(k, v)| k.as_str() == Some(key) && !v.entries().is_empty() && !all_protected(v));
                 if let Some((k, _)) = found {
                     out.add(
                         k.pos,
@@ -57,4 +61,15 @@ impl Rule for NoPlainSecret {
             }
         }
     }
+}
+
+/// Whether every value is SOPS ciphertext or a 1Password reference.
+fn all_protected(values: &Node) -> bool {
+    values.entries().iter().all(|(_, v)| {
+        v.as_str().is_some_and(|s| {
+            let s = s.trim();
+            (s.starts_with("ENC[") && s.ends_with(']'))
+                || (s.starts_with("op://") && !s.contains(char::is_whitespace))
+        })
+    })
 }
