@@ -296,9 +296,13 @@ impl Config {
                     name => {
                         if let Some(declared) = rule.options().iter().find(|o| o.name == name) {
                             match OptionValue::parse(declared.kind, value.get_ref()) {
-                                Some(checked) => {
-                                    settings.options.insert(declared.name, checked);
-                                }
+                                Some(checked) => match declared.check.map_or(Ok(()), |check| check(&checked))
+                                {
+                                    Ok(()) => {
+                                        settings.options.insert(declared.name, checked);
+                                    }
+                                    Err(why) => errors.push(problem(format!("`{name}`: {why}"), None)),
+                                },
                                 None => errors
                                     .push(problem(wrong_type(name, declared.kind, value.get_ref()), None)),
                             }

@@ -16,73 +16,23 @@
 use globset::GlobSet;
 use regex::Regex;
 
+use super::field_path::FieldPath;
 use super::finding::{Finding, Severity};
 use super::repo::ManifestFile;
 use super::rule::Rule as _;
 use super::rules::custom::Custom;
-use crate::yaml::{Node, Pos};
+use crate::yaml::Pos;
 
 #[derive(Debug)]
 pub(crate) struct CustomRule {
     pub id: String,
     pub(crate) message: String,
     severity: Severity,
-    field: Option<Vec<Step>>,
+    field: Option<FieldPath>,
     pattern: Regex,
     forbid: bool,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
-}
-
-#[derive(Debug, Clone)]
-enum Step {
-    Key(String),
-    Index(usize),
-    Each,
-}
-
-fn parse_field(field: &str) -> Result<Vec<Step>, String> {
-    let mut steps = Vec::new();
-    for part in field.split('.') {
-        let (key, mut rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
-        if !key.is_empty() {
-            steps.push(Step::Key(key.to_owned()));
-        }
-        while !rest.is_empty() {
-            let (inside, after) = rest
-                .split_once(']')
-                .ok_or_else(|| format!("unclosed `[` in field `{field}`"))?;
-            steps.push(match inside {
-                "*" => Step::Each,
-                n => Step::Index(
-                    n.parse()
-                        .map_err(|_| format!("bad index `[{n}]` in field `{field}`"))?,
-                ),
-            });
-            rest = after.strip_prefix('[').unwrap_or(after);
-        }
-    }
-    Ok(steps)
-}
-
-fn select<'a>(node: &'a Node, steps: &[Step], out: &mut Vec<&'a Node>) {
-    let Some((step, rest)) = steps.split_first() else {
-        out.push(node);
-        return;
-    };
-    match step {
-        Step::Key(k) => {
-            if let Some(child) = node.get(k) {
-                select(child, rest, out);
-            }
-        }
-        Step::Index(i) => {
-            if let Some(child) = node.as_seq().get(*i) {
-                select(child, rest, out);
-            }
-        }
-        Step::Each => node.as_seq().iter().for_each(|child| select(child, rest, out)),
-    }
 }
 
 impl CustomRule {
@@ -96,7 +46,10 @@ impl CustomRule {
         };
         let id = text("id").ok_or("a custom rule needs an `id`")??;
         let message = text("message").ok_or(format!("custom rule `{id}` needs a `message`"))??;
-        let field = text("field").transpose()?.map(|f| parse_field(&f)).transpose()?;
+        let field = text("field")
+            .transpose()?
+            .map(|f| FieldPath::parse(&f))
+            .transpose()?;
         let (pattern, forbid) = match (text("forbid").transpose()?, text("require").transpose()?) {
             (Some(p), None) => (p, true),
             (None, Some(p)) => (p, false),
@@ -199,10 +152,10 @@ impl CustomRule {
                     );
                 }
             }
-            Some(steps) => {
+            Some(path) => {
                 for doc in file.objects() {
                     let mut found = Vec::new();
-                    select(doc, steps, &mut found);
+                    path.select(doc, &mut found);
                     for node in found {
                         let Some(value) = node.scalar_text() else { continue };
                         if self.pattern.is_match(&value) == self.forbid {

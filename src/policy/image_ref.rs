@@ -148,19 +148,34 @@ fn check_path(path: &str) -> Result<(), String> {
         if component.chars().any(|c| c.is_ascii_uppercase()) {
             return Err(format!("repository name `{path}` must be lowercase"));
         }
-        let ok = !component.is_empty()
-            && component.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && component.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && component
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-            && !component.contains("..")
-            && !component.contains("___");
-        if !ok {
+        if !valid_component(component) {
             return Err(format!("invalid repository path component `{component}`"));
         }
     }
     Ok(())
+}
+
+/// A path component as the distribution grammar has it: lowercase alphanumeric runs
+/// joined by one separator each, `.`, `_`, `__` or any number of `-`.
+fn valid_component(component: &str) -> bool {
+    let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    let mut rest = component;
+    loop {
+        let run = rest.find(|c: char| !alnum(c)).unwrap_or(rest.len());
+        if run == 0 {
+            return false;
+        }
+        rest = &rest[run..];
+        if rest.is_empty() {
+            return true;
+        }
+        let sep = rest.find(alnum).unwrap_or(rest.len());
+        let separator = &rest[..sep];
+        if !(matches!(separator, "." | "_" | "__") || separator.chars().all(|c| c == '-')) {
+            return false;
+        }
+        rest = &rest[sep..];
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +252,12 @@ mod tests {
             "app@sha256:0123456789abcdef0123456789abcdef",
             "registry:port/app",
             "a//b",
+            "nginx._x:1",
+            "web-.app:1",
+            "a.-b",
+            "a___b",
+            "a_-b",
+            "app-",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad} should be rejected");
         }
@@ -246,6 +267,13 @@ mod tests {
                 .unwrap_err()
                 .contains("at most 128")
         );
+    }
+
+    #[test]
+    fn separators_of_the_distribution_grammar() {
+        for good in ["a__b/c--d", "my-app/web---x", "a.b_c", "x9"] {
+            assert!(ImageRef::parse(good).is_ok(), "{good} should be accepted");
+        }
     }
 
     #[test]

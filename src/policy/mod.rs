@@ -8,6 +8,7 @@
 
 pub(crate) mod config;
 mod custom;
+mod field_path;
 pub(crate) mod finding;
 pub mod image_ref;
 pub mod kustomize;

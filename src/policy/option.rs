@@ -35,7 +35,12 @@ impl OptionKind {
 pub(crate) struct Declared {
     pub(crate) name: &'static str,
     pub(crate) kind: OptionKind,
+    /// Checks a value beyond its type (a pattern that must parse), when the policy loads.
+    pub(crate) check: Option<CheckValue>,
 }
+
+/// A check of an option's value beyond its type; the error says what is wrong.
+pub(crate) type CheckValue = fn(&OptionValue) -> Result<(), String>;
 
 /// A checked option value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +133,16 @@ impl<T: OptionType> Opt<T> {
         Declared {
             name: self.name,
             kind: T::KIND,
+            check: None,
+        }
+    }
+
+    /// Declared with a check of its values, run when the policy loads.
+    pub(crate) const fn checked(self, check: CheckValue) -> Declared {
+        Declared {
+            name: self.name,
+            kind: T::KIND,
+            check: Some(check),
         }
     }
 }

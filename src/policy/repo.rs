@@ -86,6 +86,8 @@ pub struct Repo {
     /// Path → index into `files` followed by `extra` (a lookup per finding must not
     /// be a search through every file).
     by_path: HashMap<PathBuf, usize>,
+    /// The URLs that name this repository, worked out once (see `argocd-app-path`).
+    own_urls: std::sync::OnceLock<Vec<String>>,
 }
 
 fn is_yaml(path: &Path) -> bool {
@@ -268,7 +270,13 @@ impl Repo {
             included_by,
             extra,
             by_path,
+            own_urls: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The URLs naming this repository, computed by `find` the first time.
+    pub(crate) fn own_urls(&self, find: impl FnOnce() -> Vec<String>) -> &[String] {
+        self.own_urls.get_or_init(find)
     }
 
     /// The text of a file that was read (for suppressions and snippets).
@@ -312,16 +320,26 @@ impl Repo {
         self.included_by.contains_key(path)
     }
 
-    /// The kustomizations that build `file`: the one that lists it, and every one that
-    /// includes that directory, transitively.
+    /// The kustomizations that build `file`: those that list it (next to it, or from
+    /// a directory above, `resources: [sub/job.yaml]`), and every one that includes
+    /// their directories, transitively.
     pub fn kustomizations_of(&self, file: &Path) -> Vec<&Kustomization> {
         let mut out: Vec<&Kustomization> = Vec::new();
         let mut queue: Vec<PathBuf> = Vec::new();
-        if let Some(dir) = file.parent()
-            && let Some(k) = self.kustomizations.get(dir).filter(|k| k.lists(file))
-        {
-            out.push(k);
-            queue.push(k.dir.clone());
+        let mut direct: Vec<&Kustomization> = self
+            .included_by
+            .get(file)
+            .into_iter()
+            .flatten()
+            .filter_map(|dir| self.kustomizations.get(dir))
+            .collect();
+        // The nearest first: its overrides apply before those of the ones around it.
+        direct.sort_by_key(|k| std::cmp::Reverse(k.dir.components().count()));
+        for k in direct {
+            if !out.iter().any(|o| o.dir == k.dir) {
+                out.push(k);
+                queue.push(k.dir.clone());
+            }
         }
         while let Some(dir) = queue.pop() {
             for includer in self.included_by.get(&dir).into_iter().flatten() {

@@ -286,3 +286,19 @@ fn sarif_and_rdjson_name_each_rule() {
     assert_eq!(nodeport["location"]["range"]["start"]["line"], 6);
     assert_eq!(nodeport["severity"], "ERROR");
 }
+
+/// Option values are checked when the policy loads, not silently dropped.
+#[test]
+fn a_bad_image_field_or_glob_is_a_policy_error() {
+    for (option, says) in [
+        ("image-fields = [\"spec.image\"]", "is not `Kind:field.path`"),
+        ("floating-tags = [\"[\"]", "`floating-tags`"),
+    ] {
+        let ran = Test::new()
+            .file("policies/p.toml", &format!("[rules.pinned-image]\n{option}\n"))
+            .file("pod.yaml", FLOATING_POD)
+            .run_with(&["lint"]);
+        ran.assert_code(2);
+        assert!(ran.stderr.contains(says), "{option}: {}", ran.stderr);
+    }
+}

@@ -50,8 +50,28 @@ fn origin_url(root: &std::path::Path) -> Option<String> {
     None
 }
 
-fn normalise(url: &str) -> &str {
-    url.trim_end_matches('/').trim_end_matches(".git")
+/// A git URL as `host/owner/repo`, lowercase, whatever its form: `https://host/o/r.git`,
+/// `git@host:o/r`, `ssh://git@host:22/o/r/`; `None` for a local path.
+pub(crate) fn canonical(url: &str) -> Option<String> {
+    let url = url.trim();
+    let rest = if let Some((scheme, rest)) = url.split_once("://") {
+        if scheme.eq_ignore_ascii_case("file") {
+            return None;
+        }
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.split(':').next().unwrap_or(host);
+        format!("{host}/{path}")
+    } else if let Some((user_host, path)) = url.split_once(':').filter(|(h, _)| !h.contains('/')) {
+        // scp-like: git@host:owner/repo
+        let host = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
+        format!("{host}/{}", path.trim_start_matches('/'))
+    } else {
+        return None;
+    };
+    let rest = rest.trim_end_matches('/');
+    let rest = rest.strip_suffix(".git").unwrap_or(rest);
+    Some(rest.to_ascii_lowercase())
 }
 
 const REPO_URLS: Opt<Vec<String>> = Opt::new("repo-urls");
@@ -75,15 +95,24 @@ impl Rule for ArgocdAppPath {
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
-        let ours: Vec<String> = match cx.config.get(REPO_URLS) {
-            Some(configured) if !configured.is_empty() => configured.clone(),
-            _ => origin_url(&cx.repo.root).into_iter().collect(),
+        let configured: Vec<String> = cx
+            .config
+            .get(REPO_URLS)
+            .into_iter()
+            .flatten()
+            .filter_map(|u| canonical(u))
+            .collect();
+        let ours = if configured.is_empty() {
+            cx.repo.own_urls(|| own_urls(cx.repo))
+        } else {
+            &configured
         };
         for app in file.objects().filter_map(Application::from_node) {
             for source in app.all_sources() {
                 let Some(path) = source.path else { continue };
-                let url = source.repo_url.unwrap_or_default();
-                if !ours.is_empty() && !ours.iter().any(|o| normalise(o) == normalise(url)) {
+                // A source in another repository (an upstream chart's mirror) is not ours to check.
+                let url = source.repo_url.and_then(canonical);
+                if !url.is_some_and(|u| ours.contains(&u)) {
                     continue;
                 }
                 let Some(dir) = path.as_str() else { continue };
@@ -107,5 +136,57 @@ impl Rule for ArgocdAppPath {
                 }
             }
         }
+    }
+}
+
+/// The URLs that name this repository: its `origin`, and any URL an Application here
+/// uses with a path that exists in it (a clone whose origin is a mirror, or none).
+fn own_urls(repo: &crate::policy::repo::Repo) -> Vec<String> {
+    let mut urls: Vec<String> = origin_url(&repo.root)
+        .as_deref()
+        .and_then(canonical)
+        .into_iter()
+        .collect();
+    for file in &repo.files {
+        for app in file.objects().filter_map(Application::from_node) {
+            for source in app.all_sources() {
+                let (Some(url), Some(dir)) = (
+                    source.repo_url.and_then(canonical),
+                    source.path.and_then(|p| p.as_str()),
+                ) else {
+                    continue;
+                };
+                let exists = !dir.contains("{{")
+                    && crate::policy::kustomize::join(Path::new(""), dir).is_some_and(|inside| {
+                        !inside.as_os_str().is_empty() && repo.root.join(inside).is_dir()
+                    });
+                if exists && !urls.contains(&url) {
+                    urls.push(url);
+                }
+            }
+        }
+    }
+    urls
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn one_repository_in_every_url_form() {
+        let want = Some("github.com/onedr0p/home-ops".to_owned());
+        for url in [
+            "https://github.com/onedr0p/home-ops",
+            "https://github.com/onedr0p/home-ops.git",
+            "https://github.com/Onedr0p/Home-Ops/",
+            "git@github.com:onedr0p/home-ops.git",
+            "ssh://git@github.com:22/onedr0p/home-ops",
+            "https://user:token@github.com/onedr0p/home-ops.git",
+        ] {
+            assert_eq!(canonical(url), want, "{url}");
+        }
+        assert_eq!(canonical("/srv/git/home-ops"), None);
+        assert_eq!(canonical("file:///srv/git/home-ops"), None);
     }
 }

@@ -56,7 +56,7 @@ impl Rule for NixContainer {
         };
         let containers = cx.config.get(CONTAINERS_DIR).map_or("containers", String::as_str);
         for object in file.objects() {
-            for node in workload::images(object) {
+            for node in workload::pod_images(object) {
                 let Some(image) = node.as_str().and_then(|t| ImageRef::parse(t).ok()) else {
                     continue;
                 };
