@@ -179,6 +179,12 @@ pub(crate) struct LintArgs {
     /// Run only this rule (repeatable)
     #[arg(long = "rule", value_name = "ID")]
     pub rules: Vec<String>,
+
+    /// Run as a pre-commit hook: PATHS are the changed files; the files the commit
+    /// deletes are found in git's index (their kustomizations are checked); a changed
+    /// policies/*.toml checks everything; no paths and no deletions check nothing
+    #[arg(long)]
+    pub hook: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -123,7 +123,27 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
         .iter()
         .map(|p| relative(&root, p))
         .collect::<Result<Vec<_>, _>>()?;
-    let report = policy::lint(&root, &paths, &config);
+    let mut deleted = Vec::new();
+    if args.hook {
+        deleted = staged_deletions(&root);
+        if paths.is_empty() && deleted.is_empty() {
+            return Ok(ExitStatus::Success);
+        }
+    }
+    // A hook's changed policies/*.toml: the rules changed, every file is judged anew.
+    // Otherwise a hook checks its paths (none, when the commit only deletes files:
+    // then the kustomizations that list them).
+    let everything = if args.hook {
+        paths.iter().any(|p| is_policy(p))
+    } else {
+        paths.is_empty()
+    };
+    let report = policy::lint(
+        &root,
+        (!everything).then_some(paths.as_slice()),
+        &deleted,
+        &config,
+    );
     let text = match args.format {
         LintFormat::Human => output::human(&report),
         LintFormat::Json => output::json(&report),
@@ -137,6 +157,31 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
     } else {
         ExitStatus::Success
     })
+}
+
+fn is_policy(path: &Path) -> bool {
+    path.parent() == Some(Path::new("policies")) && path.extension().is_some_and(|e| e == "toml")
+}
+
+/// The files the commit being made deletes (relative to the root), from git's index;
+/// none outside a git repository.
+fn staged_deletions(root: &Path) -> Vec<PathBuf> {
+    let args = [
+        "diff",
+        "--cached",
+        "--name-only",
+        "--diff-filter=D",
+        "--relative",
+        "-z",
+    ];
+    crate::process::stdout_of("git", &args, root)
+        .map(|out| {
+            out.split('\0')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 pub(super) fn rules(root: Option<&Path>) -> Result<ExitStatus, LintError> {

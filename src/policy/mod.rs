@@ -110,19 +110,42 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
     });
 }
 
-/// Lint `paths` (files or directories relative to `root`; everything when empty).
-pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
+/// Lint `paths` (files or directories relative to `root`; everything when `None`).
+///
+/// The whole repository is read and checked either way, so that a file linted alone
+/// is judged as in a full lint (the overlay elsewhere that pins its image, the
+/// kustomization whose override it is); only the findings in `paths` are kept, and
+/// those of the kustomizations that list a path of `deleted` (a file removed by the
+/// change a hook checks, which kustomize would now fail to find).
+pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], config: &Config) -> Report {
     let started = Instant::now();
-    let repo = Repo::load(root, paths);
-    let mut findings: Vec<Finding> = repo
+    let repo = Repo::load(root, paths.unwrap_or_default());
+    let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| path.starts_with(p)));
+    let checked: Vec<(&Path, Finding)> = repo
         .files
         .par_iter()
-        .flat_map(|file| check_file(&repo, config, file))
+        .flat_map(|file| {
+            check_file(&repo, config, file)
+                .into_iter()
+                .map(|f| (file.path.as_path(), f))
+                .collect::<Vec<_>>()
+        })
         .collect();
-
+    let key = |f: &Finding| (f.rule, f.path.clone(), f.pos.start, f.message.clone());
+    // A finding in another file that a selected file causes (the kustomization
+    // override that makes its image float) is one of its findings too.
+    let caused: HashSet<_> = checked
+        .iter()
+        .filter(|(origin, _)| wanted(origin))
+        .map(|(_, f)| key(f))
+        .collect();
     // The same override can be reported through several manifests: keep one.
     let mut seen = HashSet::new();
-    findings.retain(|f| seen.insert((f.rule, f.path.clone(), f.pos.start, f.message.clone())));
+    let findings: Vec<Finding> = checked
+        .into_iter()
+        .map(|(_, f)| f)
+        .filter(|f| seen.insert(key(f)))
+        .collect();
 
     let resolve = |name: &str| match rule::find(name) {
         Some(rule) => Some(rule.id().to_owned()),
@@ -154,11 +177,17 @@ pub(crate) fn lint(root: &Path, paths: &[PathBuf], config: &Config) -> Report {
         findings.extend(found);
     }
     settle(config, &mut findings);
+    let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
+    findings.retain(|f| wanted(&f.path) || listing_deleted.contains(&f.path) || caused.contains(&key(f)));
     findings.sort_by(|a, b| {
         (&a.path, a.pos.line, a.pos.column, a.rule).cmp(&(&b.path, b.pos.line, b.pos.column, b.rule))
     });
     Report {
-        files_scanned: repo.checked(),
+        files_scanned: repo
+            .files
+            .iter()
+            .filter(|f| f.unchecked.is_none() && (wanted(&f.path) || listing_deleted.contains(&f.path)))
+            .count(),
         findings,
         duration: started.elapsed(),
         repo,

@@ -2,7 +2,7 @@
 //! skipping `.git`, `target` and `result*`) or given on the command line, read and
 //! parsed once, in parallel; and the kustomizations around them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -81,9 +81,7 @@ pub struct Repo {
     pub kustomizations: HashMap<PathBuf, Kustomization>,
     /// Directory → the kustomization directories that list it.
     included_by: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Kustomization files read besides `files` (around a partial lint).
-    extra: Vec<ManifestFile>,
-    /// Path → index into `files` followed by `extra` (a lookup per finding must not
+    /// Path → index into `files` (a lookup per finding must not
     /// be a search through every file).
     by_path: HashMap<PathBuf, usize>,
     /// The URLs that name this repository, worked out once (see `argocd-app-path`).
@@ -186,20 +184,17 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
 }
 
 impl Repo {
-    /// Load the files under `paths` (files or directories, relative to the root; the
-    /// whole root when empty) and every kustomization around them.
+    /// Load every YAML file of the repository, and the files of `paths` that the
+    /// walk leaves out (ignored by git, say), so that rules see all the
+    /// kustomizations and overlays around the files a lint is about.
     pub fn load(root: &Path, paths: &[PathBuf]) -> Self {
-        let whole = paths.is_empty();
         let mut walked = Walked::default();
-        if whole {
-            walk(root, Path::new(""), &mut walked);
-        } else {
-            for path in paths {
-                if root.join(path).is_dir() {
-                    walk(root, path, &mut walked);
-                } else if is_yaml(path) || path.file_name().is_some_and(|n| n == "Chart.yaml") {
-                    walked.files.push(path.clone());
-                }
+        walk(root, Path::new(""), &mut walked);
+        for path in paths {
+            if root.join(path).is_dir() {
+                walk(root, path, &mut walked);
+            } else if is_yaml(path) || path.file_name().is_some_and(|n| n == "Chart.yaml") {
+                walked.files.push(path.clone());
             }
         }
         let Walked {
@@ -214,6 +209,7 @@ impl Repo {
             .collect();
         files.extend(unlisted);
         files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by(|a, b| a.path == b.path);
         mark_chart_templates(root, &mut files);
 
         let mut kustomizations = HashMap::new();
@@ -223,36 +219,6 @@ impl Repo {
                 kustomizations.insert(k.dir.clone(), k);
             }
         }
-        let mut extra = Vec::new();
-        if !whole {
-            // Only some files: read the kustomizations next to them and above them.
-            let mut dirs: HashSet<PathBuf> = HashSet::new();
-            for file in &files {
-                let mut dir = file.path.parent();
-                while let Some(d) = dir {
-                    if !dirs.insert(d.to_path_buf()) {
-                        break;
-                    }
-                    dir = d.parent();
-                }
-            }
-            for dir in dirs {
-                if kustomizations.contains_key(&dir) {
-                    continue;
-                }
-                for name in kustomize::FILE_NAMES {
-                    let path = dir.join(name);
-                    if std::fs::symlink_metadata(root.join(&path)).is_ok() {
-                        let file = ManifestFile::read(root, path);
-                        if let Some(doc) = file.docs.as_ref().ok().and_then(|d| d.first()) {
-                            kustomizations.insert(dir.clone(), Kustomization::from_node(&file.path, doc));
-                        }
-                        extra.push(file);
-                        break;
-                    }
-                }
-            }
-        }
         let mut included_by: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
         for k in kustomizations.values() {
             for path in k.listed.iter().filter_map(|l| l.path.as_ref()) {
@@ -260,7 +226,7 @@ impl Repo {
             }
         }
         let mut by_path = HashMap::new();
-        for (i, file) in files.iter().chain(&extra).enumerate() {
+        for (i, file) in files.iter().enumerate() {
             by_path.entry(file.path.clone()).or_insert(i);
         }
         Self {
@@ -268,7 +234,6 @@ impl Repo {
             files,
             kustomizations,
             included_by,
-            extra,
             by_path,
             own_urls: std::sync::OnceLock::new(),
         }
@@ -283,7 +248,7 @@ impl Repo {
     /// The file at `path`, checked or read around a partial lint.
     pub(crate) fn file(&self, path: &Path) -> Option<&ManifestFile> {
         let &i = self.by_path.get(path)?;
-        self.files.get(i).or_else(|| self.extra.get(i - self.files.len()))
+        self.files.get(i)
     }
 
     /// The text to show under a finding in `path`: its source with the values of
@@ -302,17 +267,19 @@ impl Repo {
     }
 
     pub fn source(&self, path: &Path) -> Option<&SourceFile> {
-        let &i = self.by_path.get(path)?;
-        let file = self
-            .files
-            .get(i)
-            .or_else(|| self.extra.get(i - self.files.len()))?;
+        let file = self.file(path)?;
         file.unchecked.is_none().then_some(&file.source)
     }
 
-    /// How many files were read and checked.
-    pub(crate) fn checked(&self) -> usize {
-        self.files.iter().filter(|f| f.unchecked.is_none()).count()
+    /// The kustomization files that list `path`.
+    pub(crate) fn listed_by(&self, path: &Path) -> Vec<PathBuf> {
+        self.included_by
+            .get(path)
+            .into_iter()
+            .flatten()
+            .filter_map(|dir| self.kustomizations.get(dir))
+            .map(|k| k.file.clone())
+            .collect()
     }
 
     /// Whether any kustomization lists `path`.

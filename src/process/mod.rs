@@ -11,7 +11,7 @@
 //! read nor kept, and it stays in the process group of `ops` (see [`run`] for why).
 
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -478,4 +478,32 @@ fn last_lines(text: &str, n: usize) -> String {
 
 fn signal_name(signal: i32) -> String {
     Signal::try_from(signal).map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
+}
+
+/// Run a short command to completion and return its stdout, for commands that are
+/// not tasks (`ops lint --hook` asking git what a commit deletes): no streaming, no
+/// process group, no timeout.
+pub(crate) fn stdout_of(program: &str, args: &[&str], dir: &Path) -> Result<String, ProcessError> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ProcessError::NotFound {
+                program: program.to_owned(),
+            },
+            _ => ProcessError::Spawn {
+                program: program.to_owned(),
+                source,
+            },
+        })?;
+    if !output.status.success() {
+        return Err(ProcessError::Exit {
+            program: program.to_owned(),
+            code: output.status.code().unwrap_or(-1),
+            stderr_tail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
