@@ -20,9 +20,10 @@ pub struct ManifestFile {
     pub docs: Result<Vec<Node>, SyntaxError>,
     /// Why the file was not read, when it was not (it then has no documents).
     pub(crate) unchecked: Option<Unchecked>,
-    /// The Helm chart whose templates this file is (its directory holds `Chart.yaml`):
-    /// Go templates, not YAML, so it has no documents; the chart is the finding.
-    pub(crate) chart: Option<PathBuf>,
+    /// The Helm chart (a directory with `Chart.yaml`) or Ansible role (`roles/NAME`)
+    /// whose template this file is: Go or Jinja templates, not YAML until rendered,
+    /// so it has no documents (the chart itself is `no-helm`'s finding).
+    pub(crate) template_of: Option<PathBuf>,
 }
 
 impl ManifestFile {
@@ -36,7 +37,7 @@ impl ManifestFile {
                     path,
                     docs,
                     unchecked: None,
-                    chart: None,
+                    template_of: None,
                 }
             }
             Err(why) => Self::unchecked(path, why),
@@ -50,7 +51,7 @@ impl ManifestFile {
             path,
             docs: Ok(Vec::new()),
             unchecked: Some(why),
-            chart: None,
+            template_of: None,
         }
     }
 
@@ -155,9 +156,10 @@ fn walk(root: &Path, under: &Path, walked: &mut Walked) {
     }
 }
 
-/// The templates of Helm charts: files below a `templates/` (or `charts/`) directory
-/// of a directory that holds `Chart.yaml`. Their text is kept (custom rules read it),
-/// their documents dropped: they are not YAML until Helm renders them.
+/// The templates of Helm charts and Ansible roles: files below a `templates/` (or
+/// `charts/`) directory of a directory that holds `Chart.yaml`, and below
+/// `roles/NAME/templates/`. Their text is kept (custom rules read it), their
+/// documents dropped: they are not YAML until Helm or Ansible renders them.
 fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
     let mut is_chart: HashMap<PathBuf, bool> = HashMap::new();
     for file in files.iter_mut() {
@@ -169,7 +171,9 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
                 let found = *is_chart
                     .entry(d.to_path_buf())
                     .or_insert_with(|| root.join(d).join("Chart.yaml").is_file());
-                if found {
+                let role = below.is_some_and(|b| b == "templates")
+                    && d.parent().and_then(Path::file_name).is_some_and(|p| p == "roles");
+                if found || role {
                     chart = Some(d.to_path_buf());
                 }
             }
@@ -178,7 +182,7 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
         }
         if let Some(chart) = chart {
             file.docs = Ok(Vec::new());
-            file.chart = Some(chart);
+            file.template_of = Some(chart);
         }
     }
 }

@@ -147,7 +147,7 @@ impl Rule for PinnedImage {
             .collect();
         let registries = cx.config.get(ALLOWED_REGISTRIES).map_or(&[][..], Vec::as_slice);
         let require_digest = cx.config.get(REQUIRE_DIGEST).copied().unwrap_or(false);
-        let nodes: Vec<Node> = if file.docs.is_err() && file.chart.is_none() {
+        let nodes: Vec<Node> = if file.docs.is_err() && file.template_of.is_none() {
             unparsed_images(file.source.text())
         } else {
             file.objects()
