@@ -20,5 +20,6 @@ rc=0
 echo
 echo "Steps marked 'unknown' need what this machine does not have: the k3s-ringtail kube"
 echo "context, a running Caddy, the deployed service. examples/homelab/README.md says how"
-echo "to point them at a real homelab or a kind/k3d test cluster (--context-map)."
+echo "to point them at a real homelab or a kind/k3d test cluster (--context-map);"
+echo "\`ops doctor deploy-authentik\` lists what this machine lacks, with the way out."
 exit "$rc"

@@ -47,9 +47,27 @@ pub(crate) enum Command {
   ops run release --var version=2026.2.1 --yes
   ops run build --output json | jq .
 
-Exit codes: 0 ok, 1 a task failed, 2 invalid input (nothing ran), 3 changes pending
-(--diff --detailed-exitcode), 130 interrupted.")]
+Before anything starts, the checks of `ops doctor` run for the tasks about to run: a task
+that cannot possibly succeed here stops the run (with --keep-going, the others run; with
+--diff, it is unknown).
+
+Exit codes: 0 ok, 1 a task failed or cannot run here, 2 invalid input (nothing ran),
+3 changes pending (--diff --detailed-exitcode), 130 interrupted.")]
     Run(RunArgs),
+
+    /// Say what this machine lacks for tasks: programs, files, kube contexts,
+    /// secret sources, services that do not answer
+    #[command(after_help = "Examples:
+  ops doctor                        every task
+  ops doctor deploy-authentik       a task and what it depends on
+  ops doctor --output json
+
+One line per finding: `task: what — way out`. A file or a service that a task it
+depends on may provide first is a warning (!); anything else means the task cannot
+run here (✗). `ops run` makes the same checks before it starts anything.
+
+Exit codes: 0 nothing missing (or only warnings), 1 a task cannot run here, 2 invalid input.")]
+    Doctor(DoctorArgs),
 
     /// List every task with its description
     #[command(after_help = "Examples:\n  ops list\n  ops list --output json")]
@@ -214,6 +232,17 @@ pub(crate) enum RunsCommand {
         /// The run id (a unique prefix is enough)
         id: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// Tasks to check, with what they depend on (default: every task)
+    #[arg(value_name = "TASK")]
+    pub tasks: Vec<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub output: Format,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! One file per subcommand; [`dispatch`] maps the parsed command line onto them.
 
+mod doctor;
 mod error;
 mod graph;
 mod lint;
@@ -36,6 +37,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             let root = crate::root::find(cli.root.as_deref())?;
             Ok(runs::run(&root, args)?)
         }
+        Command::Doctor(args) => doctor::run(&load()?, args),
         Command::List(args) => Ok(list::run(&load()?, args)),
         Command::Graph(args) => graph::run(&load()?, args),
         Command::Run(args) => run::run(&load()?, args),

@@ -23,7 +23,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -307,6 +308,19 @@ impl StepKind for Ansible {
 }
 
 impl Executor for Ansible {
+    /// `ansible-playbook`, the playbook, and the inventory when it is a path rather
+    /// than a host list (`"localhost,"`: Ansible reads a value with a comma as hosts).
+    fn needs(&self, _mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        let mut needs = vec![Need::program(Self::KEY, "ansible-playbook")];
+        needs.extend(Need::file_of("playbook", &self.playbook));
+        if let Some(inventory) = self.inventory.as_ref().and_then(|i| Need::file_of("inventory", i))
+            && !matches!(&inventory.what, super::Needed::File(path) if path.contains(','))
+        {
+            needs.push(inventory);
+        }
+        needs
+    }
+
     fn produces(&self) -> Vec<String> {
         ["changed"].map(String::from).to_vec()
     }

@@ -28,8 +28,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Needed, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::process::ProcessError;
+use crate::report::Mode;
 use crate::template::Template;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -294,6 +295,22 @@ impl StepKind for Caddy {
 }
 
 impl Executor for Caddy {
+    /// The routes file; for apply, the admin API too (`--diff` without it shows the
+    /// config it would load). `caddy` itself is optional: it validates when present.
+    fn needs(&self, mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        let mut needs: Vec<Need> = self
+            .routes_file
+            .iter()
+            .filter_map(|file| Need::file_of("routes-file", file))
+            .collect();
+        if mode == Mode::Apply
+            && let Some(admin) = self.admin.known()
+        {
+            needs.push(Need::new("admin", Needed::CaddyAdmin(admin)));
+        }
+        needs
+    }
+
     fn plan(&self) -> StepPlan {
         let admin = self.admin.display();
         let mut lines: Vec<String> = self

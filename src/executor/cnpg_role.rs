@@ -25,7 +25,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Needed, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
 use crate::template::Template;
 use crate::yaml::{self, Kind, Node};
 
@@ -459,6 +460,25 @@ impl StepKind for CnpgRole {
 }
 
 impl Executor for CnpgRole {
+    /// The manifest; for apply with `verify`, the PostgreSQL server and its password
+    /// variable. It edits a file and runs nothing (committing is a task of its own).
+    fn needs(&self, mode: Mode, _dir: &Path) -> Vec<Need> {
+        let mut needs: Vec<Need> = Need::file_of("cluster", &self.cluster).into_iter().collect();
+        if let (Mode::Apply, Some(v)) = (mode, &self.verify) {
+            needs.push(Need::new(
+                "verify",
+                Needed::Postgres {
+                    host: v.host.clone(),
+                    port: v.port,
+                },
+            ));
+            if let Some(var) = &v.password_env {
+                needs.push(Need::new("verify.password-env", Needed::Env(var.clone())));
+            }
+        }
+        needs
+    }
+
     fn plan(&self) -> StepPlan {
         let attrs: Vec<String> = self
             .attributes

@@ -47,9 +47,13 @@
 //!   and its output could not be judged): it is unknown, unless it has a `check`.
 //! - `--dry-run`: shows the command, and that it is interactive.
 
+use std::path::Path;
+
 use toml::Spanned;
 
+use super::need::{Need, shebang_programs};
 use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepPlan};
+use crate::report::Mode;
 use crate::template::Template;
 
 /// A command and the optional read-only check that `--diff` runs instead.
@@ -162,7 +166,7 @@ impl Program {
                 if let Some(by) = shebang(head.lines().next().unwrap_or_default()) {
                     return Ok(by_shebang(by, &file, args));
                 }
-                if is_executable(&file) {
+                if crate::process::is_executable(&file) {
                     return Ok(Prepared::new(file.display().to_string(), args));
                 }
                 let mut all = interpreter.clone();
@@ -177,6 +181,54 @@ impl Program {
                 all.push(file.display().to_string());
                 all.extend(args);
                 Ok(Prepared::new(program, all))
+            }
+        }
+    }
+
+    /// What running it needs, `key` naming it: the program (`argv[0]`, the
+    /// interpreter, or the program of a `#!` line), and a script file itself.
+    pub(super) fn needs(&self, key: &str, dir: &Path) -> Vec<Need> {
+        match self {
+            Self::Argv(parts) => parts
+                .first()
+                .and_then(Template::known)
+                .filter(|program| !program.is_empty())
+                .map(|program| Need::program(key, program))
+                .into_iter()
+                .collect(),
+            Self::Shell { script, interpreter } => {
+                let shown = script.display();
+                let first = shown.lines().next().unwrap_or_default();
+                if !first.starts_with("#!") {
+                    let program = interpreter.first().map_or("sh", String::as_str);
+                    return vec![Need::program("interpreter", program)];
+                }
+                match shebang(first).filter(|_| !first.contains("{{")) {
+                    Some((program, argument)) => {
+                        shebang_programs(&format!("the #! line of `{key}`"), &program, argument.as_deref())
+                    }
+                    None => Vec::new(),
+                }
+            }
+            Self::File {
+                path, interpreter, ..
+            } => {
+                let mut needs = vec![Need::file(key, path.as_str())];
+                let file = dir.join(path);
+                let Ok(head) = read_head(&file) else {
+                    return needs;
+                };
+                if let Some((program, argument)) = shebang(head.lines().next().unwrap_or_default()) {
+                    let key = format!("the #! line of {path}");
+                    needs.extend(shebang_programs(&key, &program, argument.as_deref()));
+                } else if !crate::process::is_executable(&file) {
+                    let program = interpreter
+                        .first()
+                        .filter(|p| *p != "-c")
+                        .map_or("sh", String::as_str);
+                    needs.push(Need::program("interpreter", program));
+                }
+                needs
             }
         }
     }
@@ -205,11 +257,6 @@ fn read_head(file: &std::path::Path) -> std::io::Result<String> {
     let mut head = Vec::with_capacity(256);
     std::fs::File::open(file)?.take(256).read_to_end(&mut head)?;
     Ok(String::from_utf8_lossy(&head).into_owned())
-}
-
-fn is_executable(file: &std::path::Path) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// A script in a file only this user can read, for its `#!` interpreter.
@@ -243,6 +290,20 @@ impl Command {
 }
 
 impl Executor for Command {
+    /// Apply runs the command; `--diff` its check, or a read-only command itself.
+    fn needs(&self, mode: Mode, dir: &Path) -> Vec<Need> {
+        match mode {
+            Mode::Apply => self.program.needs(self.key(), dir),
+            Mode::Diff => match &self.check {
+                Some(check @ Program::Shell { .. }) => check.needs("check-shell", dir),
+                Some(check) => check.needs("check", dir),
+                None if self.read_only && !self.interactive => self.program.needs(self.key(), dir),
+                None => Vec::new(),
+            },
+            Mode::DryRun => Vec::new(),
+        }
+    }
+
     /// `stdout`, except for an interactive command, whose output goes to the terminal.
     fn produces(&self) -> Vec<String> {
         if self.interactive {

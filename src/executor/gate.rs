@@ -22,7 +22,8 @@ use toml::Spanned;
 
 use super::command::{Program, argv_program, shell_program};
 use super::pattern::Pattern;
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
 
 /// How much output a gate examines.
 const GATE_CAPTURE: usize = 16 * 1024 * 1024;
@@ -170,6 +171,14 @@ impl StepKind for Gate {
 }
 
 impl Executor for Gate {
+    /// The program of its command (it runs in `--diff` too); nothing for a confirmation.
+    fn needs(&self, _mode: Mode, dir: &std::path::Path) -> Vec<Need> {
+        match self {
+            Self::Command { program, .. } => program.needs(Self::KEY, dir),
+            Self::Confirm(_) => Vec::new(),
+        }
+    }
+
     /// The named groups of `expect`.
     fn produces(&self) -> Vec<String> {
         match self {

@@ -23,7 +23,8 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
 use crate::template::Template;
 
 #[derive(Debug, Default, Deserialize)]
@@ -195,6 +196,10 @@ impl StepKind for GitTag {
 }
 
 impl Executor for GitTag {
+    fn needs(&self, _mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        vec![Need::program(Self::KEY, "git")]
+    }
+
     fn produces(&self) -> Vec<String> {
         ["tag", "commit"].map(String::from).to_vec()
     }

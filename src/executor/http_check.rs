@@ -269,6 +269,11 @@ impl StepKind for HttpCheck {
 }
 
 impl Executor for HttpCheck {
+    /// Nothing beforehand: whether the services answer is what the step checks.
+    fn needs(&self, _mode: crate::report::Mode, _dir: &std::path::Path) -> Vec<super::Need> {
+        Vec::new()
+    }
+
     fn plan(&self) -> StepPlan {
         let lines: Vec<String> = self
             .checks

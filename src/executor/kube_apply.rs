@@ -31,10 +31,11 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Needed, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::apply::{ApplyOptions, Cluster, FIELD_MANAGER};
 use crate::kube::object::Object;
 use crate::kube::{Context, argocd, context, diff, render, rollout, wait};
+use crate::report::Mode;
 use crate::yaml;
 
 #[derive(Debug, Default, Deserialize)]
@@ -317,6 +318,25 @@ impl StepKind for KubeApply {
 }
 
 impl Executor for KubeApply {
+    /// The context, the path (or the Application), and `kubectl` when what it
+    /// applies is a kustomization (`kubectl kustomize` renders it).
+    fn needs(&self, _mode: Mode, dir: &std::path::Path) -> Vec<Need> {
+        let mut needs = vec![Need::new("context", Needed::KubeContext(self.context.clone()))];
+        let rendered = if let Some(app) = &self.app {
+            needs.push(Need::file("app", app.display().to_string()));
+            argocd::read(&dir.join(app)).ok().map(|source| source.path)
+        } else {
+            needs.push(Need::file("path", self.path.display().to_string()));
+            Some(self.path.clone())
+        };
+        if let Some(path) = rendered
+            && let Ok(render::Source::Kustomization(_)) = render::source(&dir.join(path))
+        {
+            needs.push(Need::program(Self::KEY, "kubectl"));
+        }
+        needs
+    }
+
     fn produces(&self) -> Vec<String> {
         ["objects", "changed"].map(String::from).to_vec()
     }
@@ -351,10 +371,6 @@ impl Executor for KubeApply {
             check: Some("server-side apply with dryRun=All, and a diff per object".into()),
         }
     }
-    fn kube_context(&self) -> Option<&Context> {
-        Some(&self.context)
-    }
-
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
         self.resolved(cx)?.diff_resolved(cx).await
     }

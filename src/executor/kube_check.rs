@@ -14,8 +14,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::kube_wait::{PodFields, Pods};
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
-use crate::kube::{Context, rollout};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
+use crate::kube::rollout;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -101,8 +102,8 @@ impl Executor for KubeCheck {
             check: Some("the same check (read-only)".into()),
         }
     }
-    fn kube_context(&self) -> Option<&Context> {
-        Some(&self.pods.context)
+    fn needs(&self, _mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        self.pods.needs()
     }
 
     fn verifies(&self) -> bool {

@@ -16,8 +16,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::kube::wait::{self, Condition};
+use crate::report::Mode;
 use crate::kube::{Context, context};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -74,6 +75,11 @@ impl Pods {
             self.namespace,
             self.context.describe()
         )
+    }
+
+    /// The context the pods are in.
+    pub(super) fn needs(&self) -> Vec<Need> {
+        vec![Need::new("context", super::Needed::KubeContext(self.context.clone()))]
     }
 
     pub(super) async fn client(&self, cx: &StepContext<'_>) -> Result<kube::Client, crate::kube::KubeError> {
@@ -155,8 +161,8 @@ impl Executor for KubeWait {
             check: Some("that the context exists (a wait changes nothing)".into()),
         }
     }
-    fn kube_context(&self) -> Option<&Context> {
-        Some(&self.pods.context)
+    fn needs(&self, _mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        self.pods.needs()
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {

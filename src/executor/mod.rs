@@ -11,17 +11,19 @@
 //! `cmd`/`shell` ([`Command`]) are keys of the task itself and resolved last.
 
 mod command;
+mod need;
 mod nix_tools;
 mod pattern;
 mod resolve;
 
 pub(crate) use command::{Command, RawCommand};
+pub(crate) use need::{Need, Needed};
 pub(crate) use nix_tools::{NixTools, ToolCache};
 pub(crate) use resolve::Resolve;
 
 use std::future::Future;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::de::{Deserialize, DeserializeOwned};
@@ -32,6 +34,7 @@ use toml::de::{DeValue, ValueDeserializer};
 
 use crate::kube::KubeError;
 use crate::process::{self, LineSink, ProcessError, Stream};
+use crate::report::Mode;
 use crate::template::Outputs;
 
 /// What `--dry-run` shows for a step, computed without touching anything.
@@ -205,10 +208,12 @@ pub(crate) trait Executor {
     /// Do it.
     fn apply(&self, cx: &StepContext<'_>) -> impl Future<Output = Result<Applied, StepError>> + Send;
 
-    /// The Kubernetes context the step talks to, if it talks to a cluster (checked
-    /// before an apply starts).
-    fn kube_context(&self) -> Option<&crate::kube::Context> {
-        None
+    /// What the step needs of this machine to run in `mode` (`--diff` or apply):
+    /// programs, files, a context, services that must answer (see [`Need`]), as far
+    /// as they are known before the run. `dir` is the task's directory; a kind may
+    /// read its files here (a script's `#!` line), but never spawns or connects.
+    fn needs(&self, _mode: Mode, _dir: &Path) -> Vec<Need> {
+        Vec::new()
     }
 
     /// A read-only check of live services: it runs in `--diff` too, where it may fail
@@ -365,7 +370,7 @@ step_kinds! {
 /// The parts of [`Executor`] that do not run anything, callable on any kind.
 trait Describe {
     fn plan(&self) -> StepPlan;
-    fn kube_context(&self) -> Option<&crate::kube::Context>;
+    fn needs(&self, mode: Mode, dir: &Path) -> Vec<Need>;
     fn verifies(&self) -> bool;
     fn question(&self) -> Option<&str>;
     fn produces(&self) -> Vec<String>;
@@ -375,8 +380,8 @@ impl<E: Executor> Describe for E {
     fn plan(&self) -> StepPlan {
         Executor::plan(self)
     }
-    fn kube_context(&self) -> Option<&crate::kube::Context> {
-        Executor::kube_context(self)
+    fn needs(&self, mode: Mode, dir: &Path) -> Vec<Need> {
+        Executor::needs(self, mode, dir)
     }
     fn verifies(&self) -> bool {
         Executor::verifies(self)
@@ -394,9 +399,13 @@ impl Action {
         self.executor().plan()
     }
 
-    /// The Kubernetes context a step talks to, if it is a Kubernetes step.
-    pub(crate) fn kube_context(&self) -> Option<&crate::kube::Context> {
-        self.executor().kube_context()
+    /// What the step needs of this machine in `mode` (see [`Executor::needs`]);
+    /// nothing for `--dry-run`, which runs nothing.
+    pub(crate) fn needs(&self, mode: Mode, dir: &Path) -> Vec<Need> {
+        if mode == Mode::DryRun {
+            return Vec::new();
+        }
+        self.executor().needs(mode, dir)
     }
 
     /// A read-only check of live services (see [`Executor::verifies`]).

@@ -24,8 +24,9 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Needed, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::process::{self, ProcessError};
+use crate::report::Mode;
 use crate::scalar::Scalar;
 use crate::template::{Outputs, Template};
 
@@ -81,6 +82,14 @@ impl NixTarget {
             argv.extend(["--argstr".into(), name.clone(), value.render(outputs)]);
         }
         argv
+    }
+
+    /// The Nix file, unless it is a search path (`<nixpkgs>`) or a URL.
+    pub(super) fn file_need(&self) -> Option<Need> {
+        Need::file_of("file", &self.file).filter(|need| match &need.what {
+            Needed::File(path) => !path.starts_with('<') && !path.contains("://"),
+            _ => true,
+        })
     }
 
     pub(super) fn display(&self) -> String {
@@ -191,6 +200,17 @@ impl StepKind for NixBuild {
 }
 
 impl Executor for NixBuild {
+    /// Nix (`nix-store --init` comes first), `nix-instantiate` for `--diff`, and the file.
+    fn needs(&self, mode: Mode, _dir: &Path) -> Vec<Need> {
+        let programs: &[&str] = match mode {
+            Mode::Diff => &["nix-instantiate", "nix-store", "nix-build"],
+            Mode::Apply | Mode::DryRun => &["nix-store", "nix-build"],
+        };
+        let mut needs = Need::programs(Self::KEY, programs);
+        needs.extend(self.target.file_need());
+        needs
+    }
+
     fn produces(&self) -> Vec<String> {
         ["drv", "out"].map(String::from).to_vec()
     }

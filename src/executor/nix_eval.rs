@@ -19,7 +19,8 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::nix_build::{NixTarget, nix};
-use super::{Applied, Diff, Executor, Resolve, StepContext, StepError, StepKind, StepPlan};
+use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
+use crate::report::Mode;
 use crate::scalar::Scalar;
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +73,12 @@ impl StepKind for NixEval {
 }
 
 impl Executor for NixEval {
+    fn needs(&self, _mode: Mode, _dir: &std::path::Path) -> Vec<Need> {
+        let mut needs = Need::programs(Self::KEY, &["nix-store", "nix-instantiate"]);
+        needs.extend(self.target.file_need());
+        needs
+    }
+
     fn produces(&self) -> Vec<String> {
         ["value"].map(String::from).to_vec()
     }

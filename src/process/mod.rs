@@ -215,7 +215,6 @@ impl ProcessError {
 /// `PATH`, or a program given with a `/`, is left to the usual lookup.
 fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
     use std::collections::HashMap;
-    use std::os::unix::fs::PermissionsExt as _;
     use std::sync::{Mutex, OnceLock};
     static FOUND: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
     if spec.program.contains('/') || spec.env.iter().any(|(k, _)| k == "PATH") {
@@ -226,12 +225,7 @@ fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Owned(found);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .map(|dir| dir.join(&spec.program))
-        .find(|candidate| {
-            std::fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
-        .and_then(|p| p.to_str().map(str::to_owned));
+    let found = find_on_path(&spec.program, &path).and_then(|p| p.to_str().map(str::to_owned));
     match found {
         Some(found) => {
             if let Ok(mut c) = cache.lock() {
@@ -241,6 +235,20 @@ fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
         }
         None => std::borrow::Cow::Borrowed(&spec.program),
     }
+}
+
+/// The first executable file named `program` in the directories of `path` (a
+/// `PATH` value), as a spawn would find it.
+pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+/// A file with an execute bit in its mode (what a spawn by path needs).
+pub(crate) fn is_executable(file: &std::path::Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// The path of the running `ops`, looked up once.

@@ -205,6 +205,10 @@ impl Reporter for Human {
                 let label = console::Style::new().yellow().apply_to("warning:");
                 self.print_stderr(&format!("{label} {message}\n"));
             }
+            Event::Missing(findings) => {
+                let lines: String = findings.iter().map(|f| f.line() + "\n").collect();
+                self.print_stderr(&lines);
+            }
             Event::Note(message) => {
                 let label = console::Style::new().bold().apply_to("note:");
                 self.print_stderr(&format!("{label} {message}\n"));

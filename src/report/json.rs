@@ -112,6 +112,10 @@ pub(super) fn event(e: &Event) -> Value {
         }
         Event::Warning(message) => json!({"event": "warning", "message": message}),
         Event::Note(message) => json!({"event": "note", "message": message}),
+        Event::Missing(findings) => json!({
+            "event": "missing",
+            "findings": findings.iter().map(super::Missing::json).collect::<Vec<_>>(),
+        }),
         Event::ProcessStarted { task, pgid } => {
             json!({"event": "process_started", "task": &**task, "pgid": pgid})
         }

@@ -6,6 +6,7 @@
 
 mod human;
 mod json;
+pub(crate) mod missing;
 mod plan;
 mod redact;
 mod summary;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use human::{Human, HumanOptions, OutputMode};
 pub(crate) use json::Json;
+pub(crate) use missing::Missing;
 pub(crate) use redact::Redacting;
 
 use crate::process::Stream;
@@ -66,6 +68,9 @@ pub(crate) enum Status {
     Interrupted,
     /// `--resume`: done by the run being resumed, not run again.
     Resumed,
+    /// `--keep-going`: this machine lacks what it needs (`ops doctor`), so it was
+    /// not started.
+    NotRunnable,
 }
 
 impl Status {
@@ -80,6 +85,7 @@ impl Status {
             Self::Unknown => "unknown",
             Self::Interrupted => "interrupted",
             Self::Resumed => "done earlier",
+            Self::NotRunnable => "not runnable",
         }
     }
 
@@ -89,6 +95,7 @@ impl Status {
             Self::UpToDate => "up_to_date",
             Self::Resumed => "resumed",
             Self::NoChange => "no_change",
+            Self::NotRunnable => "not_runnable",
             other => other.as_str(),
         }
     }
@@ -198,6 +205,8 @@ pub(crate) enum Event {
     Warning(String),
     /// Information about the run itself (where a plan was saved).
     Note(String),
+    /// What this machine lacks for the tasks about to run, found before any starts.
+    Missing(Vec<Missing>),
     RunFinished(Summary),
 }
 

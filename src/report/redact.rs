@@ -51,6 +51,7 @@ impl RedactEvents for Redactor {
             Event::RunStarted { .. }
             | Event::ProcessStarted { .. }
             | Event::Plan(_)
+            | Event::Missing(_)
             | Event::Confirmed { .. }
             | Event::TaskStarted { .. } => {}
         }

@@ -9,7 +9,7 @@ use super::{Status, Summary, TaskResult, short_duration};
 fn style(status: Status) -> Style {
     match status {
         Status::Ok | Status::NoChange => Style::new().green(),
-        Status::Failed | Status::Interrupted => Style::new().red().bold(),
+        Status::Failed | Status::Interrupted | Status::NotRunnable => Style::new().red().bold(),
         Status::Changes | Status::Unknown => Style::new().yellow(),
         Status::Skipped | Status::UpToDate | Status::Resumed => Style::new().dim(),
     }
@@ -24,6 +24,7 @@ fn symbol(status: Status) -> &'static str {
         Status::Changes => "~",
         Status::Unknown => "?",
         Status::Interrupted => "■",
+        Status::NotRunnable => "⊘",
     }
 }
 

@@ -101,20 +101,20 @@ impl Ledger {
         self.results[slot].as_ref().map(|r| r.status)
     }
 
-    /// Record a result and release the dependents it unblocks; a failure skips every
-    /// task that depends on it, directly or not. Returns the results recorded (the
+    /// Record a result and release the dependents it unblocks; a failure (or a task
+    /// that cannot run here) skips every task that depends on it, directly or not. Returns the results recorded (the
     /// task's own first), for the reporter.
     pub(super) fn complete(&mut self, slot: usize, result: TaskResult) -> Vec<TaskResult> {
-        let failed = matches!(result.status, Status::Failed | Status::Interrupted);
-        let result_interrupted = result.status == Status::Interrupted;
+        let how = match result.status {
+            Status::Failed => Some("failed"),
+            Status::Interrupted => Some("was interrupted"),
+            Status::NotRunnable => Some("is not runnable here"),
+            _ => None,
+        };
         let mut recorded = vec![result.clone()];
         self.results[slot] = Some(result);
-        if failed {
-            let reason = if result_interrupted {
-                format!("dependency `{}` was interrupted", self.names[slot])
-            } else {
-                format!("dependency `{}` failed", self.names[slot])
-            };
+        if let Some(how) = how {
+            let reason = format!("dependency `{}` {how}", self.names[slot]);
             let mut stack = self.dependents[slot].clone();
             while let Some(dependent) = stack.pop() {
                 if self.results[dependent].is_some() {
@@ -228,6 +228,21 @@ mod tests {
         );
         assert_eq!(ledger.next_ready(true), None);
         assert!(ledger.skip_unstarted("not started").is_empty());
+    }
+
+    #[test]
+    fn a_task_that_cannot_run_here_skips_its_dependents_saying_so() {
+        let set = set("[tasks.a]\nshell = \"a\"\n[tasks.b]\ndeps = [\"a\"]\nshell = \"b\"\n");
+        let order = crate::task::graph::closure(&set, &[set.find("b").unwrap()]);
+        let mut ledger = Ledger::new(&set, &order);
+        let a = ledger.next_ready(true).unwrap();
+        let recorded = ledger.complete(a, ledger.result(a, Status::NotRunnable, None));
+        assert_eq!(recorded[1].status, Status::Skipped);
+        assert_eq!(
+            recorded[1].reason.as_deref(),
+            Some("dependency `a` is not runnable here")
+        );
+        assert_eq!(ledger.next_ready(true), None);
     }
 
     #[test]

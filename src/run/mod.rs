@@ -2,7 +2,7 @@
 //! hand it to the scheduler (`--diff`, apply).
 
 mod attempt;
-mod contexts;
+pub(crate) mod doctor;
 mod environment;
 pub(crate) mod journal;
 mod ledger;
@@ -19,6 +19,7 @@ mod testing;
 pub(crate) mod uptodate;
 mod verdict;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use miette::Diagnostic;
@@ -31,7 +32,6 @@ pub(crate) use crate::report::Mode;
 use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Reporter, Summary};
 use crate::task::{Task, TaskId, TaskSet, graph};
 
-pub(crate) use contexts::ContextError;
 pub(crate) use lock::LockError;
 pub(crate) use resume::Resume;
 
@@ -69,9 +69,14 @@ pub(crate) enum RunError {
     #[diagnostic(transparent)]
     Lock(#[from] LockError),
 
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Context(#[from] Box<ContextError>),
+    #[error("{} cannot run on this machine: {tasks}", if *count == 1 { "a task" } else { "tasks" })]
+    #[diagnostic(
+        code(ops::run::not_runnable),
+        help(
+            "what each one lacks is listed above, with the way out (`ops doctor` checks again); nothing was run. With --keep-going, the tasks that do not depend on them run"
+        )
+    )]
+    NotRunnable { tasks: String, count: usize },
 
     #[error("could not start the task runtime")]
     #[diagnostic(code(ops::io))]
@@ -81,8 +86,8 @@ pub(crate) enum RunError {
 impl RunError {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::Lock(_) | Self::Runtime(_) => ExitStatus::Failure,
-            Self::Select(_) | Self::Context(_) => ExitStatus::Usage,
+            Self::Lock(_) | Self::Runtime(_) | Self::NotRunnable { .. } => ExitStatus::Failure,
+            Self::Select(_) => ExitStatus::Usage,
         }
     }
 }
@@ -177,9 +182,7 @@ pub(crate) fn run(
         reporter.handle(&Event::Plan(plan(set, order, &state, targets, opts.force)));
         return Ok(ExitStatus::Success);
     }
-    if opts.mode == Mode::Apply {
-        contexts::check(set, order)?;
-    }
+    let blocked = not_runnable(set, order, opts, reporter)?;
     let _lock = if opts.mode == Mode::Apply {
         let holder = lock::Holder {
             pid: std::process::id(),
@@ -207,10 +210,53 @@ pub(crate) fn run(
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let status = runtime.block_on(execute(set, order, targets, opts, reporter));
+    let status = runtime.block_on(execute(set, order, targets, opts, blocked, reporter));
     // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(status)
+}
+
+/// What this machine lacks for the tasks about to run (`ops doctor`'s checks; tasks
+/// done by the run being resumed, or unchanged in the plan being applied, are not
+/// run again, so not checked). An apply shows every finding and refuses to start
+/// when a task cannot possibly succeed, unless `--keep-going`; `--diff` reports
+/// such a task as unknown. Returns the tasks that are not started, with why.
+fn not_runnable(
+    set: &TaskSet,
+    order: &[TaskId],
+    opts: &Options,
+    reporter: &mut dyn Reporter,
+) -> Result<HashMap<TaskId, String>, RunError> {
+    let runs = |task: &Task| {
+        opts.resume
+            .as_ref()
+            .is_none_or(|r| r.done(&task.name, &task.fingerprint).is_none())
+    };
+    let findings = doctor::check(set, order, opts.mode, &runs);
+    let blocked = crate::report::missing::blocked(&findings);
+    if opts.mode == Mode::Apply && !findings.is_empty() {
+        reporter.handle(&Event::Missing(findings.clone()));
+        if !blocked.is_empty() && !opts.keep_going {
+            return Err(RunError::NotRunnable {
+                tasks: blocked.join(", "),
+                count: blocked.len(),
+            });
+        }
+    }
+    let mut reasons: HashMap<TaskId, String> = HashMap::new();
+    for finding in findings.iter().filter(|f| f.blocks()) {
+        let Some(id) = set.find(&finding.task) else {
+            continue;
+        };
+        let reason = reasons.entry(id).or_default();
+        if reason.is_empty() && opts.mode == Mode::Diff {
+            reason.push_str("cannot run here: ");
+        } else if !reason.is_empty() {
+            reason.push_str("; ");
+        }
+        reason.push_str(&finding.reason());
+    }
+    Ok(reasons)
 }
 
 /// The names of the tasks of `order` that `which` picks.
@@ -247,6 +293,7 @@ async fn execute(
     order: &[TaskId],
     targets: Vec<Name>,
     opts: &Options,
+    blocked: HashMap<TaskId, String>,
     reporter: &mut dyn Reporter,
 ) -> ExitStatus {
     // With a file-size limit, a write past it must fail (EFBIG, reported) rather
@@ -282,6 +329,7 @@ async fn execute(
         opts,
         state: uptodate::State::load(set.root()),
         secrets: Arc::new(secrets::SecretStore::new(Arc::clone(&redactor))),
+        blocked,
     };
     job.secrets.preload(set.declared_secrets());
     let mut interrupts = prompt::Interrupts::signals();

@@ -8,6 +8,7 @@
 //! It owns the loop only: [`Ledger`] keeps the dependency bookkeeping, [`Attempt`]
 //! runs one task, [`verdict`] judges results, [`prompt`] talks to the person.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -49,6 +50,9 @@ pub(super) struct Job<'a> {
     /// The up-to-date record of the repository.
     pub state: State,
     pub secrets: Arc<SecretStore>,
+    /// Tasks this machine cannot run (`ops doctor`), with why: not started, and
+    /// reported as not runnable (`--diff`: unknown).
+    pub blocked: HashMap<TaskId, String>,
 }
 
 /// Run the job and return its summary; the caller reports it.
@@ -64,6 +68,7 @@ pub(super) async fn execute(
         opts,
         state,
         secrets,
+        blocked,
     } = job;
     let started = Instant::now();
     let mut run = Run {
@@ -74,6 +79,7 @@ pub(super) async fn execute(
         outputs: OutputMap::default(),
         secrets,
         state,
+        blocked,
         cancel: CancellationToken::new(),
         confirmed: vec![false; order.len()],
         stopping: false,
@@ -181,6 +187,8 @@ struct Run<'a> {
     outputs: OutputMap,
     secrets: Arc<SecretStore>,
     state: State,
+    /// Tasks this machine cannot run, with why.
+    blocked: HashMap<TaskId, String>,
     cancel: CancellationToken,
     /// Tasks whose confirmation a person gave.
     confirmed: Vec<bool>,
@@ -228,6 +236,13 @@ impl Run<'_> {
                 (Status::Resumed, format!("done in {}", resume.origin))
             };
             return Start::Done(self.ledger.result(slot, status, Some(reason)));
+        }
+        if let Some(reason) = self.blocked.get(&self.ledger.order[slot]) {
+            let status = match self.opts.mode {
+                Mode::Diff => Status::Unknown,
+                Mode::Apply | Mode::DryRun => Status::NotRunnable,
+            };
+            return Start::Done(self.ledger.result(slot, status, Some(reason.clone())));
         }
         if task.action.is_some()
             && !self.opts.force
@@ -380,7 +395,10 @@ impl Run<'_> {
     /// it skips, and stop starting tasks after a failure (unless `--keep-going`).
     fn complete(&mut self, slot: usize, mut result: TaskResult, reporter: &mut dyn Reporter) {
         result.outputs = self.outputs.of_task(&self.ledger.names[slot]);
-        if matches!(result.status, Status::Failed | Status::Interrupted) {
+        if matches!(
+            result.status,
+            Status::Failed | Status::Interrupted | Status::NotRunnable
+        ) {
             if self.first_failure.is_none() {
                 self.first_failure = Some(self.ledger.names[slot].clone());
             }

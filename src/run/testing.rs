@@ -191,6 +191,7 @@ pub(super) async fn run_interrupted(
         opts,
         state: State::default(),
         secrets: Arc::new(SecretStore::default()),
+        blocked: std::collections::HashMap::new(),
     };
     let (tx, mut interrupts) = Interrupts::channel();
     if let Some(after) = interrupt_after {

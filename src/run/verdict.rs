@@ -83,7 +83,7 @@ pub(super) fn exit_status(summary: &Summary, detailed_exitcode: bool) -> ExitSta
             .any(|r| r.reason.as_deref() == Some(INTERRUPTED))
     {
         ExitStatus::Interrupted
-    } else if any(Status::Failed) {
+    } else if any(Status::Failed) || any(Status::NotRunnable) {
         ExitStatus::Failure
     } else if summary.mode == Mode::Diff
         && detailed_exitcode

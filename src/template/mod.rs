@@ -230,6 +230,22 @@ impl Template {
         out
     }
 
+    /// The text, when it can be known before the run: `None` when it uses a task
+    /// output or a secret (environment variables are read from the environment of
+    /// `ops`, as when the task runs).
+    pub(crate) fn known(&self) -> Option<String> {
+        struct Nothing;
+        impl Outputs for Nothing {
+            fn output(&self, _: &str, _: &str) -> Option<&str> {
+                None
+            }
+        }
+        self.parts
+            .iter()
+            .all(|part| matches!(part, Part::Text(_) | Part::Env { .. }))
+            .then(|| self.render(&Nothing))
+    }
+
     /// The text as a plan shows it: task outputs not known yet stay as placeholders,
     /// environment variables as written.
     pub(crate) fn display(&self) -> String {
@@ -344,5 +360,15 @@ mod tests {
         assert_eq!(t.output_refs().collect::<Vec<_>>(), vec![("build", "out")]);
         assert_eq!(t.display(), "load {{ tasks.build.out }} v2026.2.0");
         assert_eq!(t.render(&One), "load /nix/store/abc v2026.2.0");
+    }
+
+    #[test]
+    fn only_text_without_outputs_or_secrets_is_known_before_the_run() {
+        let known = Template::parse("tools/{{ version }}.sh", vars).unwrap();
+        assert_eq!(known.known().as_deref(), Some("tools/2026.2.0.sh"));
+        let output = Template::parse("{{ tasks.build.out }}/bin/app", vars).unwrap();
+        assert_eq!(output.known(), None);
+        let secret = Template::parse("{{ secrets.token }}", vars).unwrap();
+        assert_eq!(secret.known(), None);
     }
 }

@@ -165,9 +165,10 @@ fn a_working_directory_that_does_not_exist_is_named() {
         .run();
     ran.assert_code(1);
     assert!(
-        ran.stdout.contains("its working directory") && ran.stdout.contains("does-not-exist"),
+        ran.stderr
+            .contains("✗ a: its directory `does-not-exist` (dir) does not exist — create it, or fix `dir`"),
         "{}",
-        ran.stdout
+        ran.stderr
     );
-    assert!(!ran.stdout.contains("not found on PATH"), "{}", ran.stdout);
+    assert!(!ran.stderr.contains("not on PATH"), "{}", ran.stderr);
 }

@@ -185,6 +185,25 @@ pub(crate) fn require_tool(tool: &str) -> bool {
     found
 }
 
+/// Copy the example, leaving out what runs leave behind.
+pub(crate) fn copy_example(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let name = name.to_str().unwrap();
+        if name == ".ops" || name.starts_with("result") {
+            continue;
+        }
+        let target = to.join(name);
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_example(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// The repository this test binary was built from.
 pub(crate) fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -49,10 +49,11 @@ shell = "touch other"
     let ran = test.run_with(&["run", "needs"]);
     ran.assert_code(1);
     assert!(
-        ran.stdout
-            .contains("`$NOPE_NOT_SET` (in `KUBECONFIG`) is not set in the environment of ops"),
+        ran.stderr.contains(
+            "✗ needs: `$NOPE_NOT_SET` (in `KUBECONFIG`) is not set — set NOPE_NOT_SET, or give a default: ${NOPE_NOT_SET:-default}"
+        ),
         "{}",
-        ran.stdout
+        ran.stderr
     );
     assert!(!ran.exists("ran"), "the task must not start");
     test.run_with(&["run", "other"]).assert_code(0);
@@ -86,9 +87,11 @@ shell = "touch ran"
     let missing = test.run_with(&["run", "missing"]);
     missing.assert_code(1);
     assert!(
-        missing.stdout.contains("env file `nowhere.env` does not exist"),
+        missing
+            .stderr
+            .contains("✗ missing: the env file `nowhere.env` does not exist"),
         "{}",
-        missing.stdout
+        missing.stderr
     );
     assert!(!missing.exists("ran"));
 }

@@ -7,28 +7,9 @@
 
 use std::path::Path;
 
-use crate::common::{GIT_IDENTITY, Test, git, repo_root, require_tool};
+use crate::common::{GIT_IDENTITY, Test, copy_example, git, repo_root, require_tool};
 use crate::fake_kube::FakeKube;
 use crate::servers::{Backend, Behaviour, CaddyServer, Postgres, free_port};
-
-/// Copy the example, leaving out what runs leave behind.
-fn copy_example(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        let name = name.to_str().unwrap();
-        if name == ".ops" || name.starts_with("result") {
-            continue;
-        }
-        let target = to.join(name);
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_example(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 #[test]
 fn deploy_authentik_runs_end_to_end() {

@@ -105,6 +105,18 @@ fn a_missing_program_is_named() {
         .run();
     ran.assert_code(1);
     assert!(
+        ran.stderr
+            .contains("`no-such-program-ops-test` (cmd) is not on PATH"),
+        "refused before the run: {}",
+        ran.stderr
+    );
+    // A program known only when the run reaches it: named when it cannot start.
+    let ran = Test::new()
+        .tasks("[tasks.name]\nshell = \"echo no-such-program-ops-test\"\n\n[tasks.x]\ndeps = [\"name\"]\ncmd = [\"{{ tasks.name.stdout }}\"]\n")
+        .args(&["run", "x"])
+        .run();
+    ran.assert_code(1);
+    assert!(
         ran.stdout
             .contains("`no-such-program-ops-test` not found on PATH"),
         "{}",

@@ -9,6 +9,7 @@ mod bad_input_lint;
 mod confirm;
 mod diagnostics;
 mod diff;
+mod doctor;
 mod dry_run;
 mod environment;
 mod example_e2e;

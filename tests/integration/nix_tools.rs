@@ -156,3 +156,27 @@ fn a_nix_tools_table_of_neither_form_is_a_load_error() {
     assert!(ran.stderr.contains("`nix-tools` is `{ file"), "{}", ran.stderr);
     assert!(ran.stderr.contains("main.toml:2:13"), "{}", ran.stderr);
 }
+
+/// `ops doctor` does not call a program missing that the task's `nix-tools` provide;
+/// it checks the Nix programs that build them instead.
+#[test]
+fn doctor_counts_on_nix_tools_for_their_programs() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let test = Test::new().file("nix/tools.nix", &tools_nix(&nonce())).tasks(
+        r#"
+[tasks.with-tools]
+nix-tools = { file = "nix/tools.nix", attrs = ["greet"] }
+cmd = ["greet-tool", "hi"]
+
+[tasks.without]
+cmd = ["greet-tool", "hi"]
+"#,
+    );
+    let with = test.run_with(&["doctor", "with-tools"]);
+    with.assert_code(0);
+    let without = test.run_with(&["doctor", "without"]);
+    without.assert_code(1);
+    assert!(without.stdout.contains("greet-tool"), "{}", without.stdout);
+}

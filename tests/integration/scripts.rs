@@ -93,10 +93,10 @@ script = "scripts/nowhere.sh"
     missing.assert_code(1);
     assert!(
         missing
-            .stdout
-            .contains("cannot read the script `scripts/nowhere.sh`"),
+            .stderr
+            .contains("✗ missing: `scripts/nowhere.sh` (script) does not exist"),
         "{}",
-        missing.stdout
+        missing.stderr
     );
 }
 

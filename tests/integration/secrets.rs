@@ -79,11 +79,11 @@ fn a_missing_secret_fails_the_task_that_needs_it() {
     let ran = test.run_with(&["run", "fails-loudly"]);
     ran.assert_code(1);
     assert!(
-        ran.stdout.contains(
-            "cannot read secret `db_password`: the environment variable OPS_TEST_DB_PASSWORD is not set"
+        ran.stderr.contains(
+            "the secret `db_password` is read from `$OPS_TEST_DB_PASSWORD`, which is not set — set OPS_TEST_DB_PASSWORD"
         ),
         "{}",
-        ran.stdout
+        ran.stderr
     );
 }
 

@@ -109,12 +109,14 @@ fn an_unreachable_admin_api_is_named() {
         diff.stdout
     );
     assert!(diff.stdout.contains("+  \"apps\": {"), "{}", diff.stdout);
+    // An apply needs it: refused before it starts.
     let ran = test.run_with(&["run", "caddy-routes"]);
     ran.assert_code(1);
     assert!(
-        ran.stdout.contains("is not reachable: connection refused"),
+        ran.stderr
+            .contains("(admin) does not answer: connection refused — start Caddy"),
         "{}",
-        ran.stdout
+        ran.stderr
     );
 }
 

@@ -1,0 +1,31 @@
+//! `ops doctor [TASK…]`: what this machine lacks for the tasks (all of them, or the
+//! selected ones and what they depend on), for an apply, with the way out of each.
+
+use std::io::Write as _;
+
+use super::Error;
+use crate::cli::{DoctorArgs, Format};
+use crate::exit::ExitStatus;
+use crate::report::{Mode, missing};
+use crate::run::{doctor, select};
+use crate::task::TaskSet;
+
+pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error> {
+    let order = if args.tasks.is_empty() {
+        let every: Vec<String> = set.names().map(str::to_owned).collect();
+        select(set, &every)?
+    } else {
+        select(set, &args.tasks)?
+    };
+    let findings = doctor::check(set, &order, Mode::Apply, &|_| true);
+    let text = match args.output {
+        Format::Human => missing::render(&findings, order.len()),
+        Format::Json => format!("{}\n", missing::json(&findings, order.len())),
+    };
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if missing::blocked(&findings).is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
