@@ -95,6 +95,29 @@ pub enum LoadError {
         first: Vec<Note>,
     },
 
+    #[error("--var {name}: no task file declares a variable `{name}`")]
+    #[diagnostic(code(ops::task::unknown_var_override))]
+    UnknownOverride {
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("variable `{name}` is declared twice, with different values")]
+    #[diagnostic(
+        code(ops::task::duplicate_var),
+        help("variables are shared by every task file: keep one declaration (or give them the same value)")
+    )]
+    DuplicateVar {
+        #[source_code]
+        src: Src,
+        #[label("declared again here")]
+        span: SourceSpan,
+        name: String,
+        #[related]
+        first: Vec<Note>,
+    },
+
     #[error("task `{task}` has more than one action: `{first_key}` and `{second_key}`")]
     #[diagnostic(
         code(ops::task::multiple_actions),

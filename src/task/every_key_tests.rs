@@ -83,7 +83,8 @@ const EVERY_KEY: &[(&str, &str)] = &[
 ];
 
 /// Keys that take no string a placeholder could go into, or are refused at load.
-const NOT_WALKED: &[(&str, &str)] = &[("kube-apply", "prune")];
+/// `matrix` values are literal (they name instances), and `prune` is refused at load.
+const NOT_WALKED: &[(&str, &str)] = &[("kube-apply", "prune"), ("", "matrix")];
 
 /// Strings that another template language reads later: unknown names stay for it.
 fn is_foreign(kind: &str, path: &[String]) -> bool {

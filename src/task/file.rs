@@ -17,6 +17,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::map::Map;
 
 use super::error::LoadError;
+use super::matrix::RawMatrix;
 use super::model::SecretSource;
 use super::settings::{RawEnvFile, RawNixTools, RawSettings};
 use crate::diagnostic::{SourceFile, span, suggestion};
@@ -42,6 +43,8 @@ pub(super) struct RawTask {
     pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
     /// Nix packages put first on `PATH` for the task's commands.
     pub nix_tools: Option<Spanned<RawNixTools>>,
+    /// Run once for every combination of these values.
+    pub matrix: Option<RawMatrix>,
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
@@ -79,6 +82,8 @@ pub(super) struct RawEntry {
 pub(super) struct RawFile {
     pub settings: RawSettings,
     pub vars: IndexMap<String, Spanned<Scalar>>,
+    /// `[vars]` that are lists (for `matrix`).
+    pub lists: Lists,
     pub secrets: IndexMap<String, Spanned<SecretSource>>,
     pub tasks: Vec<RawEntry>,
 }
@@ -102,7 +107,7 @@ pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile
                         RawSettings::default()
                     });
             }
-            "vars" => file.vars = parse_vars(source, value, errors),
+            "vars" => (file.vars, file.lists) = parse_vars(source, value, errors),
             "secrets" => file.secrets = parse_secrets(source, value, errors),
             "tasks" => file.tasks = parse_tasks(source, value, errors),
             other => errors.push(LoadError::UnknownKey {
@@ -117,15 +122,40 @@ pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile
     file
 }
 
+/// The list variables of a file, by name.
+pub(super) type Lists = IndexMap<String, Spanned<Vec<String>>>;
+
+/// `[vars]`: scalars, and lists (which only a `matrix` uses).
 fn parse_vars(
     source: &SourceFile,
     value: Spanned<DeValue<'_>>,
     errors: &mut Vec<LoadError>,
-) -> IndexMap<String, Spanned<Scalar>> {
-    IndexMap::<String, Spanned<Scalar>>::deserialize(ValueDeserializer::from(value)).unwrap_or_else(|e| {
-        errors.push(LoadError::from_toml(source, &e));
-        IndexMap::new()
-    })
+) -> (IndexMap<String, Spanned<Scalar>>, Lists) {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Var {
+        Scalar(Scalar),
+        List(Vec<Scalar>),
+    }
+    let raw =
+        IndexMap::<String, Spanned<Var>>::deserialize(ValueDeserializer::from(value)).unwrap_or_else(|e| {
+            errors.push(LoadError::from_toml(source, &e));
+            IndexMap::new()
+        });
+    let mut scalars = IndexMap::new();
+    let mut lists = IndexMap::new();
+    for (name, value) in raw {
+        let at = value.span();
+        match value.into_inner() {
+            Var::Scalar(s) => {
+                scalars.insert(name, Spanned::new(at, s));
+            }
+            Var::List(items) => {
+                lists.insert(name, Spanned::new(at, items.into_iter().map(|s| s.0).collect()));
+            }
+        }
+    }
+    (scalars, lists)
 }
 
 /// `[secrets]`: `name = "op://vault/item/field"`, `{ op = "op://…" }` or `{ env = "VAR" }`.

@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
+use super::matrix::{self, Instance};
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
 use super::settings::{self, RawNixTools, RawSettings, Repository};
 use super::vars::{self, Vars};
@@ -53,15 +54,17 @@ fn load_files(
             declared_secrets.push(source.get_ref().clone());
         }
     }
-    // Variables are per file; an unknown one defined elsewhere is named as such.
-    let mut elsewhere: HashMap<&str, &str> = HashMap::new();
-    for (source, raw) in files.iter().zip(&raws) {
-        for name in raw.vars.keys() {
-            elsewhere.entry(name.as_str()).or_insert(source.name());
+    // Variables belong to the whole set of files.
+    let declared = vars::merge(&files, raws.iter().map(|r| &r.vars), &mut errors);
+    let vars = vars::resolve(&files, &declared, overrides, &mut errors);
+    let mut lists: IndexMap<String, Spanned<Vec<String>>> = IndexMap::new();
+    for raw in &raws {
+        for (name, list) in &raw.lists {
+            lists.entry(name.clone()).or_insert_with(|| list.clone());
         }
     }
+    check_overrides(overrides, &declared, &mut errors);
     for (file_index, (source, raw)) in files.iter().zip(raws.iter()).enumerate() {
-        let vars = vars::resolve(source, &raw.vars, overrides, &mut errors);
         for RawEntry { name, task } in &raw.tasks {
             if !valid_name(name.get_ref()) {
                 errors.push(LoadError::InvalidName {
@@ -90,38 +93,70 @@ fn load_files(
                 continue;
             }
             defined.insert(name.get_ref().clone(), (file_index, name.span()));
-            let mut resolver = Resolver {
+            let instances = match &task.matrix {
+                None => vec![Instance {
+                    name: name.get_ref().clone(),
+                    values: IndexMap::new(),
+                }],
+                Some(m) => match matrix::instances(name.get_ref(), m, &lists) {
+                    Ok(instances) => instances,
+                    Err(e) => {
+                        errors.push(LoadError::InvalidValue {
+                            src: source.named(),
+                            span: span(e.at),
+                            message: e.message,
+                            label: "matrix".into(),
+                            help: e.help,
+                        });
+                        continue;
+                    }
+                },
+            };
+            let mut shared = Shared {
                 root,
                 source,
                 vars: &vars,
-                elsewhere: &elsewhere,
+                lists: &lists,
                 secrets: &raw.secrets,
                 overrides,
-                task: name.get_ref(),
-                errors: &mut errors,
-                output_refs: Vec::new(),
-                used_secrets: Vec::new(),
                 settings: &raw.settings,
                 repository,
-                interpreter: Vec::new(),
             };
-            let mut task_model = resolver.task(task);
-            task_model.secrets = resolver.used_secrets;
-            let output_refs = resolver.output_refs;
-            task_model.uses_outputs_of = output_refs.iter().map(|r| r.task.clone()).collect();
-            task_model.uses_outputs_of.dedup();
-            task_model.output_refs = output_refs
-                .iter()
-                .map(|r| (r.task.clone(), r.key.clone()))
-                .collect();
-            task_model.output_refs.dedup();
-            pending.push(Pending {
-                file: file_index,
-                name: name.clone(),
-                deps: task.deps.clone(),
-                output_refs,
-                task: task_model,
-            });
+            for instance in &instances {
+                let deps = if task.matrix.is_some() {
+                    matrix_deps(&task.deps, &instance.values, &vars)
+                } else {
+                    task.deps.clone()
+                };
+                let (task_model, output_refs) =
+                    shared.resolve(&instance.name, &instance.values, task, &mut errors);
+                pending.push(Pending {
+                    file: file_index,
+                    name: Spanned::new(name.span(), instance.name.clone()),
+                    deps,
+                    output_refs,
+                    task: task_model,
+                });
+            }
+            if task.matrix.is_some() {
+                // `NAME` is every instance: running it, or depending on it.
+                let aggregate = RawTask {
+                    description: task.description.clone(),
+                    ..RawTask::default()
+                };
+                let (task_model, output_refs) =
+                    shared.resolve(name.get_ref(), &IndexMap::new(), &aggregate, &mut errors);
+                pending.push(Pending {
+                    file: file_index,
+                    name: name.clone(),
+                    deps: instances
+                        .iter()
+                        .map(|i| Spanned::new(name.span(), i.name.clone()))
+                        .collect(),
+                    output_refs,
+                    task: task_model,
+                });
+            }
         }
     }
 
@@ -173,6 +208,93 @@ fn load_files(
     } else {
         Err(LoadErrors { errors })
     }
+}
+
+/// A `--var` must name a variable some task file declares: a typo would otherwise
+/// be ignored, and the default used.
+fn check_overrides(
+    overrides: &Vars,
+    declared: &IndexMap<String, vars::Declared>,
+    errors: &mut Vec<LoadError>,
+) {
+    for name in overrides.0.keys().filter(|n| !declared.contains_key(*n)) {
+        errors.push(LoadError::UnknownOverride {
+            name: name.clone(),
+            help: suggestion(name, declared.keys().map(String::as_str))
+                .or_else(|| Some("`--var NAME=VALUE` overrides a variable declared under [vars]".into())),
+        });
+    }
+}
+
+/// What the tasks of one file share while they are resolved.
+struct Shared<'a> {
+    root: &'a Path,
+    source: &'a SourceFile,
+    vars: &'a IndexMap<String, String>,
+    lists: &'a IndexMap<String, Spanned<Vec<String>>>,
+    secrets: &'a IndexMap<String, Spanned<SecretSource>>,
+    overrides: &'a Vars,
+    settings: &'a RawSettings,
+    repository: &'a Repository,
+}
+
+impl Shared<'_> {
+    /// Resolve `raw` as the task `name` (an instance of a matrix has its `values`).
+    fn resolve(
+        &mut self,
+        name: &str,
+        values: &IndexMap<String, String>,
+        raw: &RawTask,
+        errors: &mut Vec<LoadError>,
+    ) -> (Task, OutputRefs) {
+        let mut resolver = Resolver {
+            root: self.root,
+            source: self.source,
+            vars: self.vars,
+            lists: self.lists,
+            matrix: values,
+            secrets: self.secrets,
+            overrides: self.overrides,
+            task: name,
+            errors,
+            output_refs: Vec::new(),
+            used_secrets: Vec::new(),
+            settings: self.settings,
+            repository: self.repository,
+            interpreter: Vec::new(),
+        };
+        let mut task = resolver.task(raw);
+        task.secrets = resolver.used_secrets;
+        let output_refs = resolver.output_refs;
+        task.uses_outputs_of = output_refs.iter().map(|r| r.task.clone()).collect();
+        task.uses_outputs_of.dedup();
+        task.output_refs = output_refs
+            .iter()
+            .map(|r| (r.task.clone(), r.key.clone()))
+            .collect();
+        task.output_refs.dedup();
+        (task, output_refs)
+    }
+}
+
+/// The dependencies of a matrix instance: `build[{{ matrix.container }}]` names the
+/// instance of the same value.
+fn matrix_deps(
+    deps: &[Spanned<String>],
+    values: &IndexMap<String, String>,
+    vars: &IndexMap<String, String>,
+) -> Vec<Spanned<String>> {
+    deps.iter()
+        .map(|dep| {
+            let text = Template::expand_known(dep.get_ref(), |name| {
+                name.strip_prefix("matrix.")
+                    .and_then(|key| values.get(key))
+                    .or_else(|| vars.get(name))
+                    .cloned()
+            });
+            Spanned::new(dep.span(), text)
+        })
+        .collect()
 }
 
 /// A `{{ tasks.NAME.KEY }}` reference of a task: the task named, the key, and where.
@@ -375,8 +497,10 @@ pub(super) struct Resolver<'a> {
     root: &'a Path,
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
-    /// Where each variable of any file is defined (the first file that has it).
-    elsewhere: &'a HashMap<&'a str, &'a str>,
+    /// The values of a matrix instance, as `{{ matrix.KEY }}`.
+    matrix: &'a IndexMap<String, String>,
+    /// The list variables (a string cannot use them; a matrix can).
+    lists: &'a IndexMap<String, Spanned<Vec<String>>>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
     task: &'a str,
@@ -522,6 +646,7 @@ impl Resolver<'_> {
                 .0
                 .get(name)
                 .or_else(|| self.vars.get(name))
+                .or_else(|| name.strip_prefix("matrix.").and_then(|key| self.matrix.get(key)))
                 .cloned()
         };
         if foreign {
@@ -540,12 +665,17 @@ impl Resolver<'_> {
                     self.errors.push(LoadError::UnknownVariable {
                         src: self.source.named(),
                         span: span(place),
-                        help: match self.elsewhere.get(u.name.as_str()) {
-                            Some(file) => Some(format!(
-                                "`{}` is defined in {file}, but variables belong to their file: define it in this file's [vars] too",
-                                u.name
+                        help: match () {
+                            () if self.lists.contains_key(&u.name) => Some(format!(
+                                "`{}` is a list: a string takes one value; a `matrix` takes a list (`matrix = {{ x = \"{}\" }}`)",
+                                u.name, u.name
                             )),
-                            None => suggestion(&u.name, candidates).or_else(|| {
+                            () if u.name.starts_with("matrix.") && self.matrix.is_empty() => Some(format!(
+                                "`{{{{ {} }}}}` is a value of a matrix: give the task `matrix = {{ {} = [\"a\", \"b\"] }}`",
+                                u.name,
+                                u.name.trim_start_matches("matrix.")
+                            )),
+                            () => suggestion(&u.name, candidates).or_else(|| {
                                 Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
                             }),
                         },

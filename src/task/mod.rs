@@ -10,6 +10,7 @@ mod every_key_tests;
 mod file;
 pub(crate) mod graph;
 mod load;
+mod matrix;
 mod model;
 mod settings;
 mod vars;

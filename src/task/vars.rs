@@ -41,15 +41,19 @@ pub(crate) fn locate(source: &SourceFile, full: Range<usize>, text: &str) -> Ran
         .map_or(full.clone(), |i| full.start + i..full.start + i + text.len())
 }
 
-/// The variables of one file, each with the variables it uses substituted.
+/// A variable as declared: the file it is in (an index into the sources) and its value.
+pub(crate) type Declared = (usize, Spanned<Scalar>);
+
+/// The variables of every file, each with the variables it uses substituted. A
+/// variable belongs to the whole set of files: declared in one, used in any.
 pub(crate) fn resolve(
-    source: &SourceFile,
-    raw: &IndexMap<String, Spanned<Scalar>>,
+    sources: &[SourceFile],
+    raw: &IndexMap<String, Declared>,
     overrides: &Vars,
     errors: &mut Vec<LoadError>,
 ) -> IndexMap<String, String> {
     let mut expander = Expander {
-        source,
+        sources,
         raw,
         overrides,
         done: HashMap::new(),
@@ -61,9 +65,41 @@ pub(crate) fn resolve(
         .collect()
 }
 
+/// Every file's `[vars]` in one map; a name declared twice with different values is
+/// an error pointing at both.
+pub(crate) fn merge<'a>(
+    sources: &[SourceFile],
+    files: impl IntoIterator<Item = &'a IndexMap<String, Spanned<Scalar>>>,
+    errors: &mut Vec<LoadError>,
+) -> IndexMap<String, Declared> {
+    let mut all: IndexMap<String, Declared> = IndexMap::new();
+    for (file, vars) in files.into_iter().enumerate() {
+        for (name, value) in vars {
+            match all.get(name) {
+                None => {
+                    all.insert(name.clone(), (file, value.clone()));
+                }
+                Some((_, first)) if first.get_ref() == value.get_ref() => {}
+                Some((first_file, first)) => errors.push(LoadError::DuplicateVar {
+                    src: sources[file].named(),
+                    span: span(value.span()),
+                    name: name.clone(),
+                    first: vec![LoadError::note(
+                        &sources[*first_file],
+                        first.span(),
+                        format!("`{name}` is first declared in {}", sources[*first_file].name()),
+                        "first declared here",
+                    )],
+                }),
+            }
+        }
+    }
+    all
+}
+
 struct Expander<'a> {
-    source: &'a SourceFile,
-    raw: &'a IndexMap<String, Spanned<Scalar>>,
+    sources: &'a [SourceFile],
+    raw: &'a IndexMap<String, Declared>,
     overrides: &'a Vars,
     done: HashMap<String, String>,
     /// The variables being expanded, outermost first.
@@ -80,13 +116,14 @@ impl Expander<'_> {
         if let Some(value) = self.done.get(name) {
             return Some(value.clone());
         }
-        let raw = self.raw.get(name)?;
+        let (file, raw) = self.raw.get(name)?;
+        let source = &self.sources[*file];
         if let Some(at) = self.stack.iter().position(|n| n == name) {
             let mut circle = self.stack[at..].to_vec();
             circle.push(name.to_owned());
-            let first = &self.raw[&circle[0]];
+            let (first_file, first) = &self.raw[&circle[0]];
             self.errors.push(LoadError::VarCycle {
-                src: self.source.named(),
+                src: self.sources[*first_file].named(),
                 span: span(first.span()),
                 name: circle[0].clone(),
                 path: circle.join(" → "),
@@ -106,7 +143,7 @@ impl Expander<'_> {
                 if template.output_refs().next().is_some() || template.secret_refs().next().is_some() =>
             {
                 self.errors.push(LoadError::InvalidValue {
-                    src: self.source.named(),
+                    src: source.named(),
                     span: span(raw.span()),
                     message: format!("variable `{name}` uses a task output or a secret"),
                     label: "known only when a task runs".into(),
@@ -120,10 +157,10 @@ impl Expander<'_> {
             Ok(template) => template.display(),
             Err(unknown) => {
                 for u in unknown {
-                    let at = locate(self.source, raw.span(), &text[u.range.clone()]);
+                    let at = locate(source, raw.span(), &text[u.range.clone()]);
                     let candidates: Vec<&str> = self.raw.keys().map(String::as_str).collect();
                     self.errors.push(LoadError::UnknownVariable {
-                        src: self.source.named(),
+                        src: source.named(),
                         span: span(at),
                         help: suggestion(&u.name, candidates).or_else(|| {
                             Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))

@@ -144,17 +144,46 @@ fn a_task_file_that_is_a_directory() {
 }
 
 #[test]
-fn a_variable_of_another_file_is_named_as_such() {
+fn a_variable_declared_twice_differently_points_at_both() {
     let test = Test::new()
         .file("tasks/marker.toml", MARKER)
         .file("tasks/a.toml", "[vars]\nregistry = \"registry.example.net\"\n")
-        .file("tasks/bad.toml", "[tasks.b]\nshell = \"echo {{ registry }}\"\n");
-    let stderr = expect_diagnostic(&test, "variable of another file");
-    assert!(stderr.contains("tasks/bad.toml:2:15]"), "{stderr}");
+        .file(
+            "tasks/bad.toml",
+            "[vars]\nregistry = \"ghcr.io\"\n\n[tasks.b]\nshell = \"echo {{ registry }}\"\n",
+        );
+    let stderr = expect_diagnostic(&test, "variable declared twice");
+    assert!(stderr.contains("tasks/bad.toml:2:12]"), "{stderr}");
+    assert!(stderr.contains("tasks/a.toml:2:12]"), "{stderr}");
+}
+
+#[test]
+fn a_variable_of_another_file_is_visible() {
+    let ran = Test::new()
+        .file("tasks/a.toml", "[vars]\nregistry = \"registry.example.net\"\n")
+        .file("tasks/b.toml", "[vars]\nregistry = \"registry.example.net\"\n\n[tasks.b]\nshell = \"echo {{ registry }} > out\"\n")
+        .file("tasks/c.toml", "[tasks.c]\ndeps = [\"b\"]\nshell = \"echo {{ registry }} >> out\"\n")
+        .args(&["run", "c"])
+        .run();
+    ran.assert_code(0);
+    assert_eq!(ran.read("out"), "registry.example.net\nregistry.example.net\n");
+}
+
+#[test]
+fn a_var_override_that_no_file_declares_is_refused() {
+    let ran = Test::new()
+        .tasks("[vars]\ncontainer = \"authentik\"\n\n[tasks.t]\nshell = \"echo {{ container }} > out\"\n")
+        .args(&["run", "t", "--var", "contianer=redis"])
+        .run();
+    ran.assert_code(2);
     assert!(
-        stderr.contains("`registry` is defined in tasks/a.toml, but variables belong to their file"),
-        "{stderr}"
+        ran.stderr
+            .contains("no task file declares a variable `contianer`"),
+        "{}",
+        ran.stderr
     );
+    assert!(ran.stderr.contains("container"), "did you mean: {}", ran.stderr);
+    assert!(!ran.exists("out"));
 }
 
 #[test]

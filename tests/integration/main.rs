@@ -27,6 +27,7 @@ mod lint;
 mod lint_registry;
 mod lint_secrets;
 mod list_graph;
+mod matrix;
 mod nix_files;
 mod nix_tools;
 mod output;
