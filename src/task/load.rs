@@ -64,7 +64,19 @@ fn load_files(
         }
     }
     check_overrides(overrides, &declared, &mut errors);
+    // Every task's full name, for names written short inside a namespace.
+    let known: std::collections::HashSet<String> = files
+        .iter()
+        .zip(&raws)
+        .flat_map(|(source, raw)| {
+            let namespace = namespace_of(source.name());
+            raw.tasks
+                .iter()
+                .map(move |entry| qualify(&namespace, entry.name.get_ref()))
+        })
+        .collect();
     for (file_index, (source, raw)) in files.iter().zip(raws.iter()).enumerate() {
+        let namespace = namespace_of(source.name());
         for RawEntry { name, task } in &raw.tasks {
             if !valid_name(name.get_ref()) {
                 errors.push(LoadError::InvalidName {
@@ -74,31 +86,28 @@ fn load_files(
                 });
                 continue;
             }
-            if let Some((first_file, first_span)) = defined.get(name.get_ref()) {
+            let qualified = qualify(&namespace, name.get_ref());
+            if let Some((first_file, first_span)) = defined.get(&qualified) {
                 errors.push(LoadError::DuplicateTask {
                     src: source.named(),
                     span: span(name.span()),
-                    name: name.get_ref().clone(),
+                    name: qualified.clone(),
                     first: vec![LoadError::note(
                         &files[*first_file],
                         first_span.clone(),
-                        format!(
-                            "`{}` is first defined in {}",
-                            name.get_ref(),
-                            files[*first_file].name()
-                        ),
+                        format!("`{qualified}` is first defined in {}", files[*first_file].name()),
                         "first defined here",
                     )],
                 });
                 continue;
             }
-            defined.insert(name.get_ref().clone(), (file_index, name.span()));
+            defined.insert(qualified.clone(), (file_index, name.span()));
             let instances = match &task.matrix {
                 None => vec![Instance {
-                    name: name.get_ref().clone(),
+                    name: qualified.clone(),
                     values: IndexMap::new(),
                 }],
-                Some(m) => match matrix::instances(name.get_ref(), m, &lists) {
+                Some(m) => match matrix::instances(&qualified, m, &lists) {
                     Ok(instances) => instances,
                     Err(e) => {
                         errors.push(LoadError::InvalidValue {
@@ -121,6 +130,8 @@ fn load_files(
                 overrides,
                 settings: &raw.settings,
                 repository,
+                namespace: &namespace,
+                known: &known,
             };
             for instance in &instances {
                 let deps = if task.matrix.is_some() {
@@ -128,6 +139,10 @@ fn load_files(
                 } else {
                     task.deps.clone()
                 };
+                let deps = deps
+                    .into_iter()
+                    .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
+                    .collect();
                 let (task_model, output_refs) =
                     shared.resolve(&instance.name, &instance.values, task, &mut errors);
                 pending.push(Pending {
@@ -236,6 +251,9 @@ struct Shared<'a> {
     overrides: &'a Vars,
     settings: &'a RawSettings,
     repository: &'a Repository,
+    /// The file's namespace, and every task's full name.
+    namespace: &'a str,
+    known: &'a std::collections::HashSet<String>,
 }
 
 impl Shared<'_> {
@@ -261,6 +279,8 @@ impl Shared<'_> {
             used_secrets: Vec::new(),
             settings: self.settings,
             repository: self.repository,
+            namespace: self.namespace,
+            known: self.known,
             interpreter: Vec::new(),
         };
         let mut task = resolver.task(raw);
@@ -316,6 +336,38 @@ struct Pending {
     task: Task,
 }
 
+/// The namespace of a task file: its directories below `tasks/`, joined with `:`
+/// (`tasks/zitadel/day2.toml` → `zitadel`); empty for a file directly in `tasks/`.
+fn namespace_of(shown: &str) -> String {
+    let inner = shown.strip_prefix("tasks/").unwrap_or(shown);
+    match inner.rsplit_once('/') {
+        Some((dirs, _)) => dirs.replace('/', ":"),
+        None => String::new(),
+    }
+}
+
+/// The full name of a task `name` of `namespace`.
+fn qualify(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}:{name}")
+    }
+}
+
+/// `name` as written in `namespace`: the task of that namespace when there is one,
+/// else the name as it is (a task of the root, or a qualified `ns:name`).
+fn in_namespace(namespace: &str, name: &str, known: &std::collections::HashSet<String>) -> String {
+    if !namespace.is_empty() {
+        let qualified = format!("{namespace}:{name}");
+        let base = qualified.split('[').next().unwrap_or(&qualified);
+        if known.contains(base) {
+            return qualified;
+        }
+    }
+    name.to_owned()
+}
+
 fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
@@ -334,15 +386,29 @@ fn read_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
             return Vec::new();
         }
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|ext| ext == "toml"))
-        .collect();
+    // Subdirectories are namespaces (`tasks/zitadel/day2.toml`); symbolic links to
+    // directories are not followed (a loop would never end).
+    let mut paths: Vec<(String, PathBuf)> = Vec::new();
+    let mut pending_dirs = vec![(String::from("tasks"), entries)];
+    while let Some((shown_dir, entries)) = pending_dirs.pop() {
+        for entry in entries.filter_map(Result::ok) {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let shown = format!("{shown_dir}/{name}");
+            let is_toml = path.extension().is_some_and(|ext| ext == "toml");
+            let real_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+            if real_dir && !is_toml && !name.starts_with('.') {
+                if let Ok(inner) = std::fs::read_dir(&path) {
+                    pending_dirs.push((shown, inner));
+                }
+            } else if is_toml {
+                paths.push((shown, path));
+            }
+        }
+    }
     paths.sort();
     let mut files = Vec::with_capacity(paths.len());
-    for path in paths {
-        let shown = format!("tasks/{}", path.file_name().unwrap_or_default().to_string_lossy());
+    for (shown, path) in paths {
         if path.is_dir() {
             errors.push(LoadError::Read {
                 path: shown,
@@ -501,6 +567,9 @@ pub(super) struct Resolver<'a> {
     matrix: &'a IndexMap<String, String>,
     /// The list variables (a string cannot use them; a matrix can).
     lists: &'a IndexMap<String, Spanned<Vec<String>>>,
+    /// The namespace of the file, for task names written short, and every task's full name.
+    namespace: &'a str,
+    known: &'a std::collections::HashSet<String>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
     task: &'a str,
@@ -784,13 +853,15 @@ impl Resolve for Resolver<'_> {
     }
 
     fn template_at(&mut self, value: &str, at: Range<usize>) -> Template {
-        let template = self.parse(value, at.clone(), false);
+        let mut template = self.parse(value, at.clone(), false);
+        template.rename_tasks(|task| in_namespace(self.namespace, task, self.known));
         self.record(&template, &at);
         template
     }
 
     fn foreign_at(&mut self, value: &str, at: Range<usize>) -> Template {
-        let template = self.parse(value, at.clone(), true);
+        let mut template = self.parse(value, at.clone(), true);
+        template.rename_tasks(|task| in_namespace(self.namespace, task, self.known));
         self.record(&template, &at);
         template
     }

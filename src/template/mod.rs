@@ -21,8 +21,10 @@ pub(crate) use environment::SyntaxError as EnvSyntaxError;
 
 /// A placeholder: a name (group 1), or a quoted literal (group 2 or 3).
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#)
-        .expect("placeholder pattern is valid")
+    Regex::new(
+        r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_:,\[\]-]+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#,
+    )
+    .expect("placeholder pattern is valid")
 });
 
 /// A string with its variables substituted and its task-output references kept.
@@ -193,6 +195,16 @@ impl Template {
             Part::Env { name, default: None } => Some(name.as_str()),
             _ => None,
         })
+    }
+
+    /// Give the tasks whose outputs it uses their full names (`backup` written in
+    /// the `zitadel` namespace is `zitadel:backup`).
+    pub(crate) fn rename_tasks(&mut self, full: impl Fn(&str) -> String) {
+        for part in &mut self.parts {
+            if let Part::Output { task, .. } = part {
+                *task = full(task);
+            }
+        }
     }
 
     /// The secrets this template uses.

@@ -271,7 +271,7 @@ fn the_example_task_files_are_valid() {
         "deploy-authentik",
         "migrate-zitadel-to-dex",
         "rollback-dex-to-zitadel",
-        "zitadel-backup",
+        "zitadel:backup",
     ] {
         let out = in_example(&["run", target, "--dry-run"]);
         assert_eq!(

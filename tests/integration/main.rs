@@ -28,6 +28,7 @@ mod lint_registry;
 mod lint_secrets;
 mod list_graph;
 mod matrix;
+mod namespaces;
 mod nix_files;
 mod nix_tools;
 mod output;
