@@ -114,8 +114,12 @@ pub(super) fn parse(source: &SourceFile, errors: &mut Vec<LoadError>) -> RawFile
                 src: source.named(),
                 span: span(key.span()),
                 key: other.to_owned(),
-                help: suggestion(other, TOP_LEVEL_KEYS)
-                    .or_else(|| Some("a task file has `[vars]` and `[tasks.NAME]` tables".into())),
+                help: if other == "include" {
+                    Some("`[include]` belongs to the repository: put it in ops.toml at the root".into())
+                } else {
+                    suggestion(other, TOP_LEVEL_KEYS)
+                        .or_else(|| Some("a task file has `[vars]` and `[tasks.NAME]` tables".into()))
+                },
             }),
         }
     }

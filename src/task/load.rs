@@ -12,6 +12,7 @@ use toml::Spanned;
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
+use super::include;
 use super::matrix::{self, Instance};
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
 use super::settings::{self, RawNixTools, RawSettings, Repository};
@@ -25,18 +26,27 @@ use crate::template::Template;
 pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
     let mut errors = Vec::new();
     let repository = settings::read_repository(root, &mut errors);
-    let files = read_files(root, &mut errors);
-    load_files(root, files, overrides, &repository, errors)
+    let mut files = read_files(root, &mut errors);
+    let mut namespaces: Vec<(String, String)> = Vec::new();
+    for include in &repository.includes {
+        if let Some((shown, dir)) = include::directory(root, include, &mut errors) {
+            files.extend(read_tree(&dir, &shown, &mut errors));
+            namespaces.push((format!("{shown}/"), include.name.clone()));
+        }
+    }
+    load_files(root, files, &namespaces, overrides, &repository, errors)
 }
 
 /// Load task files given as text (for tools and fuzzing; `root` is where tasks run).
 pub fn load_sources(root: &Path, files: Vec<SourceFile>, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
-    load_files(root, files, overrides, &Repository::default(), Vec::new())
+    load_files(root, files, &[], overrides, &Repository::default(), Vec::new())
 }
 
+/// `included`: the shown directory of each included tree, with its namespace.
 fn load_files(
     root: &Path,
     files: Vec<SourceFile>,
+    included: &[(String, String)],
     overrides: &Vars,
     repository: &Repository,
     mut errors: Vec<LoadError>,
@@ -69,14 +79,14 @@ fn load_files(
         .iter()
         .zip(&raws)
         .flat_map(|(source, raw)| {
-            let namespace = namespace_of(source.name());
+            let namespace = namespace_of(source.name(), included);
             raw.tasks
                 .iter()
                 .map(move |entry| qualify(&namespace, entry.name.get_ref()))
         })
         .collect();
     for (file_index, (source, raw)) in files.iter().zip(raws.iter()).enumerate() {
-        let namespace = namespace_of(source.name());
+        let namespace = namespace_of(source.name(), included);
         for RawEntry { name, task } in &raw.tasks {
             if !valid_name(name.get_ref()) {
                 errors.push(LoadError::InvalidName {
@@ -338,12 +348,22 @@ struct Pending {
 
 /// The namespace of a task file: its directories below `tasks/`, joined with `:`
 /// (`tasks/zitadel/day2.toml` → `zitadel`); empty for a file directly in `tasks/`.
-fn namespace_of(shown: &str) -> String {
-    let inner = shown.strip_prefix("tasks/").unwrap_or(shown);
-    match inner.rsplit_once('/') {
-        Some((dirs, _)) => dirs.replace('/', ":"),
-        None => String::new(),
-    }
+/// An included file's is the include's name, then its directories below it.
+fn namespace_of(shown: &str, included: &[(String, String)]) -> String {
+    let (base, inner) = included
+        .iter()
+        .find_map(|(prefix, name)| {
+            shown
+                .strip_prefix(prefix.as_str())
+                .map(|inner| (name.as_str(), inner))
+        })
+        .unwrap_or(("", shown.strip_prefix("tasks/").unwrap_or(shown)));
+    let dirs = inner.rsplit_once('/').map_or("", |(dirs, _)| dirs);
+    [base, &dirs.replace('/', ":")]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The full name of a task `name` of `namespace`.
@@ -375,12 +395,16 @@ fn valid_name(name: &str) -> bool {
 }
 
 fn read_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
-    let dir = root.join("tasks");
-    let entries = match std::fs::read_dir(&dir) {
+    read_tree(&root.join("tasks"), "tasks", errors)
+}
+
+/// The task files under `dir` (shown as `shown/…`), subdirectories included.
+pub(super) fn read_tree(dir: &Path, shown: &str, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
+    let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
             errors.push(LoadError::Read {
-                path: "tasks/".into(),
+                path: format!("{shown}/"),
                 reason: e.to_string(),
             });
             return Vec::new();
@@ -389,7 +413,7 @@ fn read_files(root: &Path, errors: &mut Vec<LoadError>) -> Vec<SourceFile> {
     // Subdirectories are namespaces (`tasks/zitadel/day2.toml`); symbolic links to
     // directories are not followed (a loop would never end).
     let mut paths: Vec<(String, PathBuf)> = Vec::new();
-    let mut pending_dirs = vec![(String::from("tasks"), entries)];
+    let mut pending_dirs = vec![(shown.to_owned(), entries)];
     while let Some((shown_dir, entries)) = pending_dirs.pop() {
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();

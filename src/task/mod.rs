@@ -9,6 +9,7 @@ mod error;
 mod every_key_tests;
 mod file;
 pub(crate) mod graph;
+mod include;
 mod load;
 mod matrix;
 mod model;

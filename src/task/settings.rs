@@ -13,11 +13,13 @@
 
 use std::path::Path;
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, ValueDeserializer};
 
 use super::error::LoadError;
+use super::include::{From, Include};
 use super::model::EnvFile;
 use crate::diagnostic::SourceFile;
 use crate::executor::NixTools;
@@ -129,6 +131,8 @@ impl RawEnvFile {
 /// The settings of `ops.toml`, resolved: they use no variables (those belong to task files).
 #[derive(Debug, Default)]
 pub(super) struct Repository {
+    /// `[include]`: task files from elsewhere, each in a namespace of its own.
+    pub includes: Vec<Include>,
     pub interpreter: Option<Vec<String>>,
     pub env_files: Vec<EnvFile>,
     pub nix_tools: Option<NixTools>,
@@ -139,6 +143,17 @@ pub(super) struct Repository {
 struct RawRepositoryFile {
     #[serde(default)]
     settings: RawSettings,
+    #[serde(default)]
+    include: IndexMap<Spanned<String>, Spanned<RawInclude>>,
+}
+
+/// `NAME = { path = "…" }` or `NAME = { git = "…", rev = "<commit>", path = "tasks" }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    path: Option<String>,
+    git: Option<String>,
+    rev: Option<String>,
 }
 
 /// Read `ops.toml` at `root`, if there is one.
@@ -156,6 +171,7 @@ pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repos
         }
     };
     let source = SourceFile::new(REPOSITORY_FILE, text);
+    let includes;
     let (document, syntax) = DeTable::parse_recoverable(source.text());
     if !syntax.is_empty() {
         errors.extend(syntax.into_iter().map(|e| LoadError::syntax(&source, &e)));
@@ -165,7 +181,14 @@ pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repos
         0..source.text().len(),
         toml::de::DeValue::Table(document.into_inner()),
     ))) {
-        Ok(raw) => raw.settings,
+        Ok(file) => {
+            includes = file
+                .include
+                .iter()
+                .filter_map(|(name, raw)| include(&source, name, raw, errors))
+                .collect();
+            file.settings
+        }
         Err(e) => {
             errors.push(LoadError::from_toml(&source, &e));
             return Repository::default();
@@ -201,8 +224,71 @@ pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repos
         })
     });
     Repository {
+        includes,
         interpreter: interpreter.filter(|argv: &Vec<String>| !argv.is_empty()),
         env_files,
         nix_tools,
     }
+}
+
+/// One `[include]` entry, checked: a name that can prefix task names, and one source.
+fn include(
+    source: &SourceFile,
+    name: &Spanned<String>,
+    raw: &Spanned<RawInclude>,
+    errors: &mut Vec<LoadError>,
+) -> Option<Include> {
+    let mut invalid = |at: std::ops::Range<usize>, message: String, help: &str| {
+        errors.push(LoadError::InvalidValue {
+            src: source.named(),
+            span: crate::diagnostic::span(at),
+            message,
+            label: "include".into(),
+            help: Some(help.to_owned()),
+        });
+    };
+    let id = name.get_ref();
+    let valid = id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if !valid {
+        invalid(
+            name.span(),
+            format!("`{id}` cannot name a namespace"),
+            "letters, digits, `-` and `_`",
+        );
+        return None;
+    }
+    let r = raw.get_ref();
+    let from = match (&r.path, &r.git, &r.rev) {
+        (Some(path), None, None) => From::Local(path.clone()),
+        (path, Some(url), Some(rev)) if rev.len() == 40 && rev.chars().all(|c| c.is_ascii_hexdigit()) => {
+            From::Git {
+                url: url.clone(),
+                rev: rev.to_ascii_lowercase(),
+                path: path.clone().unwrap_or_else(|| "tasks".into()),
+            }
+        }
+        (_, Some(_), _) => {
+            invalid(
+                raw.span(),
+                format!("include `{id}` needs `rev`, a full commit id (40 hex digits)"),
+                "a branch or tag moves; pin the commit whose runbooks you reviewed: rev = \"<git rev-parse HEAD>\"",
+            );
+            return None;
+        }
+        _ => {
+            invalid(
+                raw.span(),
+                format!("include `{id}` needs `path` (a directory) or `git` with `rev`"),
+                "shared = { path = \"../platform-runbooks/tasks\" }",
+            );
+            return None;
+        }
+    };
+    Some(Include {
+        name: id.clone(),
+        from,
+    })
 }

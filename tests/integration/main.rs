@@ -17,6 +17,7 @@ mod failure;
 mod faults;
 mod graph_order;
 mod hooks;
+mod includes;
 mod interactive;
 mod interpreter;
 mod journal;
