@@ -39,7 +39,8 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run tasks and their dependencies
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "Examples:
   ops run deploy-authentik --dry-run        print the plan; run nothing
   ops run deploy-authentik --diff           report what each step would change
   ops run deploy-authentik --diff --detailed-exitcode   exit 3 when changes are pending
@@ -52,7 +53,9 @@ that cannot possibly succeed here stops the run (with --keep-going, the others r
 --diff, it is unknown).
 
 Exit codes: 0 ok, 1 a task failed or cannot run here, 2 invalid input (nothing ran),
-3 changes pending (--diff --detailed-exitcode), 130 interrupted.")]
+3 changes pending (--diff --detailed-exitcode), 130 interrupted.",
+        disable_help_flag = true
+    )]
     Run(RunArgs),
 
     /// Say what this machine lacks for tasks: programs, files, kube contexts,
@@ -123,9 +126,14 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Tasks to run (their dependencies run first)
-    #[arg(required_unless_present = "plan", value_name = "TASK")]
+    /// Tasks to run (their dependencies run first); the words after a task that takes
+    /// arguments are its arguments (`ops run build-image authentik --push`)
+    #[arg(required_unless_present_any = ["plan", "help"], value_name = "TASK", allow_hyphen_values = true)]
     pub tasks: Vec<String>,
+
+    /// Print help (of the task, when the task named first takes arguments)
+    #[arg(short = 'h', long)]
+    pub help: bool,
 
     /// Print the plan: tasks in waves, resolved commands, what is up to date; run nothing
     #[arg(long, conflicts_with = "diff")]

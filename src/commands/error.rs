@@ -36,6 +36,10 @@ pub(crate) enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Lint(#[from] super::LintError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Arguments(#[from] super::invocation::ArgumentsError),
 }
 
 impl Error {
@@ -47,7 +51,8 @@ impl Error {
             | Self::Select(_)
             | Self::UnknownRun(_)
             | Self::Plan(_)
-            | Self::Lint(_) => ExitStatus::Usage,
+            | Self::Lint(_)
+            | Self::Arguments(_) => ExitStatus::Usage,
         }
     }
 }

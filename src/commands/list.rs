@@ -25,22 +25,41 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
                     })
                 })
                 .collect();
-            format!("{}\n", json!({ "tasks": tasks }))
+            let takes: Vec<_> = set
+                .usages()
+                .iter()
+                .map(|u| {
+                    json!({
+                        "name": u.name,
+                        "description": u.description,
+                        "usage": crate::task::args::usage_line(&u.name, &u.specs),
+                    })
+                })
+                .collect();
+            format!("{}\n", json!({ "tasks": tasks, "tasks_with_arguments": takes }))
         }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     ExitStatus::Success
 }
 
+/// Every task in the order of the files, then every task that takes arguments, by its
+/// usage line.
 fn render(set: &TaskSet) -> String {
-    let width = set.names().map(|n| n.chars().count()).max().unwrap_or(0);
+    let rows: Vec<(String, &str)> = set
+        .iter()
+        .map(|(_, t)| (t.name.clone(), t.description.as_deref().unwrap_or("")))
+        .chain(set.usages().iter().map(|u| {
+            (
+                crate::task::args::usage_line(&u.name, &u.specs),
+                u.description.as_deref().unwrap_or(""),
+            )
+        }))
+        .collect();
+    let width = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
-    for (_, task) in set.iter() {
-        let line = format!(
-            "{:<width$}  {}",
-            task.name,
-            task.description.as_deref().unwrap_or("")
-        );
+    for (name, description) in rows {
+        let line = format!("{name:<width$}  {description}");
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out

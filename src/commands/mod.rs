@@ -3,6 +3,7 @@
 mod doctor;
 mod error;
 mod graph;
+mod invocation;
 mod lint;
 mod list;
 mod run;
@@ -11,6 +12,8 @@ mod runs;
 pub(crate) use error::Error;
 pub(crate) use lint::LintError;
 pub(crate) use runs::UnknownRun;
+
+use clap::Parser as _;
 
 use crate::cli::{Cli, Command};
 use crate::exit::ExitStatus;
@@ -40,6 +43,70 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
         Command::Doctor(args) => doctor::run(&load()?, args),
         Command::List(args) => Ok(list::run(&load()?, args)),
         Command::Graph(args) => graph::run(&load()?, args),
-        Command::Run(args) => run::run(&load()?, args),
+        Command::Run(args) => {
+            let set = load()?;
+            match invocation::read(&set, args, words_after_dashes())? {
+                invocation::Invocation::Help(text) => {
+                    print!("{text}");
+                    Ok(ExitStatus::Success)
+                }
+                invocation::Invocation::Run {
+                    flags,
+                    targets,
+                    invocations,
+                } => {
+                    // Once more, with the flags found among the targets in front of them.
+                    let again = Cli::try_parse_from(run_argv(args.tasks.first(), flags, targets))
+                        .unwrap_or_else(|e| e.exit());
+                    let Command::Run(args) = &again.command else {
+                        unreachable!("the command line names `run`")
+                    };
+                    if args.help {
+                        let mut command = <Cli as clap::CommandFactory>::command();
+                        let _ = command.find_subcommand_mut("run").map(clap::Command::print_help);
+                        return Ok(ExitStatus::Success);
+                    }
+                    let root = crate::root::find(again.root.as_deref())?;
+                    let vars = Vars::new(again.vars.clone())
+                        .with_context_map(ContextMap::new(again.context_map.clone()));
+                    let set = task::load_invoking(&root, &vars, &invocations)?;
+                    run::run(&set, args)
+                }
+            }
+        }
     }
+}
+
+/// The command line of `ops run` rebuilt: what stood before `run`, `run`, the flags
+/// before the first target (`first`), the flags found among the targets, and the
+/// targets after a `--`.
+fn run_argv(first: Option<&String>, flags: Vec<String>, targets: Vec<String>) -> Vec<String> {
+    let all: Vec<String> = std::env::args().collect();
+    let at = all
+        .iter()
+        .skip(1)
+        .position(|w| w == "run")
+        .map_or(all.len(), |i| i + 1);
+    let mut argv: Vec<String> = all[..at.min(all.len())].to_vec();
+    argv.push("run".into());
+    let after = all.get(at + 1..).unwrap_or_default();
+    argv.extend(
+        after
+            .iter()
+            .take_while(|w| Some(*w) != first && *w != "--")
+            .cloned(),
+    );
+    argv.extend(flags);
+    argv.push("--".into());
+    argv.extend(targets);
+    argv
+}
+
+/// How many words of the command line follow a `--` (clap drops the `--` itself; they
+/// are the `{{ args.rest }}` of a task that takes arguments).
+fn words_after_dashes() -> usize {
+    let all: Vec<String> = std::env::args().collect();
+    all.iter()
+        .position(|w| w == "--")
+        .map_or(0, |i| all.len() - i - 1)
 }

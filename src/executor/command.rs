@@ -532,7 +532,12 @@ pub(super) fn argv_program(argv: &Spanned<Vec<Spanned<String>>>, cx: &mut dyn Re
         );
         return None;
     }
-    Some(Program::Argv(
-        argv.get_ref().iter().map(|a| cx.template(a)).collect(),
-    ))
+    let mut parts = Vec::with_capacity(argv.get_ref().len());
+    for a in argv.get_ref() {
+        match cx.arg_words(a.get_ref()) {
+            Some(words) => parts.extend(words.into_iter().map(Template::literal)),
+            None => parts.push(cx.template(a)),
+        }
+    }
+    Some(Program::Argv(parts))
 }

@@ -29,6 +29,13 @@ pub(crate) trait Resolve {
     /// problems are reported at the placeholder inside `at`.
     fn template_at(&mut self, value: &str, at: Range<usize>) -> Template;
 
+    /// The words an argv element that is exactly `{{ args.NAME }}` stands for: each
+    /// value of the argument its own word, none when it was not given; `None` for any
+    /// other element.
+    fn arg_words(&self, _element: &str) -> Option<Vec<String>> {
+        None
+    }
+
     /// A string that another template language renders later (Jinja in Ansible
     /// variables): variables, task outputs and secrets are substituted as in
     /// [`Resolve::template`]; other names and quoted literals stay as written.

@@ -16,6 +16,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::map::Map;
 
+use super::args::RawArgSpec;
 use super::error::LoadError;
 use super::matrix::RawMatrix;
 use super::model::SecretSource;
@@ -59,7 +60,14 @@ pub(super) struct RawTask {
     pub shell: Option<Spanned<String>>,
     /// A script file of the repository, run with `args`.
     pub script: Option<Spanned<String>>,
-    pub args: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Strings: the arguments of `script`; tables: the arguments the task takes.
+    pub args: Option<Spanned<Vec<Spanned<RawArg>>>>,
+    /// The string items of `args` (split from it after reading).
+    #[serde(skip)]
+    pub script_args: Option<Spanned<Vec<Spanned<String>>>>,
+    /// The table items of `args`.
+    #[serde(skip)]
+    pub arg_specs: Vec<Spanned<RawArgSpec>>,
     /// The read-only command `--diff` runs instead of `cmd`/`shell`.
     pub check: Option<Spanned<Vec<Spanned<String>>>>,
     /// The same as `check`, run by `sh -c`.
@@ -277,5 +285,43 @@ fn parse_task(value: Spanned<DeValue<'_>>) -> Result<RawTask, toml::de::Error> {
     }
     let mut task = RawTask::deserialize(ValueDeserializer::from(Spanned::new(at, DeValue::Table(rest))))?;
     task.steps = steps;
+    if let Some(args) = &task.args {
+        let mut words = Vec::new();
+        for item in args.get_ref() {
+            match item.get_ref() {
+                RawArg::Word(w) => words.push(Spanned::new(item.span(), w.clone())),
+                RawArg::Spec(s) => task.arg_specs.push(Spanned::new(item.span(), s.clone())),
+            }
+        }
+        if !words.is_empty() {
+            task.script_args = Some(Spanned::new(args.span(), words));
+        }
+    }
     Ok(task)
+}
+
+/// An item of `args`: a word for `script`, or an argument the task takes.
+#[derive(Debug, Clone)]
+pub(super) enum RawArg {
+    Word(String),
+    Spec(RawArgSpec),
+}
+
+impl<'de> Deserialize<'de> for RawArg {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawArg;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a word for `script`, or an argument: `{ name = \"container\", help = \"…\" }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, word: &str) -> Result<RawArg, E> {
+                Ok(RawArg::Word(word.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawArg, A::Error> {
+                RawArgSpec::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(RawArg::Spec)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

@@ -9,12 +9,13 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use toml::Spanned;
 
+use super::args::{self as task_args, Values as ArgValues};
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
 use super::include;
 use super::matrix::{self, Instance};
-use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
+use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet, Usage};
 use super::settings::{self, RawNixTools, RawSettings, Repository};
 use super::vars::{self, Vars};
 use crate::diagnostic::{SourceFile, span, suggestion};
@@ -24,6 +25,16 @@ use crate::template::Template;
 
 /// Load and validate every task file under `root/tasks`.
 pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
+    load_invoking(root, overrides, &[])
+}
+
+/// [`load`], with the tasks that take arguments invoked: each (task, values) is a task
+/// of its own in the set, named by its values.
+pub(crate) fn load_invoking(
+    root: &Path,
+    overrides: &Vars,
+    invocations: &[(String, ArgValues)],
+) -> Result<TaskSet, LoadErrors> {
     let mut errors = Vec::new();
     let repository = settings::read_repository(root, &mut errors);
     let mut files = read_files(root, &mut errors);
@@ -34,12 +45,28 @@ pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors>
             namespaces.push((format!("{shown}/"), include.name.clone()));
         }
     }
-    load_files(root, files, &namespaces, overrides, &repository, errors)
+    load_files(
+        root,
+        files,
+        &namespaces,
+        invocations,
+        overrides,
+        &repository,
+        errors,
+    )
 }
 
 /// Load task files given as text (for tools and fuzzing; `root` is where tasks run).
 pub fn load_sources(root: &Path, files: Vec<SourceFile>, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
-    load_files(root, files, &[], overrides, &Repository::default(), Vec::new())
+    load_files(
+        root,
+        files,
+        &[],
+        &[],
+        overrides,
+        &Repository::default(),
+        Vec::new(),
+    )
 }
 
 /// `included`: the shown directory of each included tree, with its namespace.
@@ -47,11 +74,13 @@ fn load_files(
     root: &Path,
     files: Vec<SourceFile>,
     included: &[(String, String)],
+    invocations: &[(String, ArgValues)],
     overrides: &Vars,
     repository: &Repository,
     mut errors: Vec<LoadError>,
 ) -> Result<TaskSet, LoadErrors> {
     let mut pending: Vec<Pending> = Vec::new();
+    let mut usages: Vec<Usage> = Vec::new();
     let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
 
     let raws: Vec<file::RawFile> = files
@@ -112,6 +141,71 @@ fn load_files(
                 continue;
             }
             defined.insert(qualified.clone(), (file_index, name.span()));
+            let mut shared = Shared {
+                root,
+                source,
+                vars: &vars,
+                lists: &lists,
+                secrets: &raw.secrets,
+                overrides,
+                settings: &raw.settings,
+                repository,
+                namespace: &namespace,
+                known: &known,
+            };
+            if !task.arg_specs.is_empty() {
+                let mut specs = Vec::new();
+                for raw_spec in &task.arg_specs {
+                    match task_args::Spec::from_raw(raw_spec.get_ref()) {
+                        Ok(spec) => specs.push(spec),
+                        Err(message) => errors.push(LoadError::InvalidValue {
+                            src: source.named(),
+                            span: span(raw_spec.span()),
+                            message,
+                            label: "argument".into(),
+                            help: None,
+                        }),
+                    }
+                }
+                usages.push(Usage {
+                    name: qualified.clone(),
+                    description: task.description.as_ref().map(|d| d.get_ref().clone()),
+                    specs: specs.clone(),
+                });
+                let invoked: Vec<&ArgValues> = invocations
+                    .iter()
+                    .filter(|(task_name, _)| *task_name == qualified)
+                    .map(|(_, values)| values)
+                    .collect();
+                if invoked.is_empty() {
+                    // Checked with every argument given, though nothing runs it.
+                    let probe = task_args::probe(&specs);
+                    shared.resolve(&qualified, &IndexMap::new(), Some(&probe), task, &mut errors);
+                    continue;
+                }
+                for values in invoked {
+                    let instance = values.instance_name(&qualified, &specs);
+                    if pending.iter().any(|p| *p.name.get_ref() == instance) {
+                        continue;
+                    }
+                    let (mut task_model, output_refs) =
+                        shared.resolve(&instance, &IndexMap::new(), Some(values), task, &mut errors);
+                    task_model.usage = Some(qualified.clone());
+                    let deps = task
+                        .deps
+                        .iter()
+                        .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
+                        .collect();
+                    pending.push(Pending {
+                        file: file_index,
+                        name: Spanned::new(name.span(), instance),
+                        deps,
+                        output_refs,
+                        task: task_model,
+                    });
+                }
+                continue;
+            }
             let instances = match &task.matrix {
                 None => vec![Instance {
                     name: qualified.clone(),
@@ -131,18 +225,6 @@ fn load_files(
                     }
                 },
             };
-            let mut shared = Shared {
-                root,
-                source,
-                vars: &vars,
-                lists: &lists,
-                secrets: &raw.secrets,
-                overrides,
-                settings: &raw.settings,
-                repository,
-                namespace: &namespace,
-                known: &known,
-            };
             for instance in &instances {
                 let deps = if task.matrix.is_some() {
                     matrix_deps(&task.deps, &instance.values, &vars)
@@ -154,7 +236,7 @@ fn load_files(
                     .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
                     .collect();
                 let (task_model, output_refs) =
-                    shared.resolve(&instance.name, &instance.values, task, &mut errors);
+                    shared.resolve(&instance.name, &instance.values, None, task, &mut errors);
                 pending.push(Pending {
                     file: file_index,
                     name: Spanned::new(name.span(), instance.name.clone()),
@@ -170,10 +252,10 @@ fn load_files(
                     ..RawTask::default()
                 };
                 let (task_model, output_refs) =
-                    shared.resolve(name.get_ref(), &IndexMap::new(), &aggregate, &mut errors);
+                    shared.resolve(&qualified, &IndexMap::new(), None, &aggregate, &mut errors);
                 pending.push(Pending {
                     file: file_index,
-                    name: name.clone(),
+                    name: Spanned::new(name.span(), qualified.clone()),
                     deps: instances
                         .iter()
                         .map(|i| Spanned::new(name.span(), i.name.clone()))
@@ -226,7 +308,7 @@ fn load_files(
             ..p.task
         })
         .collect();
-    let set = TaskSet::new(root.to_path_buf(), files, tasks, declared_secrets);
+    let set = TaskSet::new(root.to_path_buf(), files, tasks, declared_secrets).with_usages(usages);
     check_output_refs(&set, &refs, &mut errors);
     if errors.is_empty() {
         Ok(set)
@@ -272,6 +354,7 @@ impl Shared<'_> {
         &mut self,
         name: &str,
         values: &IndexMap<String, String>,
+        args: Option<&ArgValues>,
         raw: &RawTask,
         errors: &mut Vec<LoadError>,
     ) -> (Task, OutputRefs) {
@@ -281,6 +364,7 @@ impl Shared<'_> {
             vars: self.vars,
             lists: self.lists,
             matrix: values,
+            args,
             secrets: self.secrets,
             overrides: self.overrides,
             task: name,
@@ -589,6 +673,8 @@ pub(super) struct Resolver<'a> {
     vars: &'a IndexMap<String, String>,
     /// The values of a matrix instance, as `{{ matrix.KEY }}`.
     matrix: &'a IndexMap<String, String>,
+    /// The values of an invocation of a task that takes arguments, as `{{ args.NAME }}`.
+    args: Option<&'a ArgValues>,
     /// The list variables (a string cannot use them; a matrix can).
     lists: &'a IndexMap<String, Spanned<Vec<String>>>,
     /// The namespace of the file, for task names written short, and every task's full name.
@@ -719,6 +805,7 @@ impl Resolver<'_> {
             action,
             file: self.source.name().to_owned(),
             fingerprint,
+            usage: None,
         }
     }
 
@@ -741,6 +828,10 @@ impl Resolver<'_> {
                 .or_else(|| self.vars.get(name))
                 .or_else(|| name.strip_prefix("matrix.").and_then(|key| self.matrix.get(key)))
                 .cloned()
+                .or_else(|| {
+                    let arg = name.strip_prefix("args.")?;
+                    self.args?.text(arg, true)
+                })
         };
         if foreign {
             return Template::parse_foreign(value, lookup);
@@ -762,6 +853,10 @@ impl Resolver<'_> {
                             () if self.lists.contains_key(&u.name) => Some(format!(
                                 "`{}` is a list: a string takes one value; a `matrix` takes a list (`matrix = {{ x = \"{}\" }}`)",
                                 u.name, u.name
+                            )),
+                            () if u.name.starts_with("args.") => Some(format!(
+                                "declare the argument: args = [{{ name = \"{}\", help = \"…\" }}]",
+                                u.name.trim_start_matches("args.")
                             )),
                             () if u.name.starts_with("matrix.") && self.matrix.is_empty() => Some(format!(
                                 "`{{{{ {} }}}}` is a value of a matrix: give the task `matrix = {{ {} = [\"a\", \"b\"] }}`",
@@ -883,6 +978,16 @@ impl Resolve for Resolver<'_> {
         template
     }
 
+    fn arg_words(&self, element: &str) -> Option<Vec<String>> {
+        let name = element
+            .trim()
+            .strip_prefix("{{")?
+            .strip_suffix("}}")?
+            .trim()
+            .strip_prefix("args.")?;
+        self.args?.words(name).map(<[String]>::to_vec)
+    }
+
     fn foreign_at(&mut self, value: &str, at: Range<usize>) -> Template {
         let mut template = self.parse(value, at.clone(), true);
         template.rename_tasks(|task| in_namespace(self.namespace, task, self.known));
@@ -968,7 +1073,7 @@ fn raw_command(raw: &RawTask) -> RawCommand<'_> {
         cmd: raw.cmd.as_ref(),
         shell: raw.shell.as_ref(),
         script: raw.script.as_ref(),
-        args: raw.args.as_ref(),
+        args: raw.script_args.as_ref(),
         check: raw.check.as_ref(),
         check_shell: raw.check_shell.as_ref(),
         read_only: raw.read_only.as_ref(),

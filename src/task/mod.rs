@@ -4,6 +4,7 @@
 //! actions; every problem collected) → `graph` (dependencies, cycles) → [`TaskSet`].
 //! Raw types never leave this module.
 
+pub(crate) mod args;
 mod error;
 #[cfg(test)]
 mod every_key_tests;
@@ -17,8 +18,8 @@ mod settings;
 mod vars;
 
 pub use error::LoadErrors;
-pub(crate) use load::load;
 pub use load::load_sources;
+pub(crate) use load::{load, load_invoking};
 pub use model::TaskSet;
-pub(crate) use model::{EnvFile, SecretSource, Task, TaskId};
+pub(crate) use model::{EnvFile, SecretSource, Task, TaskId, Usage};
 pub use vars::Vars;

@@ -27,6 +27,14 @@ pub(crate) enum SecretSource {
     Env(String),
 }
 
+/// A task that takes arguments, as `ops list` and `ops run TASK --help` show it.
+#[derive(Clone, Debug)]
+pub(crate) struct Usage {
+    pub name: String,
+    pub description: Option<String>,
+    pub specs: Vec<crate::task::args::Spec>,
+}
+
 /// A dotenv file (`KEY=value` lines) whose variables a task gets.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct EnvFile {
@@ -73,6 +81,8 @@ pub struct Task {
     pub(crate) file: String,
     /// Hash of everything that defines what the task does (for up-to-date checks and journals).
     pub(crate) fingerprint: String,
+    /// For an invocation of a task that takes arguments: that task's name.
+    pub(crate) usage: Option<String>,
 }
 
 impl Task {
@@ -100,6 +110,8 @@ pub struct TaskSet {
     index: HashMap<String, TaskId>,
     /// Every secret declared in `[secrets]`, used or not.
     secrets: Vec<SecretSource>,
+    /// The tasks that take arguments (each invocation is a task of the set).
+    usages: Vec<Usage>,
 }
 
 impl TaskSet {
@@ -120,7 +132,23 @@ impl TaskSet {
             tasks,
             index,
             secrets,
+            usages: Vec::new(),
         }
+    }
+
+    pub(super) fn with_usages(mut self, usages: Vec<Usage>) -> Self {
+        self.usages = usages;
+        self
+    }
+
+    /// The task `name` that takes arguments, if it is one.
+    pub(crate) fn usage(&self, name: &str) -> Option<&Usage> {
+        self.usages.iter().find(|u| u.name == name)
+    }
+
+    /// Every task that takes arguments.
+    pub(crate) fn usages(&self) -> &[Usage] {
+        &self.usages
     }
 
     /// Every secret declared in the task files.

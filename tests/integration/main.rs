@@ -4,6 +4,7 @@ mod common;
 mod fake_kube;
 mod servers;
 
+mod arguments;
 mod bad_input;
 mod bad_input_lint;
 mod confirm;
