@@ -1,4 +1,5 @@
-//! `ops list`: every task with its description, aligned.
+//! `ops list`: every task with its aliases and description, aligned; hidden tasks
+//! (`hidden = true`) only with `--all`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -7,17 +8,24 @@ use serde_json::json;
 
 use crate::cli::{Format, ListArgs};
 use crate::exit::ExitStatus;
-use crate::task::TaskSet;
+use crate::task::{Task, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
+    let shown: Vec<&Task> = set
+        .iter()
+        .map(|(_, t)| t)
+        .filter(|t| args.all || !t.hidden)
+        .collect();
     let text = match args.output {
-        Format::Human => render(set),
+        Format::Human => render(&shown),
         Format::Json => {
-            let tasks: Vec<_> = set
+            let tasks: Vec<_> = shown
                 .iter()
-                .map(|(_, t)| {
+                .map(|t| {
                     json!({
                         "name": t.name,
+                        "aliases": t.aliases,
+                        "hidden": t.hidden,
                         "description": t.description,
                         "kind": t.action.as_ref().map_or("aggregate", crate::executor::Action::key),
                         "deps": t.deps.iter().map(|&d| set.get(d).name.as_str()).collect::<Vec<_>>(),
@@ -32,13 +40,22 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
     ExitStatus::Success
 }
 
-fn render(set: &TaskSet) -> String {
-    let width = set.names().map(|n| n.chars().count()).max().unwrap_or(0);
+/// `name (alias, alias)`, as the first column shows it.
+fn title(task: &Task) -> String {
+    if task.aliases.is_empty() {
+        task.name.clone()
+    } else {
+        format!("{} ({})", task.name, task.aliases.join(", "))
+    }
+}
+
+fn render(tasks: &[&Task]) -> String {
+    let width = tasks.iter().map(|t| title(t).chars().count()).max().unwrap_or(0);
     let mut out = String::new();
-    for (_, task) in set.iter() {
+    for task in tasks {
         let line = format!(
             "{:<width$}  {}",
-            task.name,
+            title(task),
             task.description.as_deref().unwrap_or("")
         );
         let _ = writeln!(out, "{}", line.trim_end());

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use toml::Spanned;
 
+use super::aliases;
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
+use super::handlers::{self, Handlers};
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet};
 use super::settings::{self, RawNixTools, RawSettings, Repository};
 use super::vars::{self, Vars};
@@ -119,6 +121,11 @@ fn load_files(
                 file: file_index,
                 name: name.clone(),
                 deps: task.deps.clone(),
+                aliases: task.aliases.clone(),
+                handlers: Handlers {
+                    on_failure: task.on_failure.clone(),
+                    finally: task.finally.clone(),
+                },
                 output_refs,
                 task: task_model,
             });
@@ -148,11 +155,14 @@ fn load_files(
         }
         dep_ids.push(ids);
     }
+    let handler_ids = handlers::resolve(&files, &pending, &index, &mut errors);
+    aliases::check(&files, &pending, &index, &mut errors);
     drop(index);
 
     for cycle in graph::cycles(&dep_ids) {
         errors.push(cycle_error(&files, &pending, &cycle));
     }
+    handlers::check_order(&files, &pending, &dep_ids, &handler_ids, &mut errors);
     if !errors.is_empty() {
         return Err(LoadErrors { errors });
     }
@@ -161,8 +171,11 @@ fn load_files(
     let tasks = pending
         .into_iter()
         .zip(dep_ids)
-        .map(|(p, deps)| Task {
+        .zip(handler_ids)
+        .map(|((p, deps), handlers)| Task {
             deps: deps.into_iter().map(TaskId).collect(),
+            on_failure: handlers.on_failure.into_iter().map(TaskId).collect(),
+            finally: handlers.finally.into_iter().map(TaskId).collect(),
             ..p.task
         })
         .collect();
@@ -185,16 +198,18 @@ struct OutputRef {
 
 type OutputRefs = Vec<OutputRef>;
 
-/// A task resolved but for its dependencies, which need every name first.
-struct Pending {
-    file: usize,
-    name: Spanned<String>,
-    deps: Vec<Spanned<String>>,
+/// A task resolved but for its dependencies and handlers, which need every name first.
+pub(super) struct Pending {
+    pub(super) file: usize,
+    pub(super) name: Spanned<String>,
+    pub(super) deps: Vec<Spanned<String>>,
+    pub(super) aliases: Vec<Spanned<String>>,
+    pub(super) handlers: Handlers<Spanned<String>>,
     output_refs: OutputRefs,
     task: Task,
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
@@ -499,6 +514,10 @@ impl Resolver<'_> {
             output_refs: Vec::new(),
             secrets: Vec::new(),
             interactive: action.as_ref().is_some_and(Action::interactive),
+            aliases: raw.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+            hidden: raw.hidden.as_ref().is_some_and(|h| *h.get_ref()),
+            on_failure: Vec::new(),
+            finally: Vec::new(),
             action,
             file: self.source.name().to_owned(),
             fingerprint,

@@ -6,6 +6,7 @@ mod servers;
 
 mod bad_input;
 mod bad_input_lint;
+mod choosing;
 mod confirm;
 mod diagnostics;
 mod diff;
