@@ -45,12 +45,18 @@ pub(crate) enum Command {
   ops run deploy-authentik --diff           report what each step would change
   ops run deploy-authentik --diff --detailed-exitcode   exit 3 when changes are pending
   ops run deploy-authentik -j 4 --keep-going
+  ops run deploy-authentik --skip 'build-*'   the rest, the builds counted as done
+  ops run release-authentik --no-deps       only that task
   ops run release --var version=2026.2.1 --yes
   ops run build --output json | jq .
 
 Before anything starts, the checks of `ops doctor` run for the tasks about to run: a task
 that cannot possibly succeed here stops the run (with --keep-going, the others run; with
 --diff, it is unknown).
+
+When a task fails, the tasks of its `on-failure` run (of an aggregate: when a task under it
+fails), then those of the `finally` of every task reached; the exit code stays the
+failure's. An interrupted run runs neither; --diff runs no handlers.
 
 Exit codes: 0 ok, 1 a task failed or cannot run here, 2 invalid input (nothing ran),
 3 changes pending (--diff --detailed-exitcode), 130 interrupted.",
@@ -72,8 +78,8 @@ run here (✗). `ops run` makes the same checks before it starts anything.
 Exit codes: 0 nothing missing (or only warnings), 1 a task cannot run here, 2 invalid input.")]
     Doctor(DoctorArgs),
 
-    /// List every task with its description
-    #[command(after_help = "Examples:\n  ops list\n  ops list --output json")]
+    /// List every task with its aliases and description (hidden tasks with --all)
+    #[command(after_help = "Examples:\n  ops list\n  ops list --all\n  ops list --output json")]
     List(ListArgs),
 
     /// Show the dependency graph below a task
@@ -126,8 +132,8 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
-    /// Tasks to run (their dependencies run first); the words after a task that takes
-    /// arguments are its arguments (`ops run build-image authentik --push`)
+    /// Tasks to run, by name or alias (their dependencies run first); the words after a
+    /// task that takes arguments are its arguments (`ops run build-image authentik --push`)
     #[arg(required_unless_present_any = ["plan", "help"], value_name = "TASK", allow_hyphen_values = true)]
     pub tasks: Vec<String>,
 
@@ -163,6 +169,15 @@ pub(crate) struct RunArgs {
     /// Run tasks even when they are up to date
     #[arg(long)]
     pub force: bool,
+
+    /// Do not run TASK, a name or a glob (`'build-*'`): it counts as done, so its
+    /// dependents run, and what only it needs is not run either (repeatable)
+    #[arg(long = "skip", value_name = "TASK", conflicts_with_all = ["plan", "save_plan"])]
+    pub skip: Vec<String>,
+
+    /// Run only the tasks named: their dependencies count as done
+    #[arg(long, conflicts_with_all = ["plan", "save_plan"])]
+    pub no_deps: bool,
 
     /// Continue the last failed or interrupted run of these tasks: what it finished is not run again
     #[arg(long, conflicts_with_all = ["dry_run", "diff"])]
@@ -255,6 +270,10 @@ pub(crate) struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
+    /// Show hidden tasks too (`hidden = true`)
+    #[arg(long)]
+    pub all: bool,
+
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub output: Format,

@@ -1,5 +1,6 @@
 //! `ops doctor [TASK…]`: what this machine lacks for the tasks (all of them, or the
-//! selected ones and what they depend on), for an apply, with the way out of each.
+//! selected ones, what they depend on and the handlers that may run after them),
+//! for an apply, with the way out of each.
 
 use std::io::Write as _;
 
@@ -7,7 +8,7 @@ use super::Error;
 use crate::cli::{DoctorArgs, Format};
 use crate::exit::ExitStatus;
 use crate::report::{Mode, missing};
-use crate::run::{doctor, select};
+use crate::run::{doctor, may_run, select};
 use crate::task::TaskSet;
 
 pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error> {
@@ -15,7 +16,7 @@ pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error>
         let every: Vec<String> = set.names().map(str::to_owned).collect();
         select(set, &every)?
     } else {
-        select(set, &args.tasks)?
+        may_run(set, &select(set, &args.tasks)?, |_| false)
     };
     let findings = doctor::check(set, &order, Mode::Apply, &|_| true);
     let text = match args.output {

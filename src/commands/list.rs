@@ -1,4 +1,5 @@
-//! `ops list`: every task with its description, aligned.
+//! `ops list`: every task with its aliases and description, aligned; hidden tasks
+//! (`hidden = true`) only with `--all`.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -7,17 +8,24 @@ use serde_json::json;
 
 use crate::cli::{Format, ListArgs};
 use crate::exit::ExitStatus;
-use crate::task::TaskSet;
+use crate::task::{Task, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
+    let shown: Vec<&Task> = set
+        .iter()
+        .map(|(_, t)| t)
+        .filter(|t| args.all || !t.hidden)
+        .collect();
     let text = match args.output {
-        Format::Human => render(set),
+        Format::Human => render(&shown, set),
         Format::Json => {
-            let tasks: Vec<_> = set
+            let tasks: Vec<_> = shown
                 .iter()
-                .map(|(_, t)| {
+                .map(|t| {
                     json!({
                         "name": t.name,
+                        "aliases": t.aliases,
+                        "hidden": t.hidden,
                         "description": t.description,
                         "kind": t.action.as_ref().map_or("aggregate", crate::executor::Action::key),
                         "deps": t.deps.iter().map(|&d| set.get(d).name.as_str()).collect::<Vec<_>>(),
@@ -43,12 +51,21 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
     ExitStatus::Success
 }
 
-/// Every task in the order of the files, then every task that takes arguments, by its
+/// `name (alias, alias)`, as the first column shows it.
+fn title(task: &Task) -> String {
+    if task.aliases.is_empty() {
+        task.name.clone()
+    } else {
+        format!("{} ({})", task.name, task.aliases.join(", "))
+    }
+}
+
+/// The tasks in the order of the files, then every task that takes arguments, by its
 /// usage line.
-fn render(set: &TaskSet) -> String {
-    let rows: Vec<(String, &str)> = set
+fn render(tasks: &[&Task], set: &TaskSet) -> String {
+    let rows: Vec<(String, &str)> = tasks
         .iter()
-        .map(|(_, t)| (t.name.clone(), t.description.as_deref().unwrap_or("")))
+        .map(|t| (title(t), t.description.as_deref().unwrap_or("")))
         .chain(set.usages().iter().map(|u| {
             (
                 crate::task::args::usage_line(&u.name, &u.specs),

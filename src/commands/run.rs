@@ -7,16 +7,20 @@ use crate::cli::{Format, RunArgs};
 use crate::exit::ExitStatus;
 use crate::report::{Human, HumanOptions, Json, OutputMode, Reporter};
 use crate::run::saved_plan::SavedPlan;
-use crate::run::{self, Mode, Options};
+use crate::run::{self, Mode, Options, Selection};
 use crate::task::TaskSet;
 
 pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
-    let targets: Vec<String> = match &saved {
+    let named: Vec<String> = match &saved {
         Some(plan) if args.tasks.is_empty() => plan.targets.clone(),
         _ => args.tasks.clone(),
     };
-    let order = run::select(set, &targets)?;
+    let roots = run::roots(set, &named)?;
+    // Aliases are for typing: the run is of the tasks they name.
+    let targets: Vec<String> = roots.iter().map(|&id| set.get(id).name.clone()).collect();
+    let Selection { order, excluded } =
+        run::choose(set, &roots, &args.skip, args.no_deps).map_err(run::SelectError::from)?;
     let resume = match (&saved, args.plan.as_deref()) {
         (Some(plan), Some(path)) => {
             let resume = plan.check(path, set, &targets, &order)?;
@@ -47,6 +51,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         wait_lock: args.wait_lock,
         resume,
         save_plan: args.save_plan.clone(),
+        excluded,
     };
     let mut reporter: Box<dyn Reporter> = match args.output {
         Format::Json => Box::new(Json::new()),
@@ -57,7 +62,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
             } else {
                 OutputMode::Prefixed
             });
-            let name_width = order
+            let name_width = run::may_run(set, &order, |id| opts.excluded.contains(id))
                 .iter()
                 .map(|&id| set.get(id).name.chars().count())
                 .max()

@@ -99,6 +99,7 @@ fn show(log: &RunLog) -> String {
             exit_code,
             outputs,
             reason,
+            handler,
             ..
         } = record
         else {
@@ -106,7 +107,11 @@ fn show(log: &RunLog) -> String {
         };
         let duration = duration_ms.map_or_else(|| "-".to_owned(), |ms| format!("{ms}ms"));
         let exit = exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string());
-        let mut note = reason.clone().unwrap_or_default();
+        let mut note = match (handler, reason) {
+            (Some(trigger), Some(reason)) => format!("{}: {reason}", trigger.describe()),
+            (Some(trigger), None) => trigger.describe(),
+            (None, reason) => reason.clone().unwrap_or_default(),
+        };
         for (k, v) in outputs {
             let _ = write!(note, "{}{k}={v}", if note.is_empty() { "" } else { "; " });
         }

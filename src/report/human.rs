@@ -201,6 +201,11 @@ impl Reporter for Human {
                 }
             }
             Event::TaskFinished(result) => self.finished(result),
+            Event::Handlers { trigger, handlers } => {
+                let names: Vec<&str> = handlers.iter().map(|h| &**h).collect();
+                let line = format!("── {} → {}", trigger.describe(), names.join(", "));
+                self.print(&format!("{}\n", Style::new().bold().apply_to(line)));
+            }
             Event::Warning(message) => {
                 let label = console::Style::new().yellow().apply_to("warning:");
                 self.print_stderr(&format!("{label} {message}\n"));

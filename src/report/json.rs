@@ -4,7 +4,7 @@ use std::io::Write;
 
 use serde_json::{Value, json};
 
-use super::{Event, Plan, Reporter, TaskResult};
+use super::{Event, HandlerKind, Plan, PlannedTask, Reporter, TaskResult};
 
 /// Writes events as JSON lines to stdout.
 pub(crate) struct Json {
@@ -36,6 +36,25 @@ fn result(r: &TaskResult) -> Value {
         "duration_ms": r.duration.map(millis),
         "exit_code": r.exit_code,
         "reason": r.reason,
+        "handler": r.handler,
+    })
+}
+
+fn planned_task(t: &PlannedTask) -> Value {
+    json!({
+        "task": &*t.task,
+        "kind": t.kind.unwrap_or("aggregate"),
+        "commands": t.lines,
+        "check": t.check,
+        "deps": t.deps.iter().map(|d| &**d).collect::<Vec<_>>(),
+        "up_to_date": t.up_to_date,
+        "confirm": t.confirm,
+        "env": t.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
+        "env_files": t.env_files,
+        "dir": t.dir,
+        "nix_tools": t.tools,
+        "interactive": t.interactive,
+        "skipped": t.skipped,
     })
 }
 
@@ -43,28 +62,29 @@ fn plan(p: &Plan) -> Value {
     let waves: Vec<Value> = p
         .waves
         .iter()
-        .map(|wave| {
-            wave.iter()
-                .map(|t| {
-                    json!({
-                        "task": &*t.task,
-                        "kind": t.kind.unwrap_or("aggregate"),
-                        "commands": t.lines,
-                        "check": t.check,
-                        "deps": t.deps.iter().map(|d| &**d).collect::<Vec<_>>(),
-                        "up_to_date": t.up_to_date,
-                        "confirm": t.confirm,
-                        "env": t.env.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect::<serde_json::Map<_, _>>(),
-                        "env_files": t.env_files,
-                        "dir": t.dir,
-                        "nix_tools": t.tools,
-                        "interactive": t.interactive,
-                    })
-                })
-                .collect()
-        })
+        .map(|wave| wave.iter().map(planned_task).collect())
         .collect();
-    json!({ "event": "plan", "targets": p.targets.iter().map(|t| &**t).collect::<Vec<_>>(), "waves": waves })
+    let handlers = |kind: HandlerKind| -> Vec<Value> {
+        p.handlers
+            .iter()
+            .filter(|h| h.kind == kind)
+            .map(|h| {
+                json!({
+                    "of": &*h.of,
+                    "aggregate": h.aggregate,
+                    "handlers": h.handlers.iter().map(|t| &**t).collect::<Vec<_>>(),
+                    "tasks": h.tasks.iter().map(planned_task).collect::<Vec<_>>(),
+                })
+            })
+            .collect()
+    };
+    json!({
+        "event": "plan",
+        "targets": p.targets.iter().map(|t| &**t).collect::<Vec<_>>(),
+        "waves": waves,
+        "on_failure": handlers(HandlerKind::OnFailure),
+        "finally": handlers(HandlerKind::Finally),
+    })
 }
 
 pub(super) fn event(e: &Event) -> Value {
@@ -124,12 +144,28 @@ pub(super) fn event(e: &Event) -> Value {
             v["event"] = json!("task_finished");
             v
         }
+        Event::Handlers { trigger, handlers } => json!({
+            "event": "handlers",
+            "kind": trigger.kind,
+            "of": trigger.of,
+            "failed": trigger.failed,
+            "handlers": handlers.iter().map(|h| &**h).collect::<Vec<_>>(),
+        }),
         Event::RunFinished(s) => json!({
             "event": "run_finished",
             "mode": s.mode.as_str(),
             "exit_code": s.exit_code,
             "duration_ms": millis(s.duration),
             "results": s.results.iter().map(result).collect::<Vec<_>>(),
+            "handlers_not_run": s.not_run.as_ref().map(|n| json!({
+                "why": n.why,
+                "handlers": n.handlers.iter().map(|(trigger, names)| json!({
+                    "kind": trigger.kind,
+                    "of": trigger.of,
+                    "failed": trigger.failed,
+                    "handlers": names.iter().map(|h| &**h).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+            })),
         }),
     }
 }

@@ -101,6 +101,50 @@ impl Status {
     }
 }
 
+/// Which list of a task a handler comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum HandlerKind {
+    /// `on-failure`: run when the task (or a task under an aggregate) failed.
+    OnFailure,
+    /// `finally`: run after the task whether it failed or not.
+    Finally,
+}
+
+impl HandlerKind {
+    /// The key of the task file.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::OnFailure => "on-failure",
+            Self::Finally => "finally",
+        }
+    }
+}
+
+/// Why tasks run as handlers: the `on-failure` or `finally` list of a task, and for
+/// `on-failure` the failure that set it off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Trigger {
+    pub kind: HandlerKind,
+    /// The task whose list it is.
+    pub of: String,
+    /// `on-failure`: the task that failed (`of` itself, or a task under it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+impl Trigger {
+    /// `on-failure of deploy (build failed)`, `finally of deploy`.
+    pub(crate) fn describe(&self) -> String {
+        let of = format!("{} of {}", self.kind.key(), self.of);
+        match &self.failed {
+            Some(failed) if *failed == self.of => format!("{of} (failed)"),
+            Some(failed) => format!("{of} ({failed} failed)"),
+            None => of,
+        }
+    }
+}
+
 /// How one task ended.
 #[derive(Clone, Debug)]
 pub(crate) struct TaskResult {
@@ -117,6 +161,8 @@ pub(crate) struct TaskResult {
     /// The keys of `outputs` whose values held a secret and were redacted (so they
     /// cannot be restored from a record of the run).
     pub redacted: Vec<String>,
+    /// It ran as a handler (or for one, as its dependency): why.
+    pub handler: Option<Trigger>,
 }
 
 /// The whole run.
@@ -126,6 +172,16 @@ pub(crate) struct Summary {
     pub results: Vec<TaskResult>,
     pub duration: Duration,
     pub exit_code: u8,
+    /// Handlers that did not run because the run was stopped (interrupted).
+    pub not_run: Option<NotRun>,
+}
+
+/// The handlers a stopped run did not run, and why.
+#[derive(Clone, Debug)]
+pub(crate) struct NotRun {
+    pub why: String,
+    /// Each trigger with the handlers it names.
+    pub handlers: Vec<(Trigger, Vec<Name>)>,
 }
 
 /// A task as `--dry-run` shows it.
@@ -150,13 +206,32 @@ pub(crate) struct PlannedTask {
     pub tools: Option<String>,
     /// It gets the terminal and runs alone.
     pub interactive: bool,
+    /// It does not run but counts as done (`--skip`, `--no-deps`): why.
+    pub skipped: Option<String>,
 }
 
-/// The plan of a run: tasks grouped into waves that can run in parallel.
+/// The handlers of one task as `--dry-run` shows them.
+#[derive(Clone, Debug)]
+pub(crate) struct PlannedHandlers {
+    pub kind: HandlerKind,
+    /// The task whose list it is.
+    pub of: Name,
+    /// `of` is an aggregate: a failure of any task under it counts.
+    pub aggregate: bool,
+    /// The tasks of the list.
+    pub handlers: Vec<Name>,
+    /// What would run for them, dependencies first; tasks shown earlier in the plan
+    /// are left out (a task runs once).
+    pub tasks: Vec<PlannedTask>,
+}
+
+/// The plan of a run: tasks grouped into waves that can run in parallel, then the
+/// handlers that may run after them.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub targets: Vec<Name>,
     pub waves: Vec<Vec<PlannedTask>>,
+    pub handlers: Vec<PlannedHandlers>,
 }
 
 /// Everything a run reports, in order.
@@ -200,6 +275,12 @@ pub(crate) enum Event {
         pgid: i32,
     },
     TaskFinished(TaskResult),
+    /// Handlers start: the tasks of the `on-failure` or `finally` list of a task
+    /// (their dependencies come with them).
+    Handlers {
+        trigger: Trigger,
+        handlers: Vec<Name>,
+    },
     /// Something the user should know that is not a task's output (a journal that
     /// cannot be written, tasks that changed since the run being resumed).
     Warning(String),

@@ -53,6 +53,7 @@ impl RedactEvents for Redactor {
             | Event::Plan(_)
             | Event::Missing(_)
             | Event::Confirmed { .. }
+            | Event::Handlers { .. }
             | Event::TaskStarted { .. } => {}
         }
         event

@@ -58,11 +58,12 @@ pub(super) fn render(s: &Summary) -> String {
     for r in &s.results {
         let duration = r.duration.map_or_else(|| "-".to_owned(), short_duration);
         let status = style(r.status).apply_to(format!("{:<12}", r.status.as_str()));
-        let line = format!(
-            "{:<width$}  {status}  {duration:>8}  {}",
-            r.task,
-            r.reason.as_deref().unwrap_or("")
-        );
+        let note = match (&r.handler, &r.reason) {
+            (Some(trigger), Some(reason)) => format!("{}: {reason}", trigger.describe()),
+            (Some(trigger), None) => trigger.describe(),
+            (None, reason) => reason.clone().unwrap_or_default(),
+        };
+        let line = format!("{:<width$}  {status}  {duration:>8}  {note}", r.task);
         let _ = writeln!(out, "{}", line.trim_end());
     }
     let mut counts: Vec<(Status, usize)> = Vec::new();
@@ -84,5 +85,22 @@ pub(super) fn render(s: &Summary) -> String {
         parts.join(", "),
         short_duration(s.duration)
     );
+    if let Some(not_run) = &s.not_run {
+        let lists: Vec<String> = not_run
+            .handlers
+            .iter()
+            .map(|(trigger, names)| {
+                let names: Vec<&str> = names.iter().map(|n| &**n).collect();
+                format!("{}: {}", trigger.describe(), names.join(", "))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{}",
+            Style::new()
+                .yellow()
+                .apply_to(format!("not run, {}: {}", not_run.why, lists.join("; ")))
+        );
+    }
     out
 }

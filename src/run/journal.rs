@@ -5,7 +5,8 @@
 //! line is ignored when reading.
 //!
 //! Records: `run` (id, graph hash, targets, mode, pid, start), `task` (status,
-//! times, exit code, fingerprint, produced values, reason), `end` (status, exit code).
+//! times, exit code, fingerprint, produced values, reason, and for a task run as a
+//! handler the trigger), `end` (status, exit code).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -15,7 +16,7 @@ use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Mode, Status, TaskResult};
+use crate::report::{Mode, Status, TaskResult, Trigger};
 use crate::task::{TaskId, TaskSet};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,6 +46,10 @@ pub(crate) enum Record {
         redacted: Vec<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// It ran as a handler (`on-failure`, `finally`) or for one: which, and the
+        /// failure that set it off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handler: Option<Trigger>,
         finished_at: String,
     },
     /// A task started a process group (found again by `--resume` after a crash).
@@ -204,6 +209,7 @@ pub(crate) fn task_record(result: &TaskResult, fingerprint: &str) -> Record {
         outputs: result.outputs.clone(),
         redacted: result.redacted.clone(),
         reason: result.reason.clone(),
+        handler: result.handler.clone(),
         finished_at: now(),
     }
 }

@@ -2,12 +2,15 @@
 //! hand it to the scheduler (`--diff`, apply).
 
 mod attempt;
+mod choose;
 pub(crate) mod doctor;
 mod environment;
+mod handlers;
 pub(crate) mod journal;
 mod ledger;
 mod lock;
 mod outputs;
+mod plan;
 mod prompt;
 mod recorder;
 mod resume;
@@ -29,9 +32,11 @@ use crate::diagnostic::suggestion;
 use crate::exit::ExitStatus;
 use crate::redact::Redactor;
 pub(crate) use crate::report::Mode;
-use crate::report::{Event, Name, Plan, PlannedTask, Redacting, Reporter, Summary};
+use crate::report::{Event, Name, Redacting, Reporter, Summary};
 use crate::task::{Task, TaskId, TaskSet, graph};
 
+pub(crate) use choose::{ChooseError, Excluded, Selection, choose};
+pub(crate) use handlers::may_run;
 pub(crate) use lock::LockError;
 pub(crate) use resume::Resume;
 
@@ -56,6 +61,8 @@ pub(crate) struct Options {
     pub resume: Option<Resume>,
     /// `--diff --save-plan FILE`: where to write the plan.
     pub save_plan: Option<std::path::PathBuf>,
+    /// Tasks of the run that do not run, counted as done (`--skip`, `--no-deps`).
+    pub excluded: Excluded,
 }
 
 /// Why a run could not start (nothing ran).
@@ -94,6 +101,10 @@ impl RunError {
 
 #[derive(Debug, Error, Diagnostic)]
 pub(crate) enum SelectError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Choose(#[from] ChooseError),
+
     #[error("unknown task `{name}`")]
     #[diagnostic(code(ops::run::unknown_task))]
     UnknownTask {
@@ -139,17 +150,23 @@ pub(crate) enum SelectError {
 
 /// The selected tasks and their dependencies, in an order that respects dependencies.
 pub(crate) fn select(set: &TaskSet, names: &[String]) -> Result<Vec<TaskId>, SelectError> {
-    let roots = names
+    Ok(graph::closure(set, &roots(set, names)?))
+}
+
+/// The tasks named on the command line, by name or alias.
+pub(crate) fn roots(set: &TaskSet, names: &[String]) -> Result<Vec<TaskId>, SelectError> {
+    names
         .iter()
         .map(|name| {
-            set.find(name).ok_or_else(|| SelectError::UnknownTask {
-                name: name.clone(),
-                help: suggestion(name, set.names())
-                    .or_else(|| Some("`ops list` shows every task".to_owned())),
-            })
+            set.find(name)
+                .or_else(|| set.alias(name))
+                .ok_or_else(|| SelectError::UnknownTask {
+                    name: name.clone(),
+                    help: suggestion(name, set.names().chain(set.aliases()))
+                        .or_else(|| Some("`ops list` shows every task".to_owned())),
+                })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(graph::closure(set, &roots))
+        .collect()
 }
 
 /// Run `order` (from [`select`] for `targets`) in the given mode.
@@ -162,6 +179,14 @@ pub(crate) fn run(
 ) -> Result<ExitStatus, RunError> {
     let targets: Vec<Name> = targets.iter().map(|t| Arc::from(t.as_str())).collect();
     if opts.mode == Mode::Apply && !opts.yes && !opts.interactive {
+        // Tasks left out do not ask; handlers are not in `order` (they may not run:
+        // one that does and asks fails then).
+        let order: Vec<TaskId> = order
+            .iter()
+            .copied()
+            .filter(|&id| !opts.excluded.contains(id))
+            .collect();
+        let order = &order;
         let asking = names_of(set, order, |t| t.confirm.is_some());
         if !asking.is_empty() {
             return Err(SelectError::ConfirmationRequired {
@@ -179,7 +204,7 @@ pub(crate) fn run(
     }
     if opts.mode == Mode::DryRun {
         let state = uptodate::State::load(set.root());
-        reporter.handle(&Event::Plan(plan(set, order, &state, targets, opts.force)));
+        reporter.handle(&Event::Plan(plan::plan(set, order, &state, targets, opts)));
         return Ok(ExitStatus::Success);
     }
     let blocked = not_runnable(set, order, opts, reporter)?;
@@ -216,11 +241,12 @@ pub(crate) fn run(
     Ok(status)
 }
 
-/// What this machine lacks for the tasks about to run (`ops doctor`'s checks; tasks
-/// done by the run being resumed, or unchanged in the plan being applied, are not
-/// run again, so not checked). An apply shows every finding and refuses to start
-/// when a task cannot possibly succeed, unless `--keep-going`; `--diff` reports
-/// such a task as unknown. Returns the tasks that are not started, with why.
+/// What this machine lacks for the tasks about to run and, in an apply, for the
+/// handlers that may run after them (`ops doctor`'s checks; tasks done by the run
+/// being resumed, unchanged in the plan being applied or left out are not run, so
+/// not checked). An apply shows every finding and refuses to start when a task
+/// cannot possibly succeed, unless `--keep-going`; `--diff` reports such a task as
+/// unknown. Returns the tasks that are not started, with why.
 fn not_runnable(
     set: &TaskSet,
     order: &[TaskId],
@@ -232,7 +258,14 @@ fn not_runnable(
             .as_ref()
             .is_none_or(|r| r.done(&task.name, &task.fingerprint).is_none())
     };
-    let findings = doctor::check(set, order, opts.mode, &runs);
+    let leaf = |id| opts.excluded.contains(id);
+    let mut order = if opts.mode == Mode::Apply {
+        may_run(set, order, leaf)
+    } else {
+        order.to_vec()
+    };
+    order.retain(|&id| !leaf(id));
+    let findings = doctor::check(set, &order, opts.mode, &runs);
     let blocked = crate::report::missing::blocked(&findings);
     if opts.mode == Mode::Apply && !findings.is_empty() {
         reporter.handle(&Event::Missing(findings.clone()));
@@ -311,7 +344,8 @@ async fn execute(
         started_at: journal::now(),
     };
     // Secrets are redacted before anything sees an event, the journal included.
-    let mut recorder = recorder::Recorder::new(set, order, &run_record, reporter);
+    let everything = may_run(set, order, |id| opts.excluded.contains(id));
+    let mut recorder = recorder::Recorder::new(set, &everything, &run_record, reporter);
     let mut redacting = Redacting {
         redactor: Arc::clone(&redactor),
         inner: &mut recorder,
@@ -377,77 +411,4 @@ fn save_plan(
             false,
         ),
     }
-}
-
-/// The plan `--dry-run` prints: nothing is spawned, only files are read for
-/// up-to-date checks.
-pub(crate) fn plan(
-    set: &TaskSet,
-    order: &[TaskId],
-    state: &uptodate::State,
-    targets: Vec<Name>,
-    force: bool,
-) -> Plan {
-    // Variables that hold a secret are shown by name, never by value.
-    let secret_vars: Vec<&str> = set
-        .declared_secrets()
-        .iter()
-        .filter_map(|s| match s {
-            crate::task::SecretSource::Env(var) => Some(var.as_str()),
-            crate::task::SecretSource::OnePassword(_) => None,
-        })
-        .collect();
-    let shown_env = |name: &str| {
-        (!secret_vars.contains(&name))
-            .then(|| std::env::var(name).ok())
-            .flatten()
-    };
-    let waves = graph::waves(set, order)
-        .into_iter()
-        .map(|wave| {
-            wave.into_iter()
-                .map(|id| {
-                    let task = set.get(id);
-                    let step = task
-                        .action
-                        .as_ref()
-                        .map(crate::executor::Action::plan)
-                        .unwrap_or_default();
-                    PlannedTask {
-                        task: Arc::from(task.name.as_str()),
-                        kind: task.action.as_ref().map(crate::executor::Action::key),
-                        lines: step.lines,
-                        check: step.check,
-                        deps: task
-                            .deps
-                            .iter()
-                            .map(|&d| Arc::from(set.get(d).name.as_str()))
-                            .collect(),
-                        up_to_date: !force && uptodate::is_up_to_date(set.root(), task, state),
-                        confirm: task.confirm.clone(),
-                        env: task
-                            .env
-                            .iter()
-                            .map(|(k, v)| (k.clone(), v.display_with(shown_env)))
-                            .collect(),
-                        env_files: task
-                            .env_files
-                            .iter()
-                            .map(|f| {
-                                if f.optional {
-                                    format!("{} (optional)", f.path)
-                                } else {
-                                    f.path.clone()
-                                }
-                            })
-                            .collect(),
-                        dir: task.dir.as_ref().map(|d| d.display_with(shown_env)),
-                        tools: task.nix_tools.as_ref().map(crate::executor::NixTools::describe),
-                        interactive: task.interactive,
-                    }
-                })
-                .collect()
-        })
-        .collect();
-    Plan { targets, waves }
 }

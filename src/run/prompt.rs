@@ -4,7 +4,9 @@
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
 
+use super::Options;
 use crate::report::Reporter;
+use crate::task::Task;
 
 /// Where interrupts come from: the process's signals, or (in tests) a channel.
 pub(super) struct Interrupts {
@@ -85,4 +87,21 @@ pub(super) async fn ask(
     };
     reporter.prompt_done();
     answer
+}
+
+/// Why a task cannot start in this run for want of a person, if it cannot: a
+/// confirmation nobody can answer, or an interactive command without a terminal.
+/// (The tasks asked for are refused before the run starts; handlers are not, since
+/// they may not run.)
+pub(super) fn cannot_ask(opts: &Options, task: &Task) -> Option<String> {
+    if opts.yes || opts.interactive {
+        return None;
+    }
+    if task.confirm.is_some() {
+        return Some(
+            "it asks for confirmation, and nobody can answer (no terminal): pass --yes to accept it".into(),
+        );
+    }
+    task.interactive
+        .then(|| "it is interactive, and this run has no terminal: pass --yes to run it without one".into())
 }

@@ -5,6 +5,11 @@
 //! interactive task runs alone: it starts when nothing runs, and nothing starts
 //! while it runs.
 //!
+//! A run goes in phases: the tasks asked for, then (an apply that was not stopped)
+//! each round of `on-failure` and `finally` handlers that is due, with what they
+//! need ([`handlers`] says which). Tasks left out (`--skip`, `--no-deps`) finish
+//! at once as skipped, counted as done.
+//!
 //! It owns the loop only: [`Ledger`] keeps the dependency bookkeeping, [`Attempt`]
 //! runs one task, [`verdict`] judges results, [`prompt`] talks to the person.
 
@@ -13,13 +18,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::Options;
 use super::attempt::{Attempt, Finished, RunStep, StepOutcome};
 use super::environment;
+use super::handlers;
 use super::ledger::Ledger;
 use super::outputs::OutputMap;
 use super::prompt::{self, Interrupts};
@@ -74,7 +80,7 @@ pub(super) async fn execute(
     let mut run = Run {
         set,
         opts,
-        ledger: Ledger::new(set, order),
+        ledger: Ledger::new(set, order, |id| opts.excluded.contains(id)),
         source_hashes: vec![None; order.len()],
         outputs: OutputMap::default(),
         secrets,
@@ -83,6 +89,7 @@ pub(super) async fn execute(
         cancel: CancellationToken::new(),
         confirmed: vec![false; order.len()],
         stopping: false,
+        handling: false,
         interrupted: false,
         first_failure: None,
         aborted: None,
@@ -91,75 +98,26 @@ pub(super) async fn execute(
     };
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut joins: JoinSet<Finished> = JoinSet::new();
-
+    let mut fired = handlers::Fired::default();
     loop {
-        if run.aborted.is_none()
-            && let Some(why) = reporter.must_stop()
-        {
-            run.aborted = Some(why);
-            run.stopping = true;
-        }
-        // The task running alone is the only one running: it ended when none runs.
-        if joins.is_empty() {
-            run.alone = None;
-        }
-        while !run.stopping && run.alone.is_none() && joins.len() < opts.jobs.max(1) {
-            // Only an apply runs interactive commands; `--diff` runs no task alone.
-            let idle = joins.is_empty() || opts.mode != Mode::Apply;
-            let Some(slot) = run.ledger.next_ready(idle) else {
-                break;
-            };
-            match run.start(slot, &tx, reporter, &mut joins, &steps) {
-                Start::Spawned => {
-                    if opts.mode == Mode::Apply && run.ledger.alone(slot) {
-                        run.alone = Some(slot);
-                    }
-                }
-                Start::Done(result) => run.complete(slot, result, reporter),
-                Start::Ask(question) => {
-                    let name = run.ledger.names[slot].clone();
-                    match prompt::ask(reporter, &name, &question, interrupts).await {
-                        Some(true) => {
-                            run.confirmed[slot] = true;
-                            run.ledger.retry_first(slot);
-                        }
-                        Some(false) => {
-                            let declined = run.ledger.result(
-                                slot,
-                                Status::Failed,
-                                Some("declined at the confirmation".into()),
-                            );
-                            run.complete(slot, declined, reporter);
-                        }
-                        None => run.interrupt(),
-                    }
-                }
-            }
-        }
-        if joins.is_empty() {
+        run.drive(&tx, &mut rx, &mut joins, interrupts, reporter, &steps)
+            .await;
+        run.ledger.end_phase(&run.unstarted_reason());
+        // Only an apply runs handlers; a stopped run runs none.
+        if opts.mode != Mode::Apply || run.interrupted || run.aborted.is_some() {
             break;
         }
-        tokio::select! {
-            Some(event) = rx.recv() => reporter.handle(&event),
-            Some(joined) = joins.join_next() => {
-                while let Ok(event) = rx.try_recv() {
-                    reporter.handle(&event);
-                }
-                let Ok(finished) = joined else { continue };
-                let (slot, result) = run.finish(finished);
-                // Only an interrupt stops a task: Ctrl-C at the terminal reaches an
-                // interactive task directly, and may do so before ops sees it.
-                if result.status == Status::Interrupted && !run.interrupted {
-                    run.interrupt();
-                }
-                run.complete(slot, result, reporter);
-            }
-            () = interrupts.next() => run.interrupt(),
+        if !run.start_handlers(&mut fired, reporter) {
+            break;
         }
     }
-    while let Ok(event) = rx.try_recv() {
-        reporter.handle(&event);
-    }
+    let not_run = if run.interrupted {
+        fired.not_run(set, &run.ledger, "the run was interrupted")
+    } else if run.aborted.is_some() {
+        fired.not_run(set, &run.ledger, "the run stopped")
+    } else {
+        None
+    };
     let reason = run.unstarted_reason();
     for result in run.ledger.skip_unstarted(&reason) {
         reporter.handle(&Event::TaskFinished(result));
@@ -169,6 +127,7 @@ pub(super) async fn execute(
         results: run.ledger.take_results(),
         duration: started.elapsed(),
         exit_code: 0,
+        not_run,
     };
     summary.exit_code = verdict::exit_status(&summary, opts.detailed_exitcode).code();
     if run.aborted.is_some() && summary.exit_code != ExitStatus::Interrupted.code() {
@@ -193,6 +152,8 @@ struct Run<'a> {
     /// Tasks whose confirmation a person gave.
     confirmed: Vec<bool>,
     stopping: bool,
+    /// The run is in a phase of handlers.
+    handling: bool,
     interrupted: bool,
     first_failure: Option<Name>,
     /// Why the run stopped starting tasks though none failed (its journal broke).
@@ -212,6 +173,103 @@ impl Run<'_> {
         self.set.root()
     }
 
+    /// Start what is ready and wanted, at most `jobs` at once, until nothing runs and
+    /// nothing more can start in this phase.
+    async fn drive(
+        &mut self,
+        tx: &UnboundedSender<Event>,
+        rx: &mut UnboundedReceiver<Event>,
+        joins: &mut JoinSet<Finished>,
+        interrupts: &mut Interrupts,
+        reporter: &mut dyn Reporter,
+        steps: &Arc<impl RunStep>,
+    ) {
+        let opts = self.opts;
+        loop {
+            if self.aborted.is_none()
+                && let Some(why) = reporter.must_stop()
+            {
+                self.aborted = Some(why);
+                self.stopping = true;
+            }
+            // The task running alone is the only one running: it ended when none runs.
+            if joins.is_empty() {
+                self.alone = None;
+            }
+            while !self.stopping && self.alone.is_none() && joins.len() < opts.jobs.max(1) {
+                // Only an apply runs interactive commands; `--diff` runs no task alone.
+                let idle = joins.is_empty() || opts.mode != Mode::Apply;
+                let Some(slot) = self.ledger.next_ready(idle) else {
+                    break;
+                };
+                match self.start(slot, tx, reporter, joins, steps) {
+                    Start::Spawned => {
+                        if opts.mode == Mode::Apply && self.ledger.alone(slot) {
+                            self.alone = Some(slot);
+                        }
+                    }
+                    Start::Done(result) => self.complete(slot, result, reporter),
+                    Start::Ask(question) => {
+                        let name = self.ledger.names[slot].clone();
+                        match prompt::ask(reporter, &name, &question, interrupts).await {
+                            Some(true) => {
+                                self.confirmed[slot] = true;
+                                self.ledger.retry_first(slot);
+                            }
+                            Some(false) => {
+                                let declined = self.ledger.result(
+                                    slot,
+                                    Status::Failed,
+                                    Some("declined at the confirmation".into()),
+                                );
+                                self.complete(slot, declined, reporter);
+                            }
+                            None => self.interrupt(),
+                        }
+                    }
+                }
+            }
+            if joins.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(event) = rx.recv() => reporter.handle(&event),
+                Some(joined) = joins.join_next() => {
+                    while let Ok(event) = rx.try_recv() {
+                        reporter.handle(&event);
+                    }
+                    let Ok(finished) = joined else { continue };
+                    let (slot, result) = self.finish(finished);
+                    // Only an interrupt stops a task: Ctrl-C at the terminal reaches an
+                    // interactive task directly, and may do so before ops sees it.
+                    if result.status == Status::Interrupted && !self.interrupted {
+                        self.interrupt();
+                    }
+                    self.complete(slot, result, reporter);
+                }
+                () = interrupts.next() => self.interrupt(),
+            }
+        }
+        while let Ok(event) = rx.try_recv() {
+            reporter.handle(&event);
+        }
+    }
+
+    /// Start the next round of handlers that are due (see [`handlers`]); whether any
+    /// task is to run for them.
+    fn start_handlers(&mut self, fired: &mut handlers::Fired, reporter: &mut dyn Reporter) -> bool {
+        let leaf = |id| self.opts.excluded.contains(id);
+        if !fired.start_next(self.set, &mut self.ledger, leaf, reporter) {
+            return false;
+        }
+        self.source_hashes.resize(self.ledger.len(), None);
+        self.confirmed.resize(self.ledger.len(), false);
+        self.stopping = false;
+        self.handling = true;
+        self.first_failure = None;
+        true
+    }
+
     /// Start a task, or return its result at once (aggregate, up to date, resumed),
     /// or ask for its confirmation first.
     fn start(
@@ -223,8 +281,17 @@ impl Run<'_> {
         steps: &Arc<impl RunStep>,
     ) -> Start {
         let set = self.set;
-        let task = set.get(self.ledger.order[slot]);
-        if let Some(resume) = &self.opts.resume
+        let id = self.ledger.order[slot];
+        let task = set.get(id);
+        if let Some(reason) = self.opts.excluded.reason(id) {
+            return Start::Done(self.ledger.result(slot, Status::Skipped, Some(reason)));
+        }
+        // A handler runs again whatever an earlier run did.
+        if let Some(resume) = self
+            .opts
+            .resume
+            .as_ref()
+            .filter(|_| self.ledger.handler(slot).is_none())
             && let Some(outputs) = resume.done(&task.name, &task.fingerprint)
         {
             for (key, value) in outputs {
@@ -251,6 +318,11 @@ impl Run<'_> {
             return Start::Done(self.ledger.result(slot, Status::UpToDate, None));
         }
         if self.opts.mode == Mode::Apply {
+            // Only handlers get here without a way to ask: the tasks asked for are
+            // checked before the run starts.
+            if let Some(reason) = prompt::cannot_ask(self.opts, task) {
+                return Start::Done(self.ledger.result(slot, Status::Failed, Some(reason)));
+            }
             if let Some(question) = &task.confirm {
                 if !self.opts.yes && !self.confirmed[slot] {
                     return Start::Ask(question.clone());
@@ -402,7 +474,8 @@ impl Run<'_> {
             if self.first_failure.is_none() {
                 self.first_failure = Some(self.ledger.names[slot].clone());
             }
-            if !self.opts.keep_going {
+            // Handlers do what they can: one that fails stops only its dependents.
+            if !self.opts.keep_going && !self.handling {
                 self.stopping = true;
             }
         }
@@ -435,3 +508,7 @@ impl Run<'_> {
 #[cfg(test)]
 #[path = "scheduler_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "scheduler_handler_tests.rs"]
+mod handler_tests;

@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::Options;
 use super::attempt::{RunStep, StepOutcome};
 use super::prompt::Interrupts;
 use super::scheduler::{Job, execute};
 use super::secrets::SecretStore;
 use super::uptodate::State;
+use super::{Options, Selection, choose};
 use crate::diagnostic::SourceFile;
 use crate::executor::{Action, Applied, Diff, StepContext, StepError};
 use crate::process::ProcessError;
@@ -153,6 +153,7 @@ pub(super) fn options(mode: Mode, jobs: usize) -> Options {
         wait_lock: false,
         resume: None,
         save_plan: None,
+        excluded: super::Excluded::default(),
     }
 }
 
@@ -164,8 +165,21 @@ pub(super) struct Ran {
 
 impl Ran {
     pub(super) fn status(&self, task: &str) -> (Status, Option<&str>) {
-        let r = self.summary.results.iter().find(|r| &*r.task == task).unwrap();
+        let r = self.result(task);
         (r.status, r.reason.as_deref())
+    }
+
+    pub(super) fn result(&self, task: &str) -> &crate::report::TaskResult {
+        self.summary
+            .results
+            .iter()
+            .find(|r| &*r.task == task)
+            .unwrap_or_else(|| panic!("no result for `{task}`"))
+    }
+
+    /// The tasks in the order of their results.
+    pub(super) fn tasks(&self) -> Vec<&str> {
+        self.summary.results.iter().map(|r| &*r.task).collect()
     }
 }
 
@@ -181,14 +195,32 @@ pub(super) async fn run_interrupted(
     steps: &Arc<Fake>,
     interrupt_after: Option<Duration>,
 ) -> Ran {
+    run_choosing(text, targets, &[], opts, steps, interrupt_after).await
+}
+
+/// Run `targets`, leaving out what the `skip` patterns match.
+pub(super) async fn run_choosing(
+    text: &str,
+    targets: &[&str],
+    skip: &[&str],
+    opts: &Options,
+    steps: &Arc<Fake>,
+    interrupt_after: Option<Duration>,
+) -> Ran {
     let file = SourceFile::new("tasks/t.toml", text.to_owned());
     let set = load_sources(Path::new("/nonexistent"), vec![file], &Vars::default()).unwrap();
     let names: Vec<String> = targets.iter().map(|t| (*t).to_owned()).collect();
-    let order = crate::run::select(&set, &names).unwrap();
+    let skip: Vec<String> = skip.iter().map(|t| (*t).to_owned()).collect();
+    let roots = crate::run::roots(&set, &names).unwrap();
+    let Selection { order, excluded } = choose(&set, &roots, &skip, false).unwrap();
+    let opts = Options {
+        excluded,
+        ..opts.clone()
+    };
     let job = Job {
         set: &set,
         order: &order,
-        opts,
+        opts: &opts,
         state: State::default(),
         secrets: Arc::new(SecretStore::default()),
         blocked: std::collections::HashMap::new(),

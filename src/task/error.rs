@@ -216,6 +216,72 @@ pub enum LoadError {
         dep: String,
     },
 
+    #[error("alias `{alias}` of task `{task}` is already {what}")]
+    #[diagnostic(
+        code(ops::task::alias_collision),
+        help("an alias must differ from every task name and from every other alias")
+    )]
+    AliasCollision {
+        #[source_code]
+        src: Src,
+        #[label("this alias")]
+        span: SourceSpan,
+        alias: String,
+        task: String,
+        what: String,
+        #[related]
+        first: Vec<Note>,
+    },
+
+    #[error("`{key}` of task `{task}` names unknown task `{name}`")]
+    #[diagnostic(code(ops::task::unknown_handler))]
+    UnknownHandler {
+        #[source_code]
+        src: Src,
+        #[label("no task with this name")]
+        span: SourceSpan,
+        key: &'static str,
+        task: String,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`{key}` of task `{task}` runs `{handler}`, which depends on `{task}`")]
+    #[diagnostic(
+        code(ops::task::handler_depends_on_task),
+        help(
+            "a task that depends on `{task}` is skipped when `{task}` fails, so it could not run then; `{key}` tasks run after `{task}` without depending on it"
+        )
+    )]
+    HandlerDependsOnTask {
+        #[source_code]
+        src: Src,
+        #[label("depends on `{task}`")]
+        span: SourceSpan,
+        key: &'static str,
+        task: String,
+        handler: String,
+    },
+
+    #[error("cycle through `on-failure` or `finally`: {path}")]
+    #[diagnostic(
+        code(ops::task::handler_cycle),
+        help(
+            "a task's `on-failure` and `finally` tasks run after it: none of them can be a task it needs, nor list it in turn"
+        )
+    )]
+    HandlerCycle {
+        #[source_code]
+        src: Src,
+        #[label("{label}")]
+        span: SourceSpan,
+        label: String,
+        path: String,
+        #[related]
+        rest: Vec<Note>,
+    },
+
     #[error("dependency cycle: {path}")]
     #[diagnostic(
         code(ops::task::cycle),

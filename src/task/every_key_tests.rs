@@ -36,6 +36,10 @@ const EVERY_KEY: &[(&str, &str)] = &[
         r#"{ deps = ["up"], cmd = ["pulumi"], nix-tools = { installables = [".#pulumi"] } }"#,
     ),
     (
+        "",
+        r#"{ cmd = ["true"], aliases = ["tee"], hidden = true, on-failure = ["up"], finally = ["up"] }"#,
+    ),
+    (
         "nix-build",
         r#"{ file = "default.nix", attr = "app", args = { version = "1" }, out-link = "result" }"#,
     ),

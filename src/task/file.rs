@@ -76,6 +76,17 @@ pub(super) struct RawTask {
     pub read_only: Option<Spanned<bool>>,
     /// The command gets the terminal (stdin, stdout and stderr of `ops`) and runs alone.
     pub interactive: Option<Spanned<bool>>,
+    /// Other names that select it on the command line (`ops run bc`).
+    #[serde(default)]
+    pub aliases: Vec<Spanned<String>>,
+    /// Left out of `ops list` unless `--all`.
+    pub hidden: Option<Spanned<bool>>,
+    /// Tasks run when it fails (an aggregate: when a task under it fails).
+    #[serde(default)]
+    pub on_failure: Vec<Spanned<String>>,
+    /// Tasks run after it, whether it failed or not.
+    #[serde(default)]
+    pub finally: Vec<Spanned<String>>,
 }
 
 /// A task as read from one file, before resolution.

@@ -1,5 +1,6 @@
 //! Graph passes over task dependencies: cycles, the closure of a selection in
-//! dependency order, and the waves of tasks that can run in parallel.
+//! dependency order (optionally cut below some tasks), and the waves of tasks that
+//! can run in parallel.
 
 use super::model::{TaskId, TaskSet};
 
@@ -57,6 +58,12 @@ pub(crate) fn cycles(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 /// The selected tasks and everything they depend on, dependencies first.
 /// Ties keep the order of the task files, so the order is stable.
 pub(crate) fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
+    closure_until(set, roots, |_| false)
+}
+
+/// As [`closure`], without going below the tasks `leaf` picks: they are in it, and
+/// their dependencies only when another task of it needs them.
+pub(crate) fn closure_until(set: &TaskSet, roots: &[TaskId], leaf: impl Fn(TaskId) -> bool) -> Vec<TaskId> {
     let mut state = vec![0u8; set.len()]; // 0 new, 1 entered, 2 emitted
     let mut order = Vec::new();
     for &root in roots {
@@ -67,7 +74,8 @@ pub(crate) fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
                 continue;
             }
             state[id.0] = 1;
-            if let Some(&dep) = set.get(id).deps.get(*next) {
+            let deps: &[TaskId] = if leaf(id) { &[] } else { &set.get(id).deps };
+            if let Some(&dep) = deps.get(*next) {
                 *next += 1;
                 if state[dep.0] == 0 {
                     stack.push((dep, 0));
@@ -83,12 +91,14 @@ pub(crate) fn closure(set: &TaskSet, roots: &[TaskId]) -> Vec<TaskId> {
 }
 
 /// Group `order` (a closure, dependencies first) into waves: wave `n` holds the tasks
-/// whose longest dependency chain within the selection has length `n`.
-pub(crate) fn waves(set: &TaskSet, order: &[TaskId]) -> Vec<Vec<TaskId>> {
+/// whose longest dependency chain within the selection has length `n`. The tasks
+/// `leaf` picks do not wait for their dependencies (see [`closure_until`]).
+pub(crate) fn waves(set: &TaskSet, order: &[TaskId], leaf: impl Fn(TaskId) -> bool) -> Vec<Vec<TaskId>> {
     let mut level = vec![0usize; set.len()];
     let mut waves: Vec<Vec<TaskId>> = Vec::new();
     for &id in order {
-        let l = set.get(id).deps.iter().map(|d| level[d.0] + 1).max().unwrap_or(0);
+        let deps: &[TaskId] = if leaf(id) { &[] } else { &set.get(id).deps };
+        let l = deps.iter().map(|d| level[d.0] + 1).max().unwrap_or(0);
         level[id.0] = l;
         if waves.len() <= l {
             waves.resize_with(l + 1, Vec::new);

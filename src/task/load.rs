@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use toml::Spanned;
 
+use super::aliases;
 use super::args::{self as task_args, Values as ArgValues};
 use super::error::{LoadError, LoadErrors};
 use super::file::{self, RawEntry, RawTask};
 use super::graph;
+use super::handlers::{self, Handlers};
 use super::include;
 use super::matrix::{self, Instance};
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet, Usage};
@@ -200,6 +202,8 @@ fn load_files(
                         file: file_index,
                         name: Spanned::new(name.span(), instance),
                         deps,
+                        aliases: Vec::new(),
+                        handlers: handlers_of(task, &namespace, &known),
                         output_refs,
                         task: task_model,
                     });
@@ -241,6 +245,13 @@ fn load_files(
                     file: file_index,
                     name: Spanned::new(name.span(), instance.name.clone()),
                     deps,
+                    // A matrix task's aliases name all of it: its aggregate.
+                    aliases: if task.matrix.is_some() {
+                        Vec::new()
+                    } else {
+                        task.aliases.clone()
+                    },
+                    handlers: handlers_of(task, &namespace, &known),
                     output_refs,
                     task: task_model,
                 });
@@ -260,6 +271,11 @@ fn load_files(
                         .iter()
                         .map(|i| Spanned::new(name.span(), i.name.clone()))
                         .collect(),
+                    aliases: task.aliases.clone(),
+                    handlers: Handlers {
+                        on_failure: Vec::new(),
+                        finally: Vec::new(),
+                    },
                     output_refs,
                     task: task_model,
                 });
@@ -290,11 +306,14 @@ fn load_files(
         }
         dep_ids.push(ids);
     }
+    let handler_ids = handlers::resolve(&files, &pending, &index, &mut errors);
+    aliases::check(&files, &pending, &index, &mut errors);
     drop(index);
 
     for cycle in graph::cycles(&dep_ids) {
         errors.push(cycle_error(&files, &pending, &cycle));
     }
+    handlers::check_order(&files, &pending, &dep_ids, &handler_ids, &mut errors);
     if !errors.is_empty() {
         return Err(LoadErrors { errors });
     }
@@ -303,8 +322,11 @@ fn load_files(
     let tasks = pending
         .into_iter()
         .zip(dep_ids)
-        .map(|(p, deps)| Task {
+        .zip(handler_ids)
+        .map(|((p, deps), handlers)| Task {
             deps: deps.into_iter().map(TaskId).collect(),
+            on_failure: handlers.on_failure.into_iter().map(TaskId).collect(),
+            finally: handlers.finally.into_iter().map(TaskId).collect(),
             ..p.task
         })
         .collect();
@@ -421,11 +443,13 @@ struct OutputRef {
 
 type OutputRefs = Vec<OutputRef>;
 
-/// A task resolved but for its dependencies, which need every name first.
-struct Pending {
-    file: usize,
-    name: Spanned<String>,
-    deps: Vec<Spanned<String>>,
+/// A task resolved but for its dependencies and handlers, which need every name first.
+pub(super) struct Pending {
+    pub(super) file: usize,
+    pub(super) name: Spanned<String>,
+    pub(super) deps: Vec<Spanned<String>>,
+    pub(super) aliases: Vec<Spanned<String>>,
+    pub(super) handlers: Handlers<Spanned<String>>,
     output_refs: OutputRefs,
     task: Task,
 }
@@ -450,6 +474,24 @@ fn namespace_of(shown: &str, included: &[(String, String)]) -> String {
         .join(":")
 }
 
+/// A task's `on-failure` and `finally`, names resolved in its namespace.
+fn handlers_of(
+    task: &RawTask,
+    namespace: &str,
+    known: &std::collections::HashSet<String>,
+) -> Handlers<Spanned<String>> {
+    let resolve = |names: &Vec<Spanned<String>>| {
+        names
+            .iter()
+            .map(|n| Spanned::new(n.span(), in_namespace(namespace, n.get_ref(), known)))
+            .collect()
+    };
+    Handlers {
+        on_failure: resolve(&task.on_failure),
+        finally: resolve(&task.finally),
+    }
+}
+
 /// The full name of a task `name` of `namespace`.
 fn qualify(namespace: &str, name: &str) -> String {
     if namespace.is_empty() {
@@ -472,7 +514,7 @@ fn in_namespace(namespace: &str, name: &str, known: &std::collections::HashSet<S
     name.to_owned()
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
@@ -802,6 +844,10 @@ impl Resolver<'_> {
             output_refs: Vec::new(),
             secrets: Vec::new(),
             interactive: action.as_ref().is_some_and(Action::interactive),
+            aliases: raw.aliases.iter().map(|a| a.get_ref().clone()).collect(),
+            hidden: raw.hidden.as_ref().is_some_and(|h| *h.get_ref()),
+            on_failure: Vec::new(),
+            finally: Vec::new(),
             action,
             file: self.source.name().to_owned(),
             fingerprint,

@@ -1,15 +1,18 @@
 //! Task files: `tasks/*.toml` loaded, resolved and validated into a [`TaskSet`].
 //!
 //! The flow is `file` (raw serde structs with spans) → `load` (variables, names,
-//! actions; every problem collected) → `graph` (dependencies, cycles) → [`TaskSet`].
+//! actions; every problem collected; `aliases` and `handlers` checked there) →
+//! `graph` (dependencies, cycles) → [`TaskSet`].
 //! Raw types never leave this module.
 
+mod aliases;
 pub(crate) mod args;
 mod error;
 #[cfg(test)]
 mod every_key_tests;
 mod file;
 pub(crate) mod graph;
+mod handlers;
 mod include;
 mod load;
 mod matrix;

@@ -77,6 +77,14 @@ pub struct Task {
     pub(crate) action: Option<Action>,
     /// Its command gets the terminal and runs alone (`interactive = true`).
     pub(crate) interactive: bool,
+    /// Other names that select it on the command line (`aliases`).
+    pub(crate) aliases: Vec<String>,
+    /// Left out of `ops list` unless `--all` (`hidden = true`).
+    pub(crate) hidden: bool,
+    /// Tasks run when it fails, or for an aggregate a task under it (`on-failure`).
+    pub(crate) on_failure: Vec<TaskId>,
+    /// Tasks run after it whether it failed or not (`finally`).
+    pub(crate) finally: Vec<TaskId>,
     /// The task file it comes from, as shown to users.
     pub(crate) file: String,
     /// Hash of everything that defines what the task does (for up-to-date checks and journals).
@@ -108,6 +116,8 @@ pub struct TaskSet {
     files: Vec<SourceFile>,
     tasks: Vec<Task>,
     index: HashMap<String, TaskId>,
+    /// Each alias, with the task it names.
+    aliases: HashMap<String, TaskId>,
     /// Every secret declared in `[secrets]`, used or not.
     secrets: Vec<SecretSource>,
     /// The tasks that take arguments (each invocation is a task of the set).
@@ -126,11 +136,17 @@ impl TaskSet {
             .enumerate()
             .map(|(i, t)| (t.name.clone(), TaskId(i)))
             .collect();
+        let aliases = tasks
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| t.aliases.iter().map(move |a| (a.clone(), TaskId(i))))
+            .collect();
         Self {
             root,
             files,
             tasks,
             index,
+            aliases,
             secrets,
             usages: Vec::new(),
         }
@@ -170,6 +186,16 @@ impl TaskSet {
 
     pub fn find(&self, name: &str) -> Option<TaskId> {
         self.index.get(name).copied()
+    }
+
+    /// The task an alias names (names are looked up with [`TaskSet::find`]).
+    pub fn alias(&self, alias: &str) -> Option<TaskId> {
+        self.aliases.get(alias).copied()
+    }
+
+    /// Every alias.
+    pub fn aliases(&self) -> impl Iterator<Item = &str> {
+        self.aliases.keys().map(String::as_str)
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {

@@ -105,6 +105,19 @@ fn kill_9_mid_run_then_resume() {
         .spawn()
         .unwrap();
     wait_for(&test.root().join("b-started"));
+    // The task writes b-started on its own; ops records its process group as it
+    // handles the start: wait for that record, which the kill must not outrun.
+    let runs = test.root().join(".ops/runs");
+    let start = Instant::now();
+    while !std::fs::read_dir(&runs).into_iter().flatten().flatten().any(|e| {
+        std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains(r#""record":"process","task":"b""#))
+    }) {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "b's process group is never recorded"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     kill(Pid::from_raw(i32::try_from(ops.id()).unwrap()), Signal::SIGKILL).unwrap();
     ops.wait().unwrap();
     // ops could not clean up after SIGKILL: its task b is still running.

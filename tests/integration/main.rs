@@ -7,6 +7,7 @@ mod servers;
 mod arguments;
 mod bad_input;
 mod bad_input_lint;
+mod choosing;
 mod confirm;
 mod diagnostics;
 mod diff;
