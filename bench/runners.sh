@@ -79,5 +79,8 @@ echo "startup on 50 tasks (ms): $(mean_ms "$work/startup.json")"
 python3 bench/gen_graph.py dag 10000 "$work/big"
 hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/validate.json" -n validate "$ops --root $work/big validate" >/dev/null 2>&1
 echo "load + validate 10,000 tasks (ms): $(mean_ms "$work/validate.json")"
+python3 bench/gen_runbook.py "$work/runbook"
+hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/runbook.json" -n validate "$ops --root $work/runbook validate" >/dev/null 2>&1
+echo "load + validate 10,000 matrix instances, 2,500 aggregates, 500 tasks with arguments (ms): $(mean_ms "$work/runbook.json")"
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/list.json" -n list "$ops --root examples/homelab list" >/dev/null 2>&1
 echo "ops list on examples/homelab (ms): $(mean_ms "$work/list.json")"
