@@ -218,6 +218,33 @@ pub(super) fn probe(specs: &[Spec]) -> Values {
     }
 }
 
+/// The values a dependency gives (`args = { container = "redis", push = true }`), as
+/// a command line would: checked the same way, defaults filled in.
+pub(crate) fn from_table(specs: &[Spec], table: &IndexMap<String, String>) -> Result<Values, ArgError> {
+    if let Some(unknown) = table.keys().find(|k| !specs.iter().any(|s| &s.name == *k)) {
+        return Err(ArgError {
+            message: format!("no argument `{unknown}`"),
+            help: suggestion(unknown, specs.iter().map(|s| s.name.as_str())),
+        });
+    }
+    let mut words = Vec::new();
+    let mut positionals = Vec::new();
+    for spec in specs {
+        let Some(value) = table.get(&spec.name) else {
+            continue;
+        };
+        match spec.kind {
+            Kind::Flag if value == "true" => words.push(format!("--{}", spec.name)),
+            Kind::Flag => {}
+            Kind::Option => words.push(format!("--{}={value}", spec.name)),
+            Kind::Positional | Kind::Variadic => positionals.push(value.clone()),
+        }
+    }
+    // Positionals in their order: a missing one in the middle cannot be skipped.
+    words.extend(positionals);
+    parse(specs, &words)
+}
+
 /// A command line that does not fit the task's arguments.
 #[derive(Debug)]
 pub(crate) struct ArgError {

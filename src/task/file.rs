@@ -30,8 +30,15 @@ use crate::scalar::Scalar;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawTask {
     pub description: Option<Spanned<String>>,
-    #[serde(default)]
+    /// `deps` as written: names, or `{ task = "build-image", args = { container = "redis" } }`.
+    #[serde(default, rename = "deps")]
+    pub raw_deps: Vec<Spanned<RawDep>>,
+    /// The dependencies given by name (split from `deps` after reading).
+    #[serde(skip)]
     pub deps: Vec<Spanned<String>>,
+    /// The dependencies on a task that takes arguments, with their values.
+    #[serde(skip)]
+    pub dep_invocations: Vec<Spanned<RawInvoke>>,
     #[serde(default)]
     pub sources: Vec<Spanned<String>>,
     #[serde(default)]
@@ -296,6 +303,14 @@ fn parse_task(value: Spanned<DeValue<'_>>) -> Result<RawTask, toml::de::Error> {
     }
     let mut task = RawTask::deserialize(ValueDeserializer::from(Spanned::new(at, DeValue::Table(rest))))?;
     task.steps = steps;
+    for dep in &task.raw_deps {
+        match dep.get_ref() {
+            RawDep::Name(name) => task.deps.push(Spanned::new(dep.span(), name.clone())),
+            RawDep::Invoke(invoke) => task
+                .dep_invocations
+                .push(Spanned::new(dep.span(), invoke.clone())),
+        }
+    }
     if let Some(args) = &task.args {
         let mut words = Vec::new();
         for item in args.get_ref() {
@@ -309,6 +324,41 @@ fn parse_task(value: Spanned<DeValue<'_>>) -> Result<RawTask, toml::de::Error> {
         }
     }
     Ok(task)
+}
+
+/// An item of `deps`: a task's name, or a task that takes arguments with its values.
+#[derive(Debug, Clone)]
+pub(super) enum RawDep {
+    Name(String),
+    Invoke(RawInvoke),
+}
+
+/// `{ task = "build-image", args = { container = "redis", push = true } }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInvoke {
+    pub task: String,
+    #[serde(default)]
+    pub args: IndexMap<String, Scalar>,
+}
+
+impl<'de> Deserialize<'de> for RawDep {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawDep;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a task's name, or `{ task = \"NAME\", args = { … } }`")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<RawDep, E> {
+                Ok(RawDep::Name(name.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawDep, A::Error> {
+                RawInvoke::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(RawDep::Invoke)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 /// An item of `args`: a word for `script`, or an argument the task takes.

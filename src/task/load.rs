@@ -116,6 +116,73 @@ fn load_files(
                 .map(move |entry| qualify(&namespace, entry.name.get_ref()))
         })
         .collect();
+    // Dependencies on tasks that take arguments are invocations too: each gives an
+    // instance of its own, which the dependent depends on.
+    let mut specs_of: HashMap<String, Vec<task_args::Spec>> = HashMap::new();
+    for (source, raw) in files.iter().zip(&raws) {
+        let namespace = namespace_of(source.name(), included);
+        for entry in raw.tasks.iter().filter(|e| !e.task.arg_specs.is_empty()) {
+            let specs = entry
+                .task
+                .arg_specs
+                .iter()
+                .filter_map(|s| task_args::Spec::from_raw(s.get_ref()).ok())
+                .collect();
+            specs_of.insert(qualify(&namespace, entry.name.get_ref()), specs);
+        }
+    }
+    let mut invocations: Vec<(String, ArgValues)> = invocations.to_vec();
+    let mut invoked_by: HashMap<(usize, String), Vec<Spanned<String>>> = HashMap::new();
+    for (file_index, (source, raw)) in files.iter().zip(&raws).enumerate() {
+        let namespace = namespace_of(source.name(), included);
+        for entry in &raw.tasks {
+            for dep in &entry.task.dep_invocations {
+                let target = in_namespace(&namespace, &dep.get_ref().task, &known);
+                let Some(specs) = specs_of.get(&target) else {
+                    errors.push(LoadError::InvalidValue {
+                        src: source.named(),
+                        span: span(dep.span()),
+                        message: format!("`{target}` is not a task that takes arguments"),
+                        label: "arguments for it".into(),
+                        help: Some(if known.contains(&target) {
+                            format!("depend on it by name: deps = [\"{target}\"]")
+                        } else {
+                            suggestion(&target, specs_of.keys().map(String::as_str))
+                                .unwrap_or_else(|| "declare its arguments: args = [{ name = \"…\" }]".into())
+                        }),
+                    });
+                    continue;
+                };
+                let table: IndexMap<String, String> = dep
+                    .get_ref()
+                    .args
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .collect();
+                match task_args::from_table(specs, &table) {
+                    Ok(values) => {
+                        let instance = values.instance_name(&target, specs);
+                        invoked_by
+                            .entry((file_index, qualify(&namespace, entry.name.get_ref())))
+                            .or_default()
+                            .push(Spanned::new(dep.span(), instance));
+                        invocations.push((target, values));
+                    }
+                    Err(e) => errors.push(LoadError::InvalidValue {
+                        src: source.named(),
+                        span: span(dep.span()),
+                        message: format!("the arguments for `{target}`: {}", e.message),
+                        label: "arguments".into(),
+                        help: Some(match e.help {
+                            Some(h) => format!("{h}; usage: {}", task_args::usage_line(&target, specs)),
+                            None => format!("usage: {}", task_args::usage_line(&target, specs)),
+                        }),
+                    }),
+                }
+            }
+        }
+    }
+    let invocations = invocations.as_slice();
     for (file_index, (source, raw)) in files.iter().zip(raws.iter()).enumerate() {
         let namespace = namespace_of(source.name(), included);
         for RawEntry { name, task } in &raw.tasks {
@@ -197,6 +264,13 @@ fn load_files(
                         .deps
                         .iter()
                         .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
+                        .chain(
+                            invoked_by
+                                .get(&(file_index, qualified.clone()))
+                                .into_iter()
+                                .flatten()
+                                .cloned(),
+                        )
                         .collect();
                     pending.push(Pending {
                         file: file_index,
@@ -238,6 +312,13 @@ fn load_files(
                 let deps = deps
                     .into_iter()
                     .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
+                    .chain(
+                        invoked_by
+                            .get(&(file_index, qualified.clone()))
+                            .into_iter()
+                            .flatten()
+                            .cloned(),
+                    )
                     .collect();
                 let (task_model, output_refs) =
                     shared.resolve(&instance.name, &instance.values, None, task, &mut errors);

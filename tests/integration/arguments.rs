@@ -118,3 +118,44 @@ fn a_flag_of_ops_run_cannot_be_an_argument() {
         ran.stderr
     );
 }
+
+/// `deps = [{ task, args }]`: each distinct (task, arguments) is an instance of its
+/// own, run once however many tasks depend on it.
+#[test]
+fn dependencies_pass_arguments() {
+    let test = Test::new().tasks(
+        r#"
+[tasks.image]
+args = [{ name = "container", choices = ["authentik", "redis"] }, { name = "push", flag = true }]
+shell = "echo {{ args.container }}-{{ args.push }} >> built"
+
+[tasks.release]
+deps = [{ task = "image", args = { container = "redis" } }, { task = "image", args = { container = "authentik", push = true } }]
+shell = "echo release >> built"
+
+[tasks.again]
+deps = ["release", { task = "image", args = { container = "redis" } }]
+shell = "true"
+"#,
+    );
+    let ran = test.run_with(&["run", "again", "-j", "1"]);
+    ran.assert_code(0);
+    let mut lines: Vec<String> = ran.read("built").lines().map(str::to_owned).collect();
+    assert_eq!(lines.pop().as_deref(), Some("release"));
+    lines.sort();
+    assert_eq!(lines, ["authentik-true", "redis-false"], "each instance once");
+    ran.assert_stdout("image[redis]")
+        .assert_stdout("image[authentik,push]");
+
+    let bad = Test::new()
+        .tasks("[tasks.image]\nargs = [{ name = \"container\" }]\nshell = \"true\"\n\n[tasks.r]\ndeps = [{ task = \"image\", args = { contianer = \"x\" } }]\nshell = \"true\"\n")
+        .args(&["validate"])
+        .run();
+    bad.assert_code(2);
+    assert!(
+        bad.stderr.contains("no argument `contianer`") && bad.stderr.contains("container"),
+        "{}",
+        bad.stderr
+    );
+    assert!(bad.stderr.contains("main.toml:6:9"), "{}", bad.stderr);
+}
