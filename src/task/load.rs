@@ -260,18 +260,12 @@ fn load_files(
                     let (mut task_model, output_refs) =
                         shared.resolve(&instance, &IndexMap::new(), Some(values), task, &mut errors);
                     task_model.usage = Some(qualified.clone());
-                    let deps = task
-                        .deps
-                        .iter()
-                        .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
-                        .chain(
-                            invoked_by
-                                .get(&(file_index, qualified.clone()))
-                                .into_iter()
-                                .flatten()
-                                .cloned(),
-                        )
-                        .collect();
+                    let deps = full_deps(
+                        &task.deps,
+                        &namespace,
+                        &known,
+                        invoked_by.get(&(file_index, qualified.clone())),
+                    );
                     pending.push(Pending {
                         file: file_index,
                         name: Spanned::new(name.span(), instance),
@@ -309,17 +303,12 @@ fn load_files(
                 } else {
                     task.deps.clone()
                 };
-                let deps = deps
-                    .into_iter()
-                    .map(|d| Spanned::new(d.span(), in_namespace(&namespace, d.get_ref(), &known)))
-                    .chain(
-                        invoked_by
-                            .get(&(file_index, qualified.clone()))
-                            .into_iter()
-                            .flatten()
-                            .cloned(),
-                    )
-                    .collect();
+                let deps = full_deps(
+                    &deps,
+                    &namespace,
+                    &known,
+                    invoked_by.get(&(file_index, qualified.clone())),
+                );
                 let (task_model, output_refs) =
                     shared.resolve(&instance.name, &instance.values, None, task, &mut errors);
                 pending.push(Pending {
@@ -553,6 +542,21 @@ fn namespace_of(shown: &str, included: &[(String, String)]) -> String {
         .filter(|part| !part.is_empty())
         .collect::<Vec<_>>()
         .join(":")
+}
+
+/// A task's dependencies: its names resolved in its namespace, then the instances of
+/// the tasks it gives arguments to.
+fn full_deps(
+    names: &[Spanned<String>],
+    namespace: &str,
+    known: &std::collections::HashSet<String>,
+    invoked: Option<&Vec<Spanned<String>>>,
+) -> Vec<Spanned<String>> {
+    names
+        .iter()
+        .map(|d| Spanned::new(d.span(), in_namespace(namespace, d.get_ref(), known)))
+        .chain(invoked.into_iter().flatten().cloned())
+        .collect()
 }
 
 /// A task's `on-failure` and `finally`, names resolved in its namespace.
