@@ -68,3 +68,20 @@ fn a_name_twice_in_one_namespace_is_an_error() {
         ran.stderr
     );
 }
+
+#[test]
+fn a_matrix_in_a_namespace_names_its_instances_there() {
+    let ran = Test::new()
+        .file(
+            "tasks/images/build.toml",
+            "[tasks.build]\nmatrix = { c = [\"a\", \"b\"] }\nshell = \"echo {{ matrix.c }} >> built\"\n\n[tasks.all]\ndeps = [\"build\"]\nshell = \"true\"\n",
+        )
+        .args(&["run", "images:all"])
+        .run();
+    ran.assert_code(0);
+    ran.assert_stdout("images:build[a]")
+        .assert_stdout("images:build[b]");
+    let mut built: Vec<String> = ran.read("built").lines().map(str::to_owned).collect();
+    built.sort();
+    assert_eq!(built, ["a", "b"]);
+}
