@@ -14,9 +14,16 @@ use crate::task::TaskSet;
 pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error> {
     let order = if args.tasks.is_empty() {
         let every: Vec<String> = set.names().map(str::to_owned).collect();
-        select(set, &every)?
+        let order = select(set, &every)?;
+        let broken = order.iter().filter(|&&id| set.broken(id).is_some()).count();
+        if broken > 0 {
+            eprintln!("{}; the others are checked", super::cannot_run_note(broken));
+        }
+        order.into_iter().filter(|&id| set.broken(id).is_none()).collect()
     } else {
-        may_run(set, &select(set, &args.tasks)?, |_| false)
+        let order = may_run(set, &select(set, &args.tasks)?, |_| false);
+        set.check_runnable(order.iter().copied())?;
+        order
     };
     let findings = doctor::check(set, &order, Mode::Apply, &|_| true);
     let text = match args.output {

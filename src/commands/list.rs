@@ -8,20 +8,16 @@ use serde_json::json;
 
 use crate::cli::{Format, ListArgs};
 use crate::exit::ExitStatus;
-use crate::task::{Task, TaskSet};
+use crate::task::{Task, TaskId, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
-    let shown: Vec<&Task> = set
-        .iter()
-        .map(|(_, t)| t)
-        .filter(|t| args.all || !t.hidden)
-        .collect();
+    let shown: Vec<(TaskId, &Task)> = set.iter().filter(|(_, t)| args.all || !t.hidden).collect();
     let text = match args.output {
         Format::Human => render(&shown, set),
         Format::Json => {
             let tasks: Vec<_> = shown
                 .iter()
-                .map(|t| {
+                .map(|&(id, t)| {
                     json!({
                         "name": t.name,
                         "aliases": t.aliases,
@@ -30,6 +26,7 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
                         "kind": t.action.as_ref().map_or("aggregate", crate::executor::Action::key),
                         "deps": t.deps.iter().map(|&d| set.get(d).name.as_str()).collect::<Vec<_>>(),
                         "file": t.file,
+                        "problems": set.broken(id).unwrap_or_default().iter().map(ToString::to_string).collect::<Vec<_>>(),
                     })
                 })
                 .collect();
@@ -48,6 +45,10 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
         }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let broken = shown.iter().filter(|(id, _)| set.broken(*id).is_some()).count();
+    if broken > 0 && args.output == Format::Human {
+        eprintln!("{}", super::cannot_run_note(broken));
+    }
     ExitStatus::Success
 }
 
@@ -62,14 +63,24 @@ fn title(task: &Task) -> String {
 
 /// The tasks in the order of the files, then every task that takes arguments, by its
 /// usage line.
-fn render(tasks: &[&Task], set: &TaskSet) -> String {
-    let rows: Vec<(String, &str)> = tasks
+fn render(tasks: &[(TaskId, &Task)], set: &TaskSet) -> String {
+    let rows: Vec<(String, String)> = tasks
         .iter()
-        .map(|t| (title(t), t.description.as_deref().unwrap_or("")))
+        .map(|&(id, t)| {
+            let description = t.description.as_deref().unwrap_or("");
+            let description = match set.broken(id) {
+                // The first reason is enough here; `ops validate` shows every one, where.
+                Some([first, ..]) => format!("{description} [cannot run: {first}]")
+                    .trim_start()
+                    .to_owned(),
+                _ => description.to_owned(),
+            };
+            (title(t), description)
+        })
         .chain(set.usages().iter().map(|u| {
             (
                 crate::task::args::usage_line(&u.name, &u.specs),
-                u.description.as_deref().unwrap_or(""),
+                u.description.clone().unwrap_or_default(),
             )
         }))
         .collect();

@@ -32,7 +32,16 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             clap_complete::generate(*shell, &mut command, "ops", &mut std::io::stdout());
             Ok(ExitStatus::Success)
         }
-        Command::Validate => load().map(|_| ExitStatus::Success),
+        Command::Validate => {
+            let set = load()?;
+            match set.problems() {
+                [] => Ok(ExitStatus::Success),
+                problems => Err(task::LoadErrors {
+                    errors: problems.to_vec(),
+                }
+                .into()),
+            }
+        }
         Command::Lint(args) => Ok(lint::lint(cli.root.as_deref(), args)?),
         Command::Rules => Ok(lint::rules(cli.root.as_deref())?),
         Command::Rule { id } => Ok(lint::show_rule(cli.root.as_deref(), id)?),
@@ -74,6 +83,17 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
                 }
             }
         }
+    }
+}
+
+/// Said when `count` tasks of a listing cannot run (placeholders that nothing defines).
+fn cannot_run_note(count: usize) -> String {
+    if count == 1 {
+        "note: 1 task cannot run until its placeholders are defined; `ops validate` shows where".into()
+    } else {
+        format!(
+            "note: {count} tasks cannot run until their placeholders are defined; `ops validate` shows where"
+        )
     }
 }
 

@@ -21,6 +21,12 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     let targets: Vec<String> = roots.iter().map(|&id| set.get(id).name.clone()).collect();
     let Selection { order, excluded } =
         run::choose(set, &roots, &args.skip, args.no_deps).map_err(run::SelectError::from)?;
+    // A task that cannot run fails the run only when it might run.
+    set.check_runnable(
+        run::may_run(set, &order, |id| excluded.contains(id))
+            .into_iter()
+            .filter(|id| !excluded.contains(*id)),
+    )?;
     let resume = match (&saved, args.plan.as_deref()) {
         (Some(plan), Some(path)) => {
             let resume = plan.check(path, set, &targets, &order)?;

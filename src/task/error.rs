@@ -27,7 +27,7 @@ fn plural(n: usize) -> String {
     }
 }
 
-#[derive(Debug, Error, Diagnostic)]
+#[derive(Clone, Debug, Error, Diagnostic)]
 pub enum LoadError {
     #[error("cannot read {path}: {reason}")]
     #[diagnostic(code(ops::task::read))]
@@ -301,7 +301,7 @@ pub enum LoadError {
 }
 
 /// A secondary location attached to an error ("first defined here").
-#[derive(Debug, Error, Diagnostic)]
+#[derive(Clone, Debug, Error, Diagnostic)]
 #[error("{message}")]
 #[diagnostic(severity(Advice))]
 pub struct Note {

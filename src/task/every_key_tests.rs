@@ -161,14 +161,21 @@ fn document(kind: &str, example: &toml::Value) -> String {
 /// labelled ranges.
 fn load(text: &str) -> Result<String, Vec<std::ops::Range<usize>>> {
     let file = SourceFile::new("tasks/t.toml", text.to_owned());
-    match load_sources(Path::new("/repo"), vec![file], &Vars::default()) {
-        Ok(set) => Ok(format!("{:?}", set.get(set.find("t").expect("t"))).replace("\\\"", "\"")),
-        Err(errors) => Err(errors
-            .errors
+    // What `ops validate` reports: the problems that stop loading, and those that
+    // stop only the task that has them.
+    let problems = |errors: &[crate::task::error::LoadError]| {
+        errors
             .iter()
             .flat_map(|e| e.labels().into_iter().flatten())
             .map(|l| l.offset()..l.offset() + l.len())
-            .collect()),
+            .collect()
+    };
+    match load_sources(Path::new("/repo"), vec![file], &Vars::default()) {
+        Ok(set) if set.problems().is_empty() => {
+            Ok(format!("{:?}", set.get(set.find("t").expect("t"))).replace("\\\"", "\""))
+        }
+        Ok(set) => Err(problems(set.problems())),
+        Err(errors) => Err(problems(&errors.errors)),
     }
 }
 

@@ -19,11 +19,11 @@ use super::include;
 use super::matrix::{self, Instance};
 use super::model::{EnvFile, SecretSource, Task, TaskId, TaskSet, Usage};
 use super::settings::{self, RawNixTools, RawSettings, Repository};
-use super::vars::{self, Vars};
+use super::vars::{self, Vars, undefined_help};
 use crate::diagnostic::{SourceFile, span, suggestion};
 use crate::executor::{self, Action, RawCommand, Resolve};
 use crate::kube::Context;
-use crate::template::Template;
+use crate::template::{Template, UnknownName};
 
 /// Load and validate every task file under `root/tasks`.
 pub(crate) fn load(root: &Path, overrides: &Vars) -> Result<TaskSet, LoadErrors> {
@@ -97,7 +97,11 @@ fn load_files(
     }
     // Variables belong to the whole set of files.
     let declared = vars::merge(&files, raws.iter().map(|r| &r.vars), &mut errors);
-    let vars = vars::resolve(&files, &declared, overrides, &mut errors);
+    let vars::Resolved {
+        values: vars,
+        broken: broken_vars,
+        problems: mut deferred,
+    } = vars::resolve(&files, &declared, overrides, &mut errors);
     let mut lists: IndexMap<String, Spanned<Vec<String>>> = IndexMap::new();
     for raw in &raws {
         for (name, list) in &raw.lists {
@@ -214,6 +218,7 @@ fn load_files(
                 root,
                 source,
                 vars: &vars,
+                broken_vars: &broken_vars,
                 lists: &lists,
                 secrets: &raw.secrets,
                 overrides,
@@ -249,7 +254,9 @@ fn load_files(
                 if invoked.is_empty() {
                     // Checked with every argument given, though nothing runs it.
                     let probe = task_args::probe(&specs);
-                    shared.resolve(&qualified, &IndexMap::new(), Some(&probe), task, &mut errors);
+                    let (_, _, problems) =
+                        shared.resolve(&qualified, &IndexMap::new(), Some(&probe), task, &mut errors);
+                    deferred.extend(problems.own);
                     continue;
                 }
                 for values in invoked {
@@ -257,7 +264,7 @@ fn load_files(
                     if pending.iter().any(|p| *p.name.get_ref() == instance) {
                         continue;
                     }
-                    let (mut task_model, output_refs) =
+                    let (mut task_model, output_refs, problems) =
                         shared.resolve(&instance, &IndexMap::new(), Some(values), task, &mut errors);
                     task_model.usage = Some(qualified.clone());
                     let deps = full_deps(
@@ -274,6 +281,7 @@ fn load_files(
                         handlers: handlers_of(task, &namespace, &known),
                         output_refs,
                         task: task_model,
+                        problems,
                     });
                 }
                 continue;
@@ -309,7 +317,7 @@ fn load_files(
                     &known,
                     invoked_by.get(&(file_index, qualified.clone())),
                 );
-                let (task_model, output_refs) =
+                let (task_model, output_refs, problems) =
                     shared.resolve(&instance.name, &instance.values, None, task, &mut errors);
                 pending.push(Pending {
                     file: file_index,
@@ -324,6 +332,7 @@ fn load_files(
                     handlers: handlers_of(task, &namespace, &known),
                     output_refs,
                     task: task_model,
+                    problems,
                 });
             }
             if task.matrix.is_some() {
@@ -332,7 +341,7 @@ fn load_files(
                     description: task.description.clone(),
                     ..RawTask::default()
                 };
-                let (task_model, output_refs) =
+                let (task_model, output_refs, _) =
                     shared.resolve(&qualified, &IndexMap::new(), None, &aggregate, &mut errors);
                 pending.push(Pending {
                     file: file_index,
@@ -348,6 +357,7 @@ fn load_files(
                     },
                     output_refs,
                     task: task_model,
+                    problems: Problems::default(),
                 });
             }
         }
@@ -389,18 +399,29 @@ fn load_files(
     }
 
     let refs: Vec<(usize, OutputRefs)> = pending.iter().map(|p| (p.file, p.output_refs.clone())).collect();
+    let mut broken: HashMap<TaskId, Vec<LoadError>> = HashMap::new();
     let tasks = pending
         .into_iter()
         .zip(dep_ids)
         .zip(handler_ids)
-        .map(|((p, deps), handlers)| Task {
-            deps: deps.into_iter().map(TaskId).collect(),
-            on_failure: handlers.on_failure.into_iter().map(TaskId).collect(),
-            finally: handlers.finally.into_iter().map(TaskId).collect(),
-            ..p.task
+        .enumerate()
+        .map(|(i, ((p, deps), handlers))| {
+            let Problems { own, inherited } = p.problems;
+            if !own.is_empty() || !inherited.is_empty() {
+                broken.insert(TaskId(i), own.iter().cloned().chain(inherited).collect());
+                deferred.extend(own);
+            }
+            Task {
+                deps: deps.into_iter().map(TaskId).collect(),
+                on_failure: handlers.on_failure.into_iter().map(TaskId).collect(),
+                finally: handlers.finally.into_iter().map(TaskId).collect(),
+                ..p.task
+            }
         })
         .collect();
-    let set = TaskSet::new(root.to_path_buf(), files, tasks, declared_secrets).with_usages(usages);
+    let set = TaskSet::new(root.to_path_buf(), files, tasks, declared_secrets)
+        .with_usages(usages)
+        .with_problems(deferred, broken);
     check_output_refs(&set, &refs, &mut errors);
     if errors.is_empty() {
         Ok(set)
@@ -430,6 +451,7 @@ struct Shared<'a> {
     root: &'a Path,
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
+    broken_vars: &'a HashMap<String, Vec<LoadError>>,
     lists: &'a IndexMap<String, Spanned<Vec<String>>>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
@@ -449,18 +471,22 @@ impl Shared<'_> {
         args: Option<&ArgValues>,
         raw: &RawTask,
         errors: &mut Vec<LoadError>,
-    ) -> (Task, OutputRefs) {
+    ) -> (Task, OutputRefs, Problems) {
+        let mut own = Vec::new();
         let mut resolver = Resolver {
             root: self.root,
             source: self.source,
             vars: self.vars,
+            broken_vars: self.broken_vars,
+            used_broken: Vec::new(),
+            inherited: Vec::new(),
             lists: self.lists,
             matrix: values,
             args,
             secrets: self.secrets,
             overrides: self.overrides,
             task: name,
-            errors,
+            errors: &mut own,
             output_refs: Vec::new(),
             used_secrets: Vec::new(),
             settings: self.settings,
@@ -479,7 +505,14 @@ impl Shared<'_> {
             .map(|r| (r.task.clone(), r.key.clone()))
             .collect();
         task.output_refs.dedup();
-        (task, output_refs)
+        let inherited = resolver.inherited;
+        // A placeholder that nothing defines makes only this task unrunnable; any other
+        // problem is the files'.
+        let (own, others): (Vec<_>, Vec<_>) = own
+            .into_iter()
+            .partition(|e| matches!(e, LoadError::UnknownVariable { .. }));
+        errors.extend(others);
+        (task, output_refs, Problems { own, inherited })
     }
 }
 
@@ -514,6 +547,14 @@ struct OutputRef {
 type OutputRefs = Vec<OutputRef>;
 
 /// A task resolved but for its dependencies and handlers, which need every name first.
+/// Why a task cannot run, though the others can: its own placeholders that nothing
+/// defines, and those of the variables it uses.
+#[derive(Default)]
+struct Problems {
+    own: Vec<LoadError>,
+    inherited: Vec<LoadError>,
+}
+
 pub(super) struct Pending {
     pub(super) file: usize,
     pub(super) name: Spanned<String>,
@@ -522,6 +563,7 @@ pub(super) struct Pending {
     pub(super) handlers: Handlers<Spanned<String>>,
     output_refs: OutputRefs,
     task: Task,
+    problems: Problems,
 }
 
 /// The namespace of a task file: its directories below `tasks/`, joined with `:`
@@ -798,6 +840,11 @@ pub(super) struct Resolver<'a> {
     root: &'a Path,
     source: &'a SourceFile,
     vars: &'a IndexMap<String, String>,
+    /// The variables that use a name nothing defines, and the ones of them this task uses.
+    broken_vars: &'a HashMap<String, Vec<LoadError>>,
+    used_broken: Vec<String>,
+    /// Their problems.
+    inherited: Vec<LoadError>,
     /// The values of a matrix instance, as `{{ matrix.KEY }}`.
     matrix: &'a IndexMap<String, String>,
     /// The values of an invocation of a task that takes arguments, as `{{ args.NAME }}`.
@@ -952,7 +999,11 @@ impl Resolver<'_> {
                 Some("remove it (`\\u0000` in a TOML string is a NUL byte)".into()),
             );
         }
+        let broken = std::cell::RefCell::new(Vec::new());
         let lookup = |name: &str| {
+            if self.broken_vars.contains_key(name) && !self.overrides.0.contains_key(name) {
+                broken.borrow_mut().push(name.to_owned());
+            }
             self.overrides
                 .0
                 .get(name)
@@ -964,20 +1015,36 @@ impl Resolver<'_> {
                     self.args?.text(arg, true)
                 })
         };
-        if foreign {
-            return Template::parse_foreign(value, lookup);
+        let template = if foreign {
+            Template::parse_foreign(value, lookup)
+        } else {
+            match Template::parse(value, lookup) {
+                Ok(template) => template,
+                Err(unknown) => {
+                    self.unknown(value, &at, unknown);
+                    Template::literal(value.to_owned())
+                }
+            }
+        };
+        for name in broken.into_inner() {
+            if !self.used_broken.contains(&name) {
+                self.inherited.extend(self.broken_vars[&name].iter().cloned());
+                self.used_broken.push(name);
+            }
         }
-        match Template::parse(value, lookup) {
-            Ok(template) => template,
-            Err(unknown) => {
-                for u in unknown {
-                    let place = vars::locate(self.source, at.clone(), &value[u.range.clone()]);
-                    let candidates = self
-                        .vars
-                        .keys()
-                        .chain(self.overrides.0.keys())
-                        .map(String::as_str);
-                    self.errors.push(LoadError::UnknownVariable {
+        template
+    }
+
+    /// Report the names a string uses that nothing defines.
+    fn unknown(&mut self, value: &str, at: &Range<usize>, unknown: Vec<UnknownName>) {
+        for u in unknown {
+            let place = vars::locate(self.source, at.clone(), &value[u.range.clone()]);
+            let candidates = self
+                .vars
+                .keys()
+                .chain(self.overrides.0.keys())
+                .map(String::as_str);
+            self.errors.push(LoadError::UnknownVariable {
                         src: self.source.named(),
                         span: span(place),
                         help: match () {
@@ -995,14 +1062,11 @@ impl Resolver<'_> {
                                 u.name.trim_start_matches("matrix.")
                             )),
                             () => suggestion(&u.name, candidates).or_else(|| {
-                                Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
+                                Some(undefined_help(&u.name))
                             }),
                         },
                         name: u.name,
                     });
-                }
-                Template::literal(value.to_owned())
-            }
         }
     }
 

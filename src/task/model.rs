@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::error::{LoadError, LoadErrors};
 use crate::diagnostic::SourceFile;
 use crate::executor::Action;
 use crate::template::Template;
@@ -122,6 +123,11 @@ pub struct TaskSet {
     secrets: Vec<SecretSource>,
     /// The tasks that take arguments (each invocation is a task of the set).
     usages: Vec<Usage>,
+    /// Placeholders that nothing defines, each once: in a task, or in a variable.
+    problems: Vec<LoadError>,
+    /// The tasks that cannot run because of them, each with its own and those of
+    /// the variables it uses. The other tasks can run.
+    broken: HashMap<TaskId, Vec<LoadError>>,
 }
 
 impl TaskSet {
@@ -149,6 +155,54 @@ impl TaskSet {
             aliases,
             secrets,
             usages: Vec::new(),
+            problems: Vec::new(),
+            broken: HashMap::new(),
+        }
+    }
+
+    pub(super) fn with_problems(
+        mut self,
+        problems: Vec<LoadError>,
+        broken: HashMap<TaskId, Vec<LoadError>>,
+    ) -> Self {
+        self.problems = problems;
+        self.broken = broken;
+        self
+    }
+
+    /// Every placeholder in the files that nothing defines (`ops validate` reports
+    /// them; a run fails on them only when it selects a task that has one).
+    pub fn problems(&self) -> &[LoadError] {
+        &self.problems
+    }
+
+    /// Why the task cannot run, when it cannot.
+    pub(crate) fn broken(&self, id: TaskId) -> Option<&[LoadError]> {
+        self.broken.get(&id).map(Vec::as_slice)
+    }
+
+    /// The problems of the tasks in `ids`, as one error; nothing when all can run.
+    pub(crate) fn check_runnable(&self, ids: impl IntoIterator<Item = TaskId>) -> Result<(), LoadErrors> {
+        let mut seen = std::collections::HashSet::new();
+        let errors: Vec<LoadError> = ids
+            .into_iter()
+            .filter_map(|id| self.broken(id))
+            .flatten()
+            // Two tasks using one broken variable share its problem: shown once.
+            .filter(|e| {
+                seen.insert((
+                    e.to_string(),
+                    miette::Diagnostic::labels(*e)
+                        .and_then(|mut l| l.next())
+                        .map(|l| l.offset()),
+                ))
+            })
+            .cloned()
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(LoadErrors { errors })
         }
     }
 

@@ -1,7 +1,8 @@
 //! Variables: `[vars]` of a task file, overridden by `--var name=value`. A variable
 //! may use others (`image = "{{ registry }}/authentik"`); they are substituted when
 //! the files load, and a variable that refers to itself, directly or through others,
-//! is an error naming the circle. Variables belong to their file.
+//! is an error naming the circle. A variable declared in one file is visible to all; one
+//! that uses a name nothing defines breaks only the tasks that use it.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -46,12 +47,21 @@ pub(crate) type Declared = (usize, Spanned<Scalar>);
 
 /// The variables of every file, each with the variables it uses substituted. A
 /// variable belongs to the whole set of files: declared in one, used in any.
+pub(crate) struct Resolved {
+    pub(crate) values: IndexMap<String, String>,
+    /// The variables that use a name nothing defines (directly or through another
+    /// variable), with why: a task using one cannot run, the others can.
+    pub(crate) broken: HashMap<String, Vec<LoadError>>,
+    /// Each of those problems once.
+    pub(crate) problems: Vec<LoadError>,
+}
+
 pub(crate) fn resolve(
     sources: &[SourceFile],
     raw: &IndexMap<String, Declared>,
     overrides: &Vars,
     errors: &mut Vec<LoadError>,
-) -> IndexMap<String, String> {
+) -> Resolved {
     let mut expander = Expander {
         sources,
         raw,
@@ -59,10 +69,18 @@ pub(crate) fn resolve(
         done: HashMap::new(),
         stack: Vec::new(),
         errors,
+        broken: HashMap::new(),
+        problems: Vec::new(),
     };
-    raw.keys()
+    let values = raw
+        .keys()
         .map(|name| (name.clone(), expander.value(name).unwrap_or_default()))
-        .collect()
+        .collect();
+    Resolved {
+        values,
+        broken: expander.broken,
+        problems: expander.problems,
+    }
 }
 
 /// Every file's `[vars]` in one map; a name declared twice with different values is
@@ -97,6 +115,13 @@ pub(crate) fn merge<'a>(
     all
 }
 
+/// What to do about a placeholder `name` that nothing defines.
+pub(crate) fn undefined_help(name: &str) -> String {
+    format!(
+        "declare it under [vars]: {name} = \"…\" (`--var {name}=VALUE` then overrides it); or, for a value given each run, make it an argument of the task: args = [{{ name = \"{name}\" }}] and write {{{{ args.{name} }}}}"
+    )
+}
+
 struct Expander<'a> {
     sources: &'a [SourceFile],
     raw: &'a IndexMap<String, Declared>,
@@ -105,6 +130,8 @@ struct Expander<'a> {
     /// The variables being expanded, outermost first.
     stack: Vec<String>,
     errors: &'a mut Vec<LoadError>,
+    broken: HashMap<String, Vec<LoadError>>,
+    problems: Vec<LoadError>,
 }
 
 impl Expander<'_> {
@@ -136,8 +163,22 @@ impl Expander<'_> {
         }
         self.stack.push(name.to_owned());
         let text = raw.get_ref().0.clone();
-        let parsed = Template::parse(&text, |other| self.value(other));
+        let mut uses = Vec::new();
+        let parsed = Template::parse(&text, |other| {
+            uses.push(other.to_owned());
+            self.value(other)
+        });
         self.stack.pop();
+        // A variable using a broken one is broken for the same reasons.
+        let inherited: Vec<LoadError> = uses
+            .iter()
+            .filter_map(|other| self.broken.get(other))
+            .flatten()
+            .cloned()
+            .collect();
+        if !inherited.is_empty() {
+            self.broken.entry(name.to_owned()).or_default().extend(inherited);
+        }
         let value = match parsed {
             Ok(template)
                 if template.output_refs().next().is_some() || template.secret_refs().next().is_some() =>
@@ -159,14 +200,17 @@ impl Expander<'_> {
                 for u in unknown {
                     let at = locate(source, raw.span(), &text[u.range.clone()]);
                     let candidates: Vec<&str> = self.raw.keys().map(String::as_str).collect();
-                    self.errors.push(LoadError::UnknownVariable {
+                    let problem = LoadError::UnknownVariable {
                         src: source.named(),
                         span: span(at),
-                        help: suggestion(&u.name, candidates).or_else(|| {
-                            Some(format!("define it under [vars] or pass `--var {}=VALUE`", u.name))
-                        }),
+                        help: suggestion(&u.name, candidates).or_else(|| Some(undefined_help(&u.name))),
                         name: u.name,
-                    });
+                    };
+                    self.broken
+                        .entry(name.to_owned())
+                        .or_default()
+                        .push(problem.clone());
+                    self.problems.push(problem);
                 }
                 String::new()
             }

@@ -7,10 +7,15 @@ use crate::common::{Test, snapshot_settings};
 const MARKER: &str = "[tasks.marker]\ncmd = [\"touch\", \"ran\"]\n";
 
 fn check(name: &str, extra_file: &str, contents: &str) {
+    check_run(name, extra_file, contents, "marker");
+}
+
+/// [`check`] through `ops run TASK`.
+fn check_run(name: &str, extra_file: &str, contents: &str, task: &str) {
     let ran = Test::new()
         .file("tasks/marker.toml", MARKER)
         .file(extra_file, contents)
-        .args(&["run", "marker"])
+        .args(&["run", "marker", task])
         .run();
     ran.assert_code(2);
     assert!(
@@ -58,10 +63,11 @@ fn unknown_key_suggests_the_right_one() {
 
 #[test]
 fn unknown_variable_points_into_the_string() {
-    check(
+    check_run(
         "unknown_variable",
         "tasks/main.toml",
         "[vars]\nversion = \"1\"\n\n[tasks.tag]\ncmd = [\"git\", \"tag\", \"v{{ verison }}\"]\n",
+        "tag",
     );
 }
 

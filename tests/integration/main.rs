@@ -50,4 +50,5 @@ mod steps_http;
 mod steps_kube;
 mod steps_mixed;
 mod steps_nix;
+mod unresolved;
 mod up_to_date;
