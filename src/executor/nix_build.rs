@@ -9,7 +9,7 @@
 //! |---|---|
 //! | `file` | the Nix file (default `default.nix`), relative to the task's directory |
 //! | `attr` | attribute to build (`-A`) |
-//! | `args` | `--argstr NAME VALUE` for each entry |
+//! | `args` | `--argstr NAME VALUE` for each entry (one that is exactly an optional task argument not given is left out: the Nix file's default applies) |
 //! | `out-link` | the result symlink (`-o`); without it, `--no-out-link` |
 //!
 //! - apply: builds; produces `out` (the store path) for dependents: `{{ tasks.NAME.out }}`.
@@ -59,8 +59,16 @@ impl NixTarget {
         Self {
             file: file.map_or_else(|| Template::literal("default.nix"), |f| cx.template(f)),
             attr: attr.map(|a| cx.template(a)),
+            // An entry that is exactly an optional task argument not given is left
+            // out: the Nix file's default applies.
             args: args
                 .iter()
+                .filter(|(_, v)| {
+                    let given = cx.arg_words(&v.get_ref().0);
+                    given.is_none_or(|words| !words.is_empty())
+                })
+                .collect::<Vec<_>>()
+                .into_iter()
                 .map(|(k, v)| {
                     (
                         k.clone(),

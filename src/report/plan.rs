@@ -126,7 +126,9 @@ fn task(out: &mut String, t: &PlannedTask, pad: &str) {
         );
     }
     for (key, value) in &t.env {
-        let _ = writeln!(out, "{below}{}", dim.apply_to(format!("env {key}={value}")));
+        // A value of several lines keeps the plan's indentation.
+        let shown = indent(format!("env {key}={}", value.trim_end()).as_str(), &below);
+        let _ = writeln!(out, "{below}{}", dim.apply_to(shown));
     }
     match &t.check {
         Some(check) if t.lines.first() == Some(check) => {

@@ -140,6 +140,14 @@ fn load_files(
     for (file_index, (source, raw)) in files.iter().zip(&raws).enumerate() {
         let namespace = namespace_of(source.name(), included);
         for entry in &raw.tasks {
+            let qualified = qualify(&namespace, entry.name.get_ref());
+            // A matrix task gives arguments per instance: `{{ matrix.KEY }}` in them.
+            let owners: Vec<(String, IndexMap<String, String>)> = match &entry.task.matrix {
+                Some(m) if !entry.task.dep_invocations.is_empty() => matrix::instances(&qualified, m, &lists)
+                    .map(|all| all.into_iter().map(|i| (i.name, i.values)).collect())
+                    .unwrap_or_default(),
+                _ => vec![(qualified.clone(), IndexMap::new())],
+            };
             for dep in &entry.task.dep_invocations {
                 let target = in_namespace(&namespace, &dep.get_ref().task, &known);
                 let Some(specs) = specs_of.get(&target) else {
@@ -157,31 +165,37 @@ fn load_files(
                     });
                     continue;
                 };
+                for (owner, matrix_values) in &owners {
                 let table: IndexMap<String, String> = dep
                     .get_ref()
                     .args
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.0.clone()))
+                    .map(|(k, v)| (k.clone(), matrix_expanded(&v.0, matrix_values, &vars)))
                     .collect();
                 match task_args::from_table(specs, &table) {
                     Ok(values) => {
                         let instance = values.instance_name(&target, specs);
                         invoked_by
-                            .entry((file_index, qualify(&namespace, entry.name.get_ref())))
+                            .entry((file_index, owner.clone()))
                             .or_default()
                             .push(Spanned::new(dep.span(), instance));
-                        invocations.push((target, values));
+                        invocations.push((target.clone(), values));
                     }
-                    Err(e) => errors.push(LoadError::InvalidValue {
-                        src: source.named(),
-                        span: span(dep.span()),
-                        message: format!("the arguments for `{target}`: {}", e.message),
-                        label: "arguments".into(),
-                        help: Some(match e.help {
-                            Some(h) => format!("{h}; usage: {}", task_args::usage_line(&target, specs)),
-                            None => format!("usage: {}", task_args::usage_line(&target, specs)),
-                        }),
-                    }),
+                    Err(e) => {
+                        errors.push(LoadError::InvalidValue {
+                            src: source.named(),
+                            span: span(dep.span()),
+                            message: format!("the arguments for `{target}`: {}", e.message),
+                            label: "arguments".into(),
+                            help: Some(match e.help {
+                                Some(h) => format!("{h}; usage: {}", task_args::usage_line(&target, specs)),
+                                None => format!("usage: {}", task_args::usage_line(&target, specs)),
+                            }),
+                        });
+                        // Once, not for every instance of a matrix.
+                        break;
+                    }
+                }
                 }
             }
         }
@@ -315,7 +329,7 @@ fn load_files(
                     &deps,
                     &namespace,
                     &known,
-                    invoked_by.get(&(file_index, qualified.clone())),
+                    invoked_by.get(&(file_index, instance.name.clone())),
                 );
                 let (task_model, output_refs, problems) =
                     shared.resolve(&instance.name, &instance.values, None, task, &mut errors);
@@ -516,6 +530,16 @@ impl Shared<'_> {
     }
 }
 
+/// `text` with the values of a matrix instance (`{{ matrix.KEY }}`) and variables put in.
+fn matrix_expanded(text: &str, values: &IndexMap<String, String>, vars: &IndexMap<String, String>) -> String {
+    Template::expand_known(text, |name| {
+        name.strip_prefix("matrix.")
+            .and_then(|key| values.get(key))
+            .or_else(|| vars.get(name))
+            .cloned()
+    })
+}
+
 /// The dependencies of a matrix instance: `build[{{ matrix.container }}]` names the
 /// instance of the same value.
 fn matrix_deps(
@@ -524,15 +548,7 @@ fn matrix_deps(
     vars: &IndexMap<String, String>,
 ) -> Vec<Spanned<String>> {
     deps.iter()
-        .map(|dep| {
-            let text = Template::expand_known(dep.get_ref(), |name| {
-                name.strip_prefix("matrix.")
-                    .and_then(|key| values.get(key))
-                    .or_else(|| vars.get(name))
-                    .cloned()
-            });
-            Spanned::new(dep.span(), text)
-        })
+        .map(|dep| Spanned::new(dep.span(), matrix_expanded(dep.get_ref(), values, vars)))
         .collect()
 }
 
@@ -999,6 +1015,17 @@ impl Resolver<'_> {
                 Some("remove it (`\\u0000` in a TOML string is a NUL byte)".into()),
             );
         }
+        // A matrix instance may name the output of its own dependency's instance:
+        // `{{ tasks.build[{{ matrix.container }}].out }}`; its values go in first.
+        let nested;
+        let value = if !self.matrix.is_empty() && value.contains("tasks.") {
+            nested = Template::expand_known(value, |name| {
+                name.strip_prefix("matrix.").and_then(|key| self.matrix.get(key)).cloned()
+            });
+            nested.as_str()
+        } else {
+            value
+        };
         let broken = std::cell::RefCell::new(Vec::new());
         let lookup = |name: &str| {
             if self.broken_vars.contains_key(name) && !self.overrides.0.contains_key(name) {

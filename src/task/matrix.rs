@@ -14,6 +14,20 @@
 //! the cross product in the order the keys are written: `build[authentik,amd64]`).
 //! `build` itself becomes an aggregate of its instances, so depending on it, or
 //! running it, means every instance.
+//!
+//! `include` adds values to the instances a row matches, as in GitHub and Forgejo
+//! Actions (the values that belong together, such as each image's version):
+//!
+//! ```toml
+//! matrix = { container = ["authentik", "redis"], include = [
+//!   { container = "authentik", version = "2026.2.0" },
+//!   { container = "redis", version = "7.4.2" },
+//! ] }                                                # {{ matrix.version }}
+//! ```
+//!
+//! A row's keys that are keys of the matrix pick the instances (all of them when it
+//! has none); its other keys are added to them, and are not part of the names. A row
+//! that matches no instance is an error: it would be a typo, not a new instance.
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -25,6 +39,8 @@ use toml::Spanned;
 pub(super) enum RawValues {
     List(Vec<String>),
     Var(String),
+    /// `include`'s rows.
+    Rows(Vec<IndexMap<String, String>>),
 }
 
 /// `matrix = { KEY = […], … }` as read.
@@ -55,8 +71,30 @@ pub(super) fn instances(
     lists: &IndexMap<String, Spanned<Vec<String>>>,
 ) -> Result<Vec<Instance>, MatrixError> {
     let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    let mut include = None;
     for (key, values) in matrix.get_ref() {
         let list: Vec<String> = match values.get_ref() {
+            RawValues::Rows(rows) if key.get_ref() == "include" => {
+                include = Some((rows, values.span()));
+                continue;
+            }
+            RawValues::Rows(_) => {
+                return Err(MatrixError {
+                    at: values.span(),
+                    message: format!("matrix key `{}` takes a list of values, not of tables", key.get_ref()),
+                    help: Some(
+                        "only `include` takes tables: include = [{ container = \"authentik\", version = \"2026.2.0\" }]"
+                            .into(),
+                    ),
+                });
+            }
+            RawValues::List(_) if key.get_ref() == "include" => {
+                return Err(MatrixError {
+                    at: values.span(),
+                    message: "`include` takes tables, one per row".into(),
+                    help: Some("include = [{ container = \"authentik\", version = \"2026.2.0\" }]".into()),
+                });
+            }
             RawValues::List(items) => items.clone(),
             RawValues::Var(name) => match lists.get(name) {
                 Some(list) => list.get_ref().clone(),
@@ -119,16 +157,56 @@ pub(super) fn instances(
             })
             .collect();
     }
-    Ok(combos
+    let names: Vec<String> = combos
+        .iter()
+        .map(|values| format!("{task}[{}]", values.values().cloned().collect::<Vec<_>>().join(",")))
+        .collect();
+    if let Some((rows, at)) = include {
+        add_rows(&mut combos, rows, at)?;
+    }
+    Ok(names
         .into_iter()
-        .map(|values| Instance {
-            name: format!(
-                "{task}[{}]",
-                values.values().cloned().collect::<Vec<_>>().join(",")
-            ),
-            values,
-        })
+        .zip(combos)
+        .map(|(name, values)| Instance { name, values })
         .collect())
+}
+
+/// `include`: each row's other keys added to the combinations its matrix keys pick.
+fn add_rows(
+    combos: &mut [IndexMap<String, String>],
+    rows: &[IndexMap<String, String>],
+    at: std::ops::Range<usize>,
+) -> Result<(), MatrixError> {
+    let keys: Vec<String> = combos.first().map(|c| c.keys().cloned().collect()).unwrap_or_default();
+    for row in rows {
+        let (picks, adds): (Vec<_>, Vec<_>) = row.iter().partition(|(k, _)| keys.contains(k));
+        let mut matched = false;
+        for combo in combos.iter_mut().filter(|c| picks.iter().all(|(k, v)| c.get(*k) == Some(*v))) {
+            matched = true;
+            for (k, v) in &adds {
+                combo.insert((*k).clone(), (*v).clone());
+            }
+        }
+        if !matched {
+            let shown: Vec<String> = picks.iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+            return Err(MatrixError {
+                at,
+                message: format!("the `include` row {{ {} }} matches no instance", shown.join(", ")),
+                help: Some(format!(
+                    "a row's matrix keys pick instances; the values are: {}",
+                    keys.iter()
+                        .map(|k| {
+                            let mut values: Vec<&str> = combos.iter().filter_map(|c| c.get(k).map(String::as_str)).collect();
+                            values.dedup();
+                            format!("{k} = {values:?}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                )),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -160,6 +238,26 @@ mod tests {
                 "build[redis,arm64]"
             ]
         );
+    }
+
+    #[test]
+    fn include_adds_values_to_the_rows_it_matches() {
+        let m = matrix(
+            "matrix = { container = [\"authentik\", \"redis\"], arch = [\"amd64\", \"arm64\"], include = [{ container = \"redis\", version = \"7.4.2\" }, { registry = \"r.example.net\" }] }",
+        );
+        let all = instances("build", &m, &IndexMap::new()).unwrap();
+        let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names[2], "build[redis,amd64]", "extra values are not part of the names");
+        let version: Vec<Option<&str>> = all.iter().map(|i| i.values.get("version").map(String::as_str)).collect();
+        assert_eq!(version, [None, None, Some("7.4.2"), Some("7.4.2")]);
+        assert!(all.iter().all(|i| i.values["registry"] == "r.example.net"), "a row without matrix keys matches all");
+        let typo = matrix("matrix = { container = [\"a\"], include = [{ container = \"b\", version = \"1\" }] }");
+        let e = instances("t", &typo, &IndexMap::new()).unwrap_err();
+        assert!(e.message.contains("matches no instance"), "{}", e.message);
+        assert!(e.help.unwrap().contains("container = [\"a\"]"));
+        for bad in ["matrix = { c = [\"a\"], include = [\"x\"] }", "matrix = { c = [{ a = \"b\" }] }"] {
+            assert!(instances("t", &matrix(bad), &IndexMap::new()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub(crate) use environment::SyntaxError as EnvSyntaxError;
 /// A placeholder: a name (group 1), or a quoted literal (group 2 or 3).
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_:,\[\]-]+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#,
+        r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.(?:[A-Za-z0-9_:,-]|\[[^\[\]\s{}'"]*\])+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#,
     )
     .expect("placeholder pattern is valid")
 });
@@ -69,6 +69,27 @@ pub(crate) trait Outputs {
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
     }
+}
+
+/// `NAME.KEY` of `{{ tasks.NAME.KEY }}`: the task's name may hold dots inside its
+/// brackets (`build-image[redis,7.4.2]`), the key none.
+fn output_ref(rest: &str) -> Option<(&str, &str)> {
+    let mut depth = 0usize;
+    let mut dot = None;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                if dot.is_some() {
+                    return None;
+                }
+                dot = Some(i);
+            }
+            _ => {}
+        }
+    }
+    dot.map(|i| (&rest[..i], &rest[i + 1..]))
 }
 
 impl Template {
@@ -123,7 +144,7 @@ impl Template {
                 continue;
             }
             if let Some(rest) = name.strip_prefix("tasks.")
-                && let Some((task, key)) = rest.split_once('.').filter(|(_, key)| !key.contains('.'))
+                && let Some((task, key)) = output_ref(rest)
             {
                 if !text.is_empty() {
                     parts.push(Part::Text(std::mem::take(&mut text)));

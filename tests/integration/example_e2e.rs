@@ -187,7 +187,7 @@ fn the_main_diff_passes_on_a_fresh_nix_store() {
         "--var",
         &nix_config,
     ]);
-    for build in ["build-authentik", "build-redis"] {
+    for build in ["build-image[authentik,2026.2.0]", "build-image[redis,7.4.2]"] {
         let line = ran
             .stdout
             .lines()
