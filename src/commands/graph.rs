@@ -1,4 +1,6 @@
-//! `ops graph TASK`: the dependency graph below a task as a tree, DOT or Mermaid.
+//! `ops graph TASK`: the dependency graph below a task as a tree, DOT or Mermaid,
+//! with the handlers (`on-failure`, `finally`) that may run after its tasks: listed
+//! below the tree, dashed edges in DOT and Mermaid.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -6,16 +8,18 @@ use std::io::Write as _;
 use super::Error;
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::exit::ExitStatus;
-use crate::run::select;
+use crate::run::{may_run, select};
 use crate::task::{TaskId, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &GraphArgs) -> Result<ExitStatus, Error> {
     let order = select(set, std::slice::from_ref(&args.task))?;
     let top = *order.last().expect("the closure holds the selected task");
+    // The handlers, and what they need, are part of what may run.
+    let all = may_run(set, &order, |_| false);
     let text = match args.format {
-        GraphFormat::Tree => tree(set, top),
-        GraphFormat::Dot => dot(set, &order),
-        GraphFormat::Mermaid => mermaid(set, &order),
+        GraphFormat::Tree => tree(set, top) + &handler_lines(set, &all),
+        GraphFormat::Dot => dot(set, &all),
+        GraphFormat::Mermaid => mermaid(set, &all),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(ExitStatus::Success)
@@ -81,6 +85,31 @@ fn tree(set: &TaskSet, top: TaskId) -> String {
     out
 }
 
+/// Each handler of the tasks: `TASK on-failure → A, B` (and `finally`).
+fn handler_lines(set: &TaskSet, order: &[TaskId]) -> String {
+    let mut out = String::new();
+    for &id in order {
+        let task = set.get(id);
+        for (kind, list) in handlers(task) {
+            let names: Vec<&str> = list.iter().map(|&h| set.get(h).name.as_str()).collect();
+            let _ = writeln!(out, "{} {kind} → {}", task.name, names.join(", "));
+        }
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nhandlers:\n{out}")
+    }
+}
+
+/// A task's handler lists that are not empty, by their key.
+fn handlers(task: &crate::task::Task) -> impl Iterator<Item = (&'static str, &[TaskId])> {
+    [("on-failure", &task.on_failure), ("finally", &task.finally)]
+        .into_iter()
+        .filter(|(_, list)| !list.is_empty())
+        .map(|(kind, list)| (kind, list.as_slice()))
+}
+
 fn dot(set: &TaskSet, order: &[TaskId]) -> String {
     let mut out = String::from("digraph ops {\n  rankdir=LR;\n");
     for &id in order {
@@ -88,6 +117,16 @@ fn dot(set: &TaskSet, order: &[TaskId]) -> String {
         let _ = writeln!(out, "  \"{}\";", task.name);
         for &dep in &task.deps {
             let _ = writeln!(out, "  \"{}\" -> \"{}\";", task.name, set.get(dep).name);
+        }
+        for (kind, list) in handlers(task) {
+            for &handler in list {
+                let _ = writeln!(
+                    out,
+                    "  \"{}\" -> \"{}\" [style=dashed, label=\"{kind}\"];",
+                    task.name,
+                    set.get(handler).name
+                );
+            }
         }
     }
     out.push_str("}\n");
@@ -106,6 +145,16 @@ fn mermaid(set: &TaskSet, order: &[TaskId]) -> String {
                 mermaid_id(&task.name),
                 mermaid_id(&set.get(dep).name)
             );
+        }
+        for (kind, list) in handlers(task) {
+            for &handler in list {
+                let _ = writeln!(
+                    out,
+                    "  {} -.->|{kind}| {}",
+                    mermaid_id(&task.name),
+                    mermaid_id(&set.get(handler).name)
+                );
+            }
         }
     }
     out

@@ -36,6 +36,7 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
                 .map(|u| {
                     json!({
                         "name": u.name,
+                        "aliases": u.aliases,
                         "description": u.description,
                         "usage": crate::task::args::usage_line(&u.name, &u.specs),
                     })
@@ -78,10 +79,14 @@ fn render(tasks: &[(TaskId, &Task)], set: &TaskSet) -> String {
             (title(t), description)
         })
         .chain(set.usages().iter().map(|u| {
-            (
-                crate::task::args::usage_line(&u.name, &u.specs),
-                u.description.clone().unwrap_or_default(),
-            )
+            let line = crate::task::args::usage_line(&u.name, &u.specs);
+            let line = if u.aliases.is_empty() {
+                line
+            } else {
+                // `build-image (bi) CONTAINER`: the aliases beside the name, as for the others.
+                line.replacen(&u.name, &format!("{} ({})", u.name, u.aliases.join(", ")), 1)
+            };
+            (line, u.description.clone().unwrap_or_default())
         }))
         .collect();
     let width = rows.iter().map(|(n, _)| n.chars().count()).max().unwrap_or(0);

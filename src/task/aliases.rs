@@ -62,6 +62,52 @@ pub(super) fn check(
     }
 }
 
+/// The aliases of the tasks that take arguments (`usages`: file, task, alias): each
+/// valid, and neither a task's name nor another alias.
+pub(super) fn check_usages(
+    files: &[SourceFile],
+    usages: &[(usize, String, toml::Spanned<String>)],
+    known: &std::collections::HashSet<String>,
+    pending: &[Pending],
+    errors: &mut Vec<LoadError>,
+) {
+    for (i, (file, task, alias)) in usages.iter().enumerate() {
+        let name = alias.get_ref().as_str();
+        let source = &files[*file];
+        if !valid_name(name) {
+            errors.push(LoadError::InvalidName {
+                src: source.named(),
+                span: span(alias.span()),
+                name: name.to_owned(),
+            });
+            continue;
+        }
+        let taken = if known.contains(name) {
+            Some(format!("the name of task `{name}`"))
+        } else if let Some(p) = pending
+            .iter()
+            .find(|p| p.aliases.iter().any(|a| a.get_ref() == name))
+        {
+            Some(format!("an alias of task `{}`", p.name.get_ref()))
+        } else {
+            usages[..i]
+                .iter()
+                .find(|(_, _, a)| a.get_ref() == name)
+                .map(|(_, other, _)| format!("an alias of task `{other}`"))
+        };
+        if let Some(what) = taken {
+            errors.push(LoadError::AliasCollision {
+                src: source.named(),
+                span: span(alias.span()),
+                alias: name.to_owned(),
+                task: task.clone(),
+                what,
+                first: Vec::new(),
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

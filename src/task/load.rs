@@ -83,6 +83,7 @@ fn load_files(
 ) -> Result<TaskSet, LoadErrors> {
     let mut pending: Vec<Pending> = Vec::new();
     let mut usages: Vec<Usage> = Vec::new();
+    let mut usage_aliases: Vec<(usize, String, Spanned<String>)> = Vec::new();
     let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
 
     let raws: Vec<file::RawFile> = files
@@ -166,36 +167,38 @@ fn load_files(
                     continue;
                 };
                 for (owner, matrix_values) in &owners {
-                let table: IndexMap<String, String> = dep
-                    .get_ref()
-                    .args
-                    .iter()
-                    .map(|(k, v)| (k.clone(), matrix_expanded(&v.0, matrix_values, &vars)))
-                    .collect();
-                match task_args::from_table(specs, &table) {
-                    Ok(values) => {
-                        let instance = values.instance_name(&target, specs);
-                        invoked_by
-                            .entry((file_index, owner.clone()))
-                            .or_default()
-                            .push(Spanned::new(dep.span(), instance));
-                        invocations.push((target.clone(), values));
+                    let table: IndexMap<String, String> = dep
+                        .get_ref()
+                        .args
+                        .iter()
+                        .map(|(k, v)| (k.clone(), matrix_expanded(&v.0, matrix_values, &vars)))
+                        .collect();
+                    match task_args::from_table(specs, &table) {
+                        Ok(values) => {
+                            let instance = values.instance_name(&target, specs);
+                            invoked_by
+                                .entry((file_index, owner.clone()))
+                                .or_default()
+                                .push(Spanned::new(dep.span(), instance));
+                            invocations.push((target.clone(), values));
+                        }
+                        Err(e) => {
+                            errors.push(LoadError::InvalidValue {
+                                src: source.named(),
+                                span: span(dep.span()),
+                                message: format!("the arguments for `{target}`: {}", e.message),
+                                label: "arguments".into(),
+                                help: Some(match e.help {
+                                    Some(h) => {
+                                        format!("{h}; usage: {}", task_args::usage_line(&target, specs))
+                                    }
+                                    None => format!("usage: {}", task_args::usage_line(&target, specs)),
+                                }),
+                            });
+                            // Once, not for every instance of a matrix.
+                            break;
+                        }
                     }
-                    Err(e) => {
-                        errors.push(LoadError::InvalidValue {
-                            src: source.named(),
-                            span: span(dep.span()),
-                            message: format!("the arguments for `{target}`: {}", e.message),
-                            label: "arguments".into(),
-                            help: Some(match e.help {
-                                Some(h) => format!("{h}; usage: {}", task_args::usage_line(&target, specs)),
-                                None => format!("usage: {}", task_args::usage_line(&target, specs)),
-                            }),
-                        });
-                        // Once, not for every instance of a matrix.
-                        break;
-                    }
-                }
                 }
             }
         }
@@ -241,6 +244,19 @@ fn load_files(
                 namespace: &namespace,
                 known: &known,
             };
+            if let (Some(m), Some(first)) = (&task.matrix, task.arg_specs.first()) {
+                errors.push(LoadError::InvalidValue {
+                    src: source.named(),
+                    span: span(m.span().start..first.span().end.max(m.span().end)),
+                    message: format!("task `{qualified}` has both `matrix` and `args`"),
+                    label: "matrix and arguments".into(),
+                    help: Some(
+                        "a matrix task passes values on instead: put the arguments on the task it runs, deps = [{ task = \"build-image\", args = { container = \"{{ matrix.container }}\" } }]"
+                            .into(),
+                    ),
+                });
+                continue;
+            }
             if !task.arg_specs.is_empty() {
                 let mut specs = Vec::new();
                 for raw_spec in &task.arg_specs {
@@ -255,8 +271,14 @@ fn load_files(
                         }),
                     }
                 }
+                usage_aliases.extend(
+                    task.aliases
+                        .iter()
+                        .map(|a| (file_index, qualified.clone(), a.clone())),
+                );
                 usages.push(Usage {
                     name: qualified.clone(),
+                    aliases: task.aliases.iter().map(|a| a.get_ref().clone()).collect(),
                     description: task.description.as_ref().map(|d| d.get_ref().clone()),
                     specs: specs.clone(),
                 });
@@ -402,6 +424,7 @@ fn load_files(
     }
     let handler_ids = handlers::resolve(&files, &pending, &index, &mut errors);
     aliases::check(&files, &pending, &index, &mut errors);
+    aliases::check_usages(&files, &usage_aliases, &known, &pending, &mut errors);
     drop(index);
 
     for cycle in graph::cycles(&dep_ids) {
@@ -1020,7 +1043,9 @@ impl Resolver<'_> {
         let nested;
         let value = if !self.matrix.is_empty() && value.contains("tasks.") {
             nested = Template::expand_known(value, |name| {
-                name.strip_prefix("matrix.").and_then(|key| self.matrix.get(key)).cloned()
+                name.strip_prefix("matrix.")
+                    .and_then(|key| self.matrix.get(key))
+                    .cloned()
             });
             nested.as_str()
         } else {

@@ -159,7 +159,12 @@ pub(super) fn instances(
     }
     let names: Vec<String> = combos
         .iter()
-        .map(|values| format!("{task}[{}]", values.values().cloned().collect::<Vec<_>>().join(",")))
+        .map(|values| {
+            format!(
+                "{task}[{}]",
+                values.values().cloned().collect::<Vec<_>>().join(",")
+            )
+        })
         .collect();
     if let Some((rows, at)) = include {
         add_rows(&mut combos, rows, at)?;
@@ -177,11 +182,17 @@ fn add_rows(
     rows: &[IndexMap<String, String>],
     at: std::ops::Range<usize>,
 ) -> Result<(), MatrixError> {
-    let keys: Vec<String> = combos.first().map(|c| c.keys().cloned().collect()).unwrap_or_default();
+    let keys: Vec<String> = combos
+        .first()
+        .map(|c| c.keys().cloned().collect())
+        .unwrap_or_default();
     for row in rows {
         let (picks, adds): (Vec<_>, Vec<_>) = row.iter().partition(|(k, _)| keys.contains(k));
         let mut matched = false;
-        for combo in combos.iter_mut().filter(|c| picks.iter().all(|(k, v)| c.get(*k) == Some(*v))) {
+        for combo in combos
+            .iter_mut()
+            .filter(|c| picks.iter().all(|(k, v)| c.get(*k) == Some(*v)))
+        {
             matched = true;
             for (k, v) in &adds {
                 combo.insert((*k).clone(), (*v).clone());
@@ -196,7 +207,10 @@ fn add_rows(
                     "a row's matrix keys pick instances; the values are: {}",
                     keys.iter()
                         .map(|k| {
-                            let mut values: Vec<&str> = combos.iter().filter_map(|c| c.get(k).map(String::as_str)).collect();
+                            let mut values: Vec<&str> = combos
+                                .iter()
+                                .filter_map(|c| c.get(k).map(String::as_str))
+                                .collect();
                             values.dedup();
                             format!("{k} = {values:?}")
                         })
@@ -247,15 +261,28 @@ mod tests {
         );
         let all = instances("build", &m, &IndexMap::new()).unwrap();
         let names: Vec<&str> = all.iter().map(|i| i.name.as_str()).collect();
-        assert_eq!(names[2], "build[redis,amd64]", "extra values are not part of the names");
-        let version: Vec<Option<&str>> = all.iter().map(|i| i.values.get("version").map(String::as_str)).collect();
+        assert_eq!(
+            names[2], "build[redis,amd64]",
+            "extra values are not part of the names"
+        );
+        let version: Vec<Option<&str>> = all
+            .iter()
+            .map(|i| i.values.get("version").map(String::as_str))
+            .collect();
         assert_eq!(version, [None, None, Some("7.4.2"), Some("7.4.2")]);
-        assert!(all.iter().all(|i| i.values["registry"] == "r.example.net"), "a row without matrix keys matches all");
-        let typo = matrix("matrix = { container = [\"a\"], include = [{ container = \"b\", version = \"1\" }] }");
+        assert!(
+            all.iter().all(|i| i.values["registry"] == "r.example.net"),
+            "a row without matrix keys matches all"
+        );
+        let typo =
+            matrix("matrix = { container = [\"a\"], include = [{ container = \"b\", version = \"1\" }] }");
         let e = instances("t", &typo, &IndexMap::new()).unwrap_err();
         assert!(e.message.contains("matches no instance"), "{}", e.message);
         assert!(e.help.unwrap().contains("container = [\"a\"]"));
-        for bad in ["matrix = { c = [\"a\"], include = [\"x\"] }", "matrix = { c = [{ a = \"b\" }] }"] {
+        for bad in [
+            "matrix = { c = [\"a\"], include = [\"x\"] }",
+            "matrix = { c = [{ a = \"b\" }] }",
+        ] {
             assert!(instances("t", &matrix(bad), &IndexMap::new()).is_err(), "{bad}");
         }
     }

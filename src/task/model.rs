@@ -32,6 +32,8 @@ pub(crate) enum SecretSource {
 #[derive(Clone, Debug)]
 pub(crate) struct Usage {
     pub name: String,
+    /// Its `aliases`: `ops run bi authentik` is `ops run build-image authentik`.
+    pub aliases: Vec<String>,
     pub description: Option<String>,
     pub specs: Vec<crate::task::args::Spec>,
 }
@@ -213,7 +215,10 @@ impl TaskSet {
 
     /// The task `name` that takes arguments, if it is one.
     pub(crate) fn usage(&self, name: &str) -> Option<&Usage> {
-        self.usages.iter().find(|u| u.name == name)
+        self.usages
+            .iter()
+            .find(|u| u.name == name)
+            .or_else(|| self.usages.iter().find(|u| u.aliases.iter().any(|a| a == name)))
     }
 
     /// Every task that takes arguments.

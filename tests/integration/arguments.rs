@@ -159,3 +159,24 @@ shell = "true"
     );
     assert!(bad.stderr.contains("main.toml:6:9"), "{}", bad.stderr);
 }
+
+#[test]
+fn an_alias_takes_the_arguments_too() {
+    let test =
+        Test::new().tasks(&TASKS.replace("[tasks.provision]\n", "[tasks.provision]\naliases = [\"prov\"]\n"));
+    let ran = test.run_with(&["run", "prov", "indri", "--", "--tags", "caddy"]);
+    ran.assert_code(0);
+    assert_eq!(ran.read("shell"), "indri\n--tags\ncaddy\n");
+    let help = test.run_with(&["run", "prov", "--help"]);
+    help.assert_code(0)
+        .assert_stdout("Usage: ops run provision [LIMIT]");
+    test.run_with(&["list"]).assert_stdout("provision (prov) [LIMIT]");
+    // An alias that is a task's name is refused like any other.
+    let taken = Test::new().tasks(&TASKS.replace(
+        "[tasks.provision]\n",
+        "[tasks.provision]\naliases = [\"other\"]\n",
+    ));
+    let ran = taken.run_with(&["validate"]);
+    ran.assert_code(2);
+    assert!(ran.stderr.contains("the name of task `other`"), "{}", ran.stderr);
+}

@@ -54,3 +54,39 @@ fn completions_are_generated() {
     ran.assert_code(0);
     assert!(ran.stdout.contains("_ops()"));
 }
+
+#[test]
+fn graph_shows_the_handlers() {
+    let test = Test::new().tasks(
+        r#"
+[tasks.migrate]
+deps = ["switch"]
+on-failure = ["rollback"]
+finally = ["unlock"]
+
+[tasks.switch]
+shell = "true"
+
+[tasks.rollback]
+deps = ["backup-present"]
+shell = "true"
+
+[tasks.backup-present]
+shell = "true"
+
+[tasks.unlock]
+shell = "true"
+"#,
+    );
+    let tree = test.run_with(&["graph", "migrate"]);
+    tree.assert_code(0);
+    assert_eq!(
+        tree.stdout,
+        "migrate\n└── switch\n\nhandlers:\nmigrate on-failure → rollback\nmigrate finally → unlock\n"
+    );
+    let dot = test.run_with(&["graph", "migrate", "--format", "dot"]);
+    dot.assert_stdout("\"migrate\" -> \"rollback\" [style=dashed, label=\"on-failure\"];")
+        .assert_stdout("\"rollback\" -> \"backup-present\";");
+    let mermaid = test.run_with(&["graph", "migrate", "--format", "mermaid"]);
+    mermaid.assert_stdout("migrate -.->|finally| unlock");
+}

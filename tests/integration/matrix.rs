@@ -102,3 +102,75 @@ fn a_matrix_that_cannot_expand_is_a_load_error() {
         );
     }
 }
+
+/// A matrix whose instances give arguments to a task that takes them: each instance
+/// its own invocation (values from `include` rows), its output named through the
+/// instance's values.
+const WITH_ARGUMENTS: &str = r#"
+[vars]
+containers = ["authentik", "redis"]
+
+[tasks.build-image]
+description = "Build one image"
+args = [
+  { name = "container", choices = ["authentik", "redis"] },
+  { name = "version", required = false },
+]
+cmd = ["sh", "-c", "echo \"$0 $1\" | tee -a built", "{{ args.container }}", "{{ args.version }}"]
+
+[tasks.release]
+matrix = { container = "containers", include = [
+  { container = "authentik", version = "2026.2.0" },
+  { container = "redis", version = "7.4.2" },
+] }
+deps = [{ task = "build-image", args = { container = "{{ matrix.container }}", version = "{{ matrix.version }}" } }]
+cmd = ["sh", "-c", "echo \"$0\" >> released", "{{ matrix.container }}-v{{ matrix.version }} from {{ tasks.build-image[{{ matrix.container }},{{ matrix.version }}].stdout }}"]
+"#;
+
+#[test]
+fn a_matrix_gives_arguments_to_its_dependencies() {
+    let test = Test::new().tasks(WITH_ARGUMENTS);
+    let plan = test.run_with(&["run", "release", "--dry-run"]);
+    plan.assert_code(0);
+    snapshot_settings().bind(|| insta::assert_snapshot!("matrix_arguments_dry_run", plan.stdout));
+    let ran = test.run_with(&["run", "release"]);
+    ran.assert_code(0);
+    assert_eq!(lines(&ran, "built"), ["authentik 2026.2.0", "redis 7.4.2"]);
+    assert_eq!(
+        lines(&ran, "released"),
+        [
+            "authentik-v2026.2.0 from authentik 2026.2.0",
+            "redis-v7.4.2 from redis 7.4.2"
+        ]
+    );
+    // The same task by hand, without the optional version: an instance of its own.
+    let one = test.run_with(&["run", "build-image", "redis"]);
+    one.assert_code(0);
+    assert!(one.stdout.contains("build-image[redis]"), "{}", one.stdout);
+}
+
+#[test]
+fn a_matrix_task_cannot_take_arguments() {
+    let test = Test::new().tasks(
+        "[tasks.release]\nmatrix = { container = [\"a\"] }\nargs = [{ name = \"version\" }]\ncmd = [\"true\"]\n",
+    );
+    let ran = test.run_with(&["validate"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr.contains("has both `matrix` and `args`"),
+        "{}",
+        ran.stderr
+    );
+    assert!(ran.stderr.contains("tasks/main.toml:2:"), "{}", ran.stderr);
+}
+
+#[test]
+fn an_include_row_that_matches_nothing_is_a_load_error() {
+    let test = Test::new().tasks(
+        "[tasks.t]\nmatrix = { c = [\"authentik\"], include = [{ c = \"authentk\", v = \"1\" }] }\ncmd = [\"true\"]\n",
+    );
+    let ran = test.run_with(&["validate"]);
+    ran.assert_code(2);
+    assert!(ran.stderr.contains("matches no instance"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("c = [\"authentik\"]"), "{}", ran.stderr);
+}
