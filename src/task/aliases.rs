@@ -9,6 +9,19 @@ use super::error::LoadError;
 use super::load::{Pending, valid_name};
 use crate::diagnostic::{SourceFile, span};
 
+/// Whether `alias` is a valid name; reported when not.
+fn valid(source: &SourceFile, alias: &toml::Spanned<String>, errors: &mut Vec<LoadError>) -> bool {
+    let ok = valid_name(alias.get_ref());
+    if !ok {
+        errors.push(LoadError::InvalidName {
+            src: source.named(),
+            span: span(alias.span()),
+            name: alias.get_ref().clone(),
+        });
+    }
+    ok
+}
+
 /// Report every invalid or colliding alias. `index` maps task names to `pending`.
 pub(super) fn check(
     files: &[SourceFile],
@@ -22,12 +35,7 @@ pub(super) fn check(
         let source = &files[p.file];
         for alias in &p.aliases {
             let name = alias.get_ref().as_str();
-            if !valid_name(name) {
-                errors.push(LoadError::InvalidName {
-                    src: source.named(),
-                    span: span(alias.span()),
-                    name: name.to_owned(),
-                });
+            if !valid(source, alias, errors) {
                 continue;
             }
             let (what, other, at, label) = if let Some(&task) = index.get(name) {
@@ -74,12 +82,7 @@ pub(super) fn check_usages(
     for (i, (file, task, alias)) in usages.iter().enumerate() {
         let name = alias.get_ref().as_str();
         let source = &files[*file];
-        if !valid_name(name) {
-            errors.push(LoadError::InvalidName {
-                src: source.named(),
-                span: span(alias.span()),
-                name: name.to_owned(),
-            });
+        if !valid(source, alias, errors) {
             continue;
         }
         let taken = if known.contains(name) {
