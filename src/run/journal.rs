@@ -138,7 +138,7 @@ pub(crate) fn graph_hash(set: &TaskSet, order: &[TaskId]) -> String {
     for &id in order {
         let task = set.get(id);
         hasher.update(task.name.as_bytes());
-        hasher.update(task.fingerprint.as_bytes());
+        hasher.update(task.fingerprint().as_bytes());
         for dep in &task.deps {
             hasher.update(set.get(*dep).name.as_bytes());
         }

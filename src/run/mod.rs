@@ -256,7 +256,7 @@ fn not_runnable(
     let runs = |task: &Task| {
         opts.resume
             .as_ref()
-            .is_none_or(|r| r.done(&task.name, &task.fingerprint).is_none())
+            .is_none_or(|r| r.done(&task.name, task.fingerprint()).is_none())
     };
     let leaf = |id| opts.excluded.contains(id);
     let mut order = if opts.mode == Mode::Apply {

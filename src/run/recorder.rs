@@ -32,7 +32,7 @@ impl<'r> Recorder<'r> {
             .iter()
             .map(|&id| {
                 let task = set.get(id);
-                (task.name.clone(), task.fingerprint.clone())
+                (task.name.clone(), task.fingerprint().to_owned())
             })
             .collect();
         Self {

@@ -88,7 +88,7 @@ impl Resume {
             if !matches!(status, Status::Ok | Status::UpToDate | Status::Resumed) {
                 continue;
             }
-            match set.find(name).map(|id| &set.get(id).fingerprint) {
+            match set.find(name).map(|id| set.get(id).fingerprint()) {
                 Some(now) if now != fingerprint => again.changed.push(name.to_owned()),
                 Some(_) if !redacted.is_empty() => again.secret.push(name.to_owned()),
                 Some(_) => {

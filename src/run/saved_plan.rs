@@ -219,7 +219,7 @@ impl SavedPlan {
             let task = set.get(id);
             match planned.get(task.name.as_str()) {
                 None => changes.push(format!("{} (not in the plan)", task.name)),
-                Some(step) if step.fingerprint != task.fingerprint => {
+                Some(step) if step.fingerprint != task.fingerprint() => {
                     changes.push(format!("{} (definition changed)", task.name));
                 }
                 Some(step) => {
@@ -268,7 +268,7 @@ pub(crate) fn from_summary(
             let task = set.get(id);
             PlannedStep {
                 task: task.name.clone(),
-                fingerprint: task.fingerprint.clone(),
+                fingerprint: task.fingerprint().to_owned(),
                 sources: (!task.sources.is_empty())
                     .then(|| uptodate::hash_sources(set.root(), task).ok())
                     .flatten(),

@@ -292,7 +292,7 @@ impl Run<'_> {
             .resume
             .as_ref()
             .filter(|_| self.ledger.handler(slot).is_none())
-            && let Some(outputs) = resume.done(&task.name, &task.fingerprint)
+            && let Some(outputs) = resume.done(&task.name, task.fingerprint())
         {
             for (key, value) in outputs {
                 self.outputs.insert(&task.name, key.clone(), value.clone());
@@ -454,7 +454,7 @@ impl Run<'_> {
         let task = set.get(self.ledger.order[slot]);
         if let Ok(Some(outputs)) = uptodate::hash_outputs(set.root(), task) {
             let stamp = uptodate::Stamp {
-                fingerprint: task.fingerprint.clone(),
+                fingerprint: task.fingerprint().to_owned(),
                 sources,
                 outputs,
             };

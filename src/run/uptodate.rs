@@ -110,7 +110,7 @@ pub(crate) fn is_up_to_date(root: &Path, task: &Task, state: &State) -> bool {
     let Some(stamp) = state.get(&task.name) else {
         return false;
     };
-    stamp.fingerprint == task.fingerprint
+    stamp.fingerprint == task.fingerprint()
         && hash_sources(root, task).is_ok_and(|h| h == stamp.sources)
         && hash_outputs(root, task)
             .ok()

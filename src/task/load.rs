@@ -980,20 +980,7 @@ impl Resolver<'_> {
             }
             None => self.repository.nix_tools.clone(),
         };
-        let script = self.script_digest(action.as_ref(), dir.as_ref());
-        let fingerprint = fingerprint(
-            &[
-                format!("{action:?}"),
-                format!("{env:?}"),
-                format!("{env_files:?}"),
-                format!("{sources:?}"),
-                format!("{outputs:?}"),
-                format!("{dir:?}"),
-                format!("{nix_tools:?}"),
-                script,
-            ]
-            .join("\n"),
-        );
+        let script_digest = self.script_digest(action.as_ref(), dir.as_ref());
         Task {
             name: self.task.to_owned(),
             description: raw.description.as_ref().map(|d| self.text(d)),
@@ -1021,7 +1008,8 @@ impl Resolver<'_> {
             finally: Vec::new(),
             action,
             file: self.source.name().to_owned(),
-            fingerprint,
+            script_digest,
+            fingerprint: std::sync::OnceLock::new(),
             usage: None,
         }
     }
@@ -1331,10 +1319,6 @@ fn raw_command(raw: &RawTask) -> RawCommand<'_> {
 /// Hash of everything that defines a task, given as the Debug text of its parts:
 /// deterministic for these types; a change of `ops` version that changes it only
 /// makes tasks run once more.
-fn fingerprint(definition: &str) -> String {
-    blake3::hash(definition.as_bytes()).to_hex()[..16].to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1388,7 +1372,7 @@ mod tests {
         let fingerprint = |extra: &str| {
             let set = load_one(&format!("[tasks.t]\nshell = \"read -r x\"\n{extra}")).unwrap();
             let task = set.get(set.find("t").unwrap());
-            (task.interactive, task.fingerprint.clone())
+            (task.interactive, task.fingerprint().to_owned())
         };
         let (plain, before) = fingerprint("");
         let (interactive, after) = fingerprint("interactive = true\n");

@@ -90,13 +90,46 @@ pub struct Task {
     pub(crate) finally: Vec<TaskId>,
     /// The task file it comes from, as shown to users.
     pub(crate) file: String,
-    /// Hash of everything that defines what the task does (for up-to-date checks and journals).
-    pub(crate) fingerprint: String,
+    /// Digest of the script file it runs (empty for other tasks), part of its fingerprint.
+    pub(crate) script_digest: String,
+    /// See [`Task::fingerprint`]; computed when first asked for (most loads never do).
+    pub(crate) fingerprint: std::sync::OnceLock<String>,
     /// For an invocation of a task that takes arguments: that task's name.
     pub(crate) usage: Option<String>,
 }
 
 impl Task {
+    /// Hash of everything that defines what the task does: for up-to-date checks,
+    /// journals, resumed runs and saved plans.
+    pub(crate) fn fingerprint(&self) -> &str {
+        self.fingerprint.get_or_init(|| {
+            /// Formats straight into the hash, with no text in between.
+            struct Hashing<'a>(&'a mut blake3::Hasher);
+            impl std::fmt::Write for Hashing<'_> {
+                fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                    self.0.update(s.as_bytes());
+                    Ok(())
+                }
+            }
+            let mut hasher = blake3::Hasher::new();
+            let _ = std::fmt::Write::write_fmt(
+                &mut Hashing(&mut hasher),
+                format_args!(
+                    "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n",
+                    self.action,
+                    self.env,
+                    self.env_files,
+                    self.sources,
+                    self.outputs,
+                    self.dir,
+                    self.nix_tools
+                ),
+            );
+            hasher.update(self.script_digest.as_bytes());
+            hasher.finalize().to_hex()[..16].to_owned()
+        })
+    }
+
     /// The environment variables of `ops` that its `env` and `dir` read and that have
     /// no default, with the key that reads each.
     pub(crate) fn required_env(&self) -> Vec<(&str, &str)> {

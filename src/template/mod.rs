@@ -11,21 +11,13 @@
 //! `{{ name }}`, for text that another template language reads (Go templates, Jinja).
 
 mod environment;
+mod scan;
 
 use std::ops::Range;
-use std::sync::LazyLock;
 
-use regex::Regex;
+use scan::{Found, Inner, placeholders};
 
 pub(crate) use environment::SyntaxError as EnvSyntaxError;
-
-/// A placeholder: a name (group 1), or a quoted literal (group 2 or 3).
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"\{\{\s*(?:([A-Za-z_][A-Za-z0-9_-]*(?:\.(?:[A-Za-z0-9_:,-]|\[[^\[\]\s{}'"]*\])+)*)|"([^"]*)"|'([^']*)')\s*\}\}"#,
-    )
-    .expect("placeholder pattern is valid")
-});
 
 /// A string with its variables substituted and its task-output references kept.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -120,21 +112,27 @@ impl Template {
         mut lookup: impl FnMut(&str) -> Option<String>,
         foreign: bool,
     ) -> Result<Self, Vec<UnknownName>> {
+        if !input.contains("{{") {
+            // Most strings hold no placeholder.
+            return Ok(Self::literal(input.to_owned()));
+        }
         let mut parts = Vec::new();
         let mut text = String::new();
         let mut unknown = Vec::new();
         let mut last = 0;
-        for caps in PLACEHOLDER.captures_iter(input) {
-            let whole = caps.get(0).expect("group 0 always matches");
-            text.push_str(&input[last..whole.start()]);
-            last = whole.end();
-            let Some(name) = caps.get(1).map(|m| m.as_str()) else {
-                if foreign {
-                    text.push_str(whole.as_str());
-                } else {
-                    text.push_str(caps.get(2).or_else(|| caps.get(3)).map_or("", |m| m.as_str()));
+        for Found { range: whole, inner } in placeholders(input) {
+            text.push_str(&input[last..whole.start]);
+            last = whole.end;
+            let name = match inner {
+                Inner::Name(name) => name,
+                Inner::Literal(_) if foreign => {
+                    text.push_str(&input[whole]);
+                    continue;
                 }
-                continue;
+                Inner::Literal(literal) => {
+                    text.push_str(literal);
+                    continue;
+                }
             };
             if let Some(secret) = name.strip_prefix("secrets.").filter(|s| !s.contains('.')) {
                 if !text.is_empty() {
@@ -157,10 +155,10 @@ impl Template {
             }
             match lookup(name) {
                 Some(value) => text.push_str(&value),
-                None if foreign => text.push_str(whole.as_str()),
+                None if foreign => text.push_str(&input[whole]),
                 None => unknown.push(UnknownName {
                     name: name.to_owned(),
-                    range: whole.range(),
+                    range: whole,
                 }),
             }
         }
@@ -179,14 +177,22 @@ impl Template {
     /// is: for text that another template language renders later (Jinja in Ansible
     /// variables).
     pub(crate) fn expand_known(input: &str, lookup: impl Fn(&str) -> Option<String>) -> String {
-        PLACEHOLDER
-            .replace_all(input, |caps: &regex::Captures<'_>| {
-                // Quoted literals stay for the other template language, as written.
-                caps.get(1)
-                    .and_then(|name| lookup(name.as_str()))
-                    .unwrap_or_else(|| caps[0].to_owned())
-            })
-            .into_owned()
+        if !input.contains("{{") {
+            return input.to_owned();
+        }
+        let mut out = String::with_capacity(input.len());
+        let mut last = 0;
+        for Found { range, inner } in placeholders(input) {
+            out.push_str(&input[last..range.start]);
+            // Quoted literals stay for the other template language, as written.
+            match inner {
+                Inner::Name(name) if let Some(value) = lookup(name) => out.push_str(&value),
+                _ => out.push_str(&input[range.clone()]),
+            }
+            last = range.end;
+        }
+        out.push_str(&input[last..]);
+        out
     }
 
     /// The same text with `$VAR`, `${VAR}`, `${VAR:-default}` and a leading `~`
