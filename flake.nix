@@ -10,7 +10,13 @@
     in
     {
       packages = forAllSystems (pkgs: rec {
-        ops = pkgs.callPackage ./nix/package.nix { };
+        ops = pkgs.callPackage ./nix/package.nix {
+          rev = self.shortRev or self.dirtyShortRev or null;
+          date =
+            let d = self.lastModifiedDate or null;
+            in if d == null then null
+            else "${builtins.substring 0 4 d}-${builtins.substring 4 2 d}-${builtins.substring 6 2 d}";
+        };
         default = ops;
       });
 

@@ -1,5 +1,6 @@
 # The `ops` binary, built from this repository's Cargo.lock.
-{ lib, rustPlatform, installShellFiles, stdenv }:
+# `rev` and `date` (YYYY-MM-DD) are what `ops --version` names; the flake passes its own.
+{ lib, rustPlatform, installShellFiles, stdenv, rev ? null, date ? null }:
 
 let
   manifest = lib.importTOML ../Cargo.toml;
@@ -13,6 +14,7 @@ rustPlatform.buildRustPackage {
     fileset = lib.fileset.unions [
       ../Cargo.toml
       ../Cargo.lock
+      ../build.rs
       ../rustfmt.toml
       ../src
       ../tests
@@ -20,6 +22,9 @@ rustPlatform.buildRustPackage {
   };
 
   cargoLock.lockFile = ../Cargo.lock;
+
+  env = lib.optionalAttrs (rev != null) { OPS_BUILD_COMMIT = rev; }
+    // lib.optionalAttrs (date != null) { OPS_BUILD_DATE = date; };
 
   nativeBuildInputs = [ installShellFiles ];
 

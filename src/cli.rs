@@ -8,10 +8,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::report::OutputMode;
 
+/// `0.1.0 (3f2a9c1d4e5b 2026-12-02)`: the version, and the commit it was built from
+/// when the build knew it (`build.rs`).
+fn version() -> &'static str {
+    static VERSION: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(
+            || match (option_env!("OPS_COMMIT"), option_env!("OPS_COMMIT_DATE")) {
+                (Some(commit), Some(date)) => format!("{} ({commit} {date})", env!("CARGO_PKG_VERSION")),
+                (Some(commit), None) => format!("{} ({commit})", env!("CARGO_PKG_VERSION")),
+                _ => env!("CARGO_PKG_VERSION").to_owned(),
+            },
+        );
+    &VERSION
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "ops",
-    version,
+    version = version(),
     about = "Runbooks as task graphs, for GitOps repositories",
     long_about = "Runs the task graphs in `tasks/*.toml` in dependency order, in parallel where the \
                   graph allows, in three modes: --dry-run (print the plan), --diff (report what would \
@@ -19,6 +33,15 @@ use crate::report::OutputMode;
     after_help = "Examples:\n  ops list\n  ops run deploy-authentik --dry-run\n  ops run deploy-authentik --diff\n  ops run deploy-authentik --yes"
 )]
 pub(crate) struct Cli {
+    /// Change to DIR before anything else (as `git -C` and `make -C` do)
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+
+    /// When to color the output: `auto` on a terminal; NO_COLOR, CLICOLOR=0,
+    /// CLICOLOR_FORCE and FORCE_COLOR are honoured when this is not given
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<crate::diagnostic::ColorChoice>,
+
     /// Repository root (default: the nearest directory upwards that holds `tasks/`)
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -48,7 +71,7 @@ pub(crate) enum Command {
   ops run deploy-authentik --skip 'build-*'   the rest, the builds counted as done
   ops run release-authentik --no-deps       only that task
   ops run release --var version=2026.2.1 --yes
-  ops run build --output json | jq .
+  ops run build --format json | jq .
 
 Before anything starts, the checks of `ops doctor` run for the tasks about to run: a task
 that cannot possibly succeed here stops the run (with --keep-going, the others run; with
@@ -69,7 +92,7 @@ Exit codes: 0 ok, 1 a task failed or cannot run here, 2 invalid input (nothing r
     #[command(after_help = "Examples:
   ops doctor                        every task
   ops doctor deploy-authentik       a task and what it depends on
-  ops doctor --output json
+  ops doctor --format json
 
 One line per finding: `task: what — way out`. A file or a service that a task it
 depends on may provide first is a warning (!); anything else means the task cannot
@@ -79,7 +102,7 @@ Exit codes: 0 nothing missing (or only warnings), 1 a task cannot run here, 2 in
     Doctor(DoctorArgs),
 
     /// List every task with its aliases and description (hidden tasks with --all)
-    #[command(after_help = "Examples:\n  ops list\n  ops list --all\n  ops list --output json")]
+    #[command(after_help = "Examples:\n  ops list\n  ops list --all\n  ops list --format json")]
     List(ListArgs),
 
     /// Show the dependency graph below a task
@@ -199,9 +222,9 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "diff", "resume"])]
     pub plan: Option<std::path::PathBuf>,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
+    /// Output format (`--output` is an older name for it)
+    #[arg(long = "format", alias = "output", value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 
     /// How task output is laid out (default: grouped in CI workflows, prefixed elsewhere)
     #[arg(long, value_enum)]
@@ -263,9 +286,9 @@ pub(crate) struct DoctorArgs {
     #[arg(value_name = "TASK")]
     pub tasks: Vec<String>,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
+    /// Output format (`--output` is an older name for it)
+    #[arg(long = "format", alias = "output", value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -274,9 +297,9 @@ pub(crate) struct ListArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub output: Format,
+    /// Output format (`--output` is an older name for it)
+    #[arg(long = "format", alias = "output", value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]

@@ -102,21 +102,50 @@ pub(crate) fn suggestion<'a>(name: &str, candidates: impl IntoIterator<Item = &'
     did_you_mean(name, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
-/// Whether colored output is wanted on a stream: a terminal and no `NO_COLOR`.
-pub(crate) fn color_wanted(is_terminal: bool) -> bool {
-    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// `--color WHEN`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    /// On a terminal, unless the environment says otherwise
+    Auto,
+    Always,
+    Never,
 }
 
-/// Install the miette report handler: colors only on a terminal without `NO_COLOR`,
-/// a fixed width off a terminal so logs and snapshots are stable.
-pub(crate) fn install_handler() {
-    let terminal = std::io::stderr().is_terminal();
-    let color = color_wanted(terminal);
-    if !color {
-        console::set_colors_enabled(false);
-        console::set_colors_enabled_stderr(false);
+/// Whether colored output is wanted on a stream: `--color` when given; otherwise
+/// `NO_COLOR` (set, not empty) means never, `CLICOLOR_FORCE` or `FORCE_COLOR` (set,
+/// not `0`/`false`) always, `CLICOLOR=0` never, and else a terminal decides.
+pub(crate) fn color_wanted(choice: Option<ColorChoice>, is_terminal: bool) -> bool {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let on = |name: &str| set(name).is_some_and(|v| v != "0" && !v.eq_ignore_ascii_case("false"));
+    match choice {
+        Some(ColorChoice::Always) => true,
+        Some(ColorChoice::Never) => false,
+        None if set("NO_COLOR").is_some() => false,
+        None if on("CLICOLOR_FORCE") || on("FORCE_COLOR") => true,
+        None if set("CLICOLOR").as_deref() == Some("0") => false,
+        Some(ColorChoice::Auto) | None => is_terminal,
     }
+}
+
+/// Whether diagnostics on stderr are colored (decided by [`set_color`]).
+static STDERR_COLOR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Decide the colors of both streams for `--color` (again when `ops run` finds the
+/// flag among its task words).
+pub(crate) fn set_color(choice: Option<ColorChoice>) {
+    let stderr = color_wanted(choice, std::io::stderr().is_terminal());
+    STDERR_COLOR.store(stderr, std::sync::atomic::Ordering::Relaxed);
+    console::set_colors_enabled_stderr(stderr);
+    console::set_colors_enabled(color_wanted(choice, std::io::stdout().is_terminal()));
+}
+
+/// Decide the colors, and install the miette report handler: a fixed width off a
+/// terminal so logs and snapshots are stable.
+pub(crate) fn install_handler(choice: Option<ColorChoice>) {
+    let terminal = std::io::stderr().is_terminal();
+    set_color(choice);
     let _ = miette::set_hook(Box::new(move |_| {
+        let color = STDERR_COLOR.load(std::sync::atomic::Ordering::Relaxed);
         let mut opts = miette::MietteHandlerOpts::new()
             .color(color)
             .unicode(true)

@@ -50,7 +50,13 @@ use clap::Parser;
 /// Parse the command line, run the command and map the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    diagnostic::install_handler();
+    diagnostic::install_handler(cli.color);
+    if let Some(dir) = &cli.directory
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("error: cannot change to directory {} (-C): {e}", dir.display());
+        return exit::ExitStatus::Usage.into();
+    }
     match commands::dispatch(&cli) {
         Ok(status) => status.into(),
         Err(err) => {

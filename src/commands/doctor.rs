@@ -26,7 +26,7 @@ pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error>
         order
     };
     let findings = doctor::check(set, &order, Mode::Apply, &|_| true);
-    let text = match args.output {
+    let text = match args.format {
         Format::Human => missing::render(&findings, order.len()),
         Format::Json => format!("{}\n", missing::json(&findings, order.len())),
     };

@@ -148,7 +148,9 @@ fn flag_of(command: &clap::Command, word: &str) -> Option<bool> {
     let (arg, inline) = if let Some(long) = word.strip_prefix("--") {
         let (name, inline) = long.split_once('=').map_or((long, false), |(n, _)| (n, true));
         (
-            command.get_arguments().find(|a| a.get_long() == Some(name))?,
+            command.get_arguments().find(|a| {
+                a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|all| all.contains(&name))
+            })?,
             inline,
         )
     } else {

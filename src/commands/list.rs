@@ -12,7 +12,7 @@ use crate::task::{Task, TaskId, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
     let shown: Vec<(TaskId, &Task)> = set.iter().filter(|(_, t)| args.all || !t.hidden).collect();
-    let text = match args.output {
+    let text = match args.format {
         Format::Human => render(&shown, set),
         Format::Json => {
             let tasks: Vec<_> = shown
@@ -47,7 +47,7 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     let broken = shown.iter().filter(|(id, _)| set.broken(*id).is_some()).count();
-    if broken > 0 && args.output == Format::Human {
+    if broken > 0 && args.format == Format::Human {
         eprintln!("{}", super::cannot_run_note(broken));
     }
     ExitStatus::Success

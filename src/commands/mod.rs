@@ -67,6 +67,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
                     // Once more, with the flags found among the targets in front of them.
                     let again = Cli::try_parse_from(run_argv(args.tasks.first(), flags, targets))
                         .unwrap_or_else(|e| e.exit());
+                    crate::diagnostic::set_color(again.color.or(cli.color));
                     let Command::Run(args) = &again.command else {
                         unreachable!("the command line names `run`")
                     };

@@ -59,7 +59,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         save_plan: args.save_plan.clone(),
         excluded,
     };
-    let mut reporter: Box<dyn Reporter> = match args.output {
+    let mut reporter: Box<dyn Reporter> = match args.format {
         Format::Json => Box::new(Json::new()),
         Format::Human => {
             let ci_actions = env_set("CI") && (env_set("GITHUB_ACTIONS") || env_set("FORGEJO_ACTIONS"));
@@ -76,7 +76,10 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
                 .min(32);
             Box::new(Human::new(HumanOptions {
                 mode,
-                progress: std::io::stdout().is_terminal() && std::io::stderr().is_terminal(),
+                // No spinners in CI, even where a runner gives a terminal (act does).
+                progress: std::io::stdout().is_terminal()
+                    && std::io::stderr().is_terminal()
+                    && !env_set("CI"),
                 ci_groups: ci_actions,
                 name_width,
             }))

@@ -8,6 +8,7 @@ mod arguments;
 mod bad_input;
 mod bad_input_lint;
 mod choosing;
+mod cli_habits;
 mod confirm;
 mod diagnostics;
 mod diff;

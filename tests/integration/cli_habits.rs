@@ -1,0 +1,127 @@
+//! The command-line habits people type: `--color` and the colour variables, `-C DIR`,
+//! one `--format` flag everywhere (`--output` kept as an alias), `--version` naming
+//! the commit, and no spinners in CI even on a terminal.
+
+use crate::common::{Pty, Test, repo_root, require_tool};
+
+const TASKS: &str = "[tasks.t]\ndescription = \"a task\"\ncmd = [\"true\"]\n";
+
+/// `ops ARGS` with the colour variables `env` and no others; whether stdout and
+/// stderr hold an escape sequence.
+fn colored(test: &Test, args: &[&str], env: &[(&str, &str)]) -> (bool, bool) {
+    let mut command = test.command_with(args);
+    for name in ["NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE", "FORCE_COLOR"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    let out = command.output().unwrap();
+    let escape = |bytes: &[u8]| bytes.windows(2).any(|w| w == b"\x1b[");
+    (escape(&out.stdout), escape(&out.stderr))
+}
+
+#[test]
+fn color_follows_the_flag_then_the_environment() {
+    let test = Test::new().tasks(TASKS);
+    let plan = ["run", "t", "--dry-run"];
+    // Not a terminal: no colour unless asked for.
+    assert!(!colored(&test, &plan, &[]).0);
+    for (flag, env, wanted) in [
+        (Some("always"), &[][..], true),
+        (Some("never"), &[("FORCE_COLOR", "1")][..], false),
+        (Some("always"), &[("NO_COLOR", "1")][..], true),
+        (Some("auto"), &[("FORCE_COLOR", "1")][..], false),
+        (None, &[("FORCE_COLOR", "1")][..], true),
+        (None, &[("FORCE_COLOR", "0")][..], false),
+        (None, &[("CLICOLOR_FORCE", "1")][..], true),
+        (None, &[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")][..], false),
+        (None, &[("NO_COLOR", ""), ("FORCE_COLOR", "1")][..], true),
+    ] {
+        let mut args = plan.to_vec();
+        if let Some(flag) = flag {
+            args.extend(["--color", flag]);
+        }
+        assert_eq!(colored(&test, &args, env).0, wanted, "{flag:?} {env:?}");
+    }
+    // Diagnostics too.
+    let bad = Test::new().tasks("[tasks.t]\ncmd = [\"true\"]\ndeps = [\"nope\"]\n");
+    assert!(colored(&bad, &["validate", "--color", "always"], &[]).1);
+    assert!(!colored(&bad, &["validate"], &[("CLICOLOR", "0")]).1);
+}
+
+#[test]
+fn dash_c_changes_directory_first() {
+    let test = Test::new().file("sub/tasks/main.toml", TASKS);
+    let ran = test.run_with(&["-C", "sub", "list"]);
+    ran.assert_code(0).assert_stdout("t  a task");
+    // After `run`, too, and with `--root` relative to it.
+    let ran = test.run_with(&["run", "-C", "sub", "t"]);
+    ran.assert_code(0);
+    let missing = test.run_with(&["-C", "nowhere", "list"]);
+    missing.assert_code(2);
+    assert!(
+        missing.stderr.contains("cannot change to directory nowhere (-C)"),
+        "{}",
+        missing.stderr
+    );
+}
+
+#[test]
+fn one_format_flag_everywhere() {
+    let test = Test::new().tasks(TASKS);
+    for args in [
+        &["list", "--format", "json"][..],
+        &["list", "--output", "json"][..],
+        &["doctor", "--format", "json"][..],
+        &["run", "t", "--format", "json"][..],
+        &["run", "t", "--output", "json", "--force"][..],
+    ] {
+        let ran = test.run_with(args);
+        ran.assert_code(0);
+        let first = ran.stdout.lines().next().unwrap_or_default();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(first).is_ok(),
+            "{args:?}: {}",
+            ran.stdout
+        );
+    }
+    // The older name works but is not shown.
+    for command in ["run", "list", "doctor"] {
+        let help = test.run_with(&[command, "--help"]);
+        help.assert_stdout("--format");
+        assert!(!help.stdout.contains("--output <"), "{command}: {}", help.stdout);
+    }
+}
+
+#[test]
+fn version_names_the_commit() {
+    let ran = Test::new().run_with(&["--version"]);
+    ran.assert_code(0);
+    let line = ran.stdout.trim_end();
+    let pattern = regex::Regex::new(r"^ops \d+\.\d+\.\d+( \([0-9a-f]{12} \d{4}-\d\d-\d\d\))?$").unwrap();
+    assert!(pattern.is_match(line), "{line}");
+    if repo_root().join(".git").exists() && require_tool("git") {
+        assert!(
+            line.contains('('),
+            "built in a git checkout, so the commit is known: {line}"
+        );
+    }
+}
+
+#[test]
+fn no_spinners_in_ci_even_on_a_terminal() {
+    if !require_tool("script") {
+        return;
+    }
+    let spinning = |ci: bool| {
+        let mut test = Test::new().tasks("[tasks.slow]\ncmd = [\"sleep\", \"1\"]\n");
+        if ci {
+            test = test.env("CI", "true");
+        }
+        let (code, screen) = Pty::spawn(&test, &["run", "slow"]).finish();
+        assert_eq!(code, Some(0), "{screen}");
+        // indicatif's spinner frames.
+        screen.contains(['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'])
+    };
+    assert!(spinning(false), "a terminal outside CI shows progress");
+    assert!(!spinning(true), "CI=true: no spinner");
+}
