@@ -10,7 +10,7 @@
 //! runner (scheduler, journal, saved plans); task files; the step kinds; the cluster
 //! client, the lint rules and the reporters; ArgoCD Applications and HTTP helpers;
 //! and at the bottom the shared pieces: positioned YAML, process spawning, templates,
-//! TOML scalars, diagnostics, the repository root and exit codes, and under process
+//! TOML scalars, diagnostics, the repository root, exit codes and the JSON version, and under process
 //! spawning the redaction of secrets.
 //!
 //! ```text
@@ -20,7 +20,7 @@
 //! executor
 //! kube policy report
 //! argocd http
-//! yaml process template scalar diagnostic root exit
+//! yaml process template scalar diagnostic root exit schema
 //! redact
 //! ```
 
@@ -39,6 +39,7 @@ mod report;
 mod root;
 mod run;
 mod scalar;
+mod schema;
 pub mod task;
 mod template;
 pub mod yaml;

@@ -42,7 +42,10 @@ pub(super) fn run(set: &TaskSet, args: &ListArgs) -> ExitStatus {
                     })
                 })
                 .collect();
-            format!("{}\n", json!({ "tasks": tasks, "tasks_with_arguments": takes }))
+            format!(
+                "{}\n",
+                json!({ "version": crate::schema::JSON_VERSION, "tasks": tasks, "tasks_with_arguments": takes })
+            )
         }
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());

@@ -173,7 +173,10 @@ pub(super) fn event(e: &Event) -> Value {
 impl Reporter for Json {
     fn handle(&mut self, e: &Event) {
         let mut out = self.out.lock();
-        let _ = serde_json::to_writer(&mut out, &event(e));
+        let mut value = event(e);
+        // Every line says which version of these events it is.
+        value["version"] = json!(crate::schema::JSON_VERSION);
+        let _ = serde_json::to_writer(&mut out, &value);
         let _ = out.write_all(b"\n");
     }
 }

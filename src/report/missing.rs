@@ -116,6 +116,7 @@ pub(crate) fn render(findings: &[Missing], checked: usize) -> String {
 /// `ops doctor --output json`: the findings and the tasks that cannot run.
 pub(crate) fn json(findings: &[Missing], checked: usize) -> Value {
     json!({
+        "version": crate::schema::JSON_VERSION,
         "checked": checked,
         "blocked": blocked(findings).iter().map(|t| &**t).collect::<Vec<_>>(),
         "findings": findings.iter().map(Missing::json).collect::<Vec<_>>(),

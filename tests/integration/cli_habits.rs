@@ -125,3 +125,26 @@ fn no_spinners_in_ci_even_on_a_terminal() {
     assert!(spinning(false), "a terminal outside CI shows progress");
     assert!(!spinning(true), "CI=true: no spinner");
 }
+
+#[test]
+fn every_json_output_says_its_version() {
+    let test = Test::new().tasks(TASKS).file(
+        "deploy/app.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
+    for args in [
+        &["list", "--format", "json"][..],
+        &["doctor", "--format", "json"][..],
+        &["run", "t", "--format", "json"][..],
+        &["run", "t", "--format", "json", "--dry-run"][..],
+        &["lint", "--format", "json"][..],
+    ] {
+        let ran = test.run_with(args);
+        for line in ran.stdout.lines() {
+            let value: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{args:?}: {e}: {line}"));
+            assert_eq!(value["version"], 1, "{args:?}: {line}");
+        }
+        assert!(!ran.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -1,4 +1,4 @@
-//! `--format json`: `{"findings": [...], "files_scanned": N}`, paths relative to the root.
+//! `--format json`: `{"version": 1, "findings": [...], "files_scanned": N}`, paths relative to the root.
 
 use serde_json::json;
 
@@ -22,6 +22,6 @@ pub(crate) fn render(report: &Report) -> String {
         .collect();
     format!(
         "{}\n",
-        json!({ "findings": findings, "files_scanned": report.files_scanned })
+        json!({ "version": crate::schema::JSON_VERSION, "findings": findings, "files_scanned": report.files_scanned })
     )
 }
