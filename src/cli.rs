@@ -113,7 +113,7 @@ Exit codes: 0 nothing missing (or only warnings), 1 a task cannot run here, 2 in
 
     /// List recorded runs, or show one (`ops runs show ID`)
     #[command(
-        after_help = "Examples:\n  ops runs\n  ops runs show 20261122T183012-4f2a\n  ops run deploy-authentik --resume"
+        after_help = "Examples:\n  ops runs\n  ops runs show 20261122T183012.530-4f2a\n  ops runs --format json | jq '.runs[0].status'\n  ops run deploy-authentik --resume"
     )]
     Runs(RunsArgs),
 
@@ -269,6 +269,10 @@ pub(crate) struct RunsArgs {
     /// How many runs to list
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+
+    /// Output format (`--output` is an older name for it)
+    #[arg(long = "format", alias = "output", global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,7 @@ use std::path::Path;
 use miette::Diagnostic;
 use thiserror::Error;
 
-use crate::cli::{RunsArgs, RunsCommand};
+use crate::cli::{Format, RunsArgs, RunsCommand};
 use crate::exit::ExitStatus;
 use crate::run::journal::{self, Record, RunLog};
 
@@ -20,11 +20,14 @@ pub(crate) struct UnknownRun {
 
 pub(super) fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun> {
     let logs = journal::list(root);
+    let json = args.format == Format::Json;
     let text = match &args.command {
+        None if json => format!("{}\n", list_json(&logs, args.limit)),
         None => list(&logs, args.limit),
         Some(RunsCommand::Show { id }) => {
             let matching: Vec<&RunLog> = logs.iter().filter(|l| l.id.starts_with(id.as_str())).collect();
             match matching.as_slice() {
+                [log] if json => format!("{}\n", show_json(log)),
                 [log] => show(log),
                 _ => return Err(UnknownRun { id: id.clone() }),
             }
@@ -34,8 +37,43 @@ pub(super) fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun
     Ok(ExitStatus::Success)
 }
 
-fn counts(log: &RunLog) -> String {
-    let mut counts: Vec<(&str, usize)> = Vec::new();
+/// `ops runs --format json`: `{"version", "runs": [{"id", "started", "mode", "status",
+/// "targets", "tasks": {STATUS: COUNT}}]}`, newest first.
+fn list_json(logs: &[RunLog], limit: usize) -> serde_json::Value {
+    let runs: Vec<serde_json::Value> = logs
+        .iter()
+        .take(limit)
+        .map(|log| {
+            let (_, targets, mode, _, started) = log.run();
+            let tasks: serde_json::Map<String, serde_json::Value> = status_counts(log)
+                .into_iter()
+                .map(|(s, n)| (s.to_owned(), n.into()))
+                .collect();
+            serde_json::json!({
+                "id": log.id,
+                "started": started,
+                "mode": mode.as_str(),
+                "status": log.status().as_str(),
+                "targets": targets,
+                "tasks": tasks,
+            })
+        })
+        .collect();
+    serde_json::json!({ "version": crate::schema::JSON_VERSION, "runs": runs })
+}
+
+/// `ops runs show ID --format json`: the run's journal records as they are stored.
+fn show_json(log: &RunLog) -> serde_json::Value {
+    serde_json::json!({
+        "version": crate::schema::JSON_VERSION,
+        "id": log.id,
+        "status": log.status().as_str(),
+        "records": log.records,
+    })
+}
+
+fn status_counts(log: &RunLog) -> Vec<(&'static str, usize)> {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
     for record in log.tasks().values() {
         if let Record::Task { status, .. } = record {
             match counts.iter_mut().find(|(s, _)| *s == status.id()) {
@@ -45,6 +83,10 @@ fn counts(log: &RunLog) -> String {
         }
     }
     counts
+}
+
+fn counts(log: &RunLog) -> String {
+    status_counts(log)
         .iter()
         .map(|(s, n)| format!("{n} {s}"))
         .collect::<Vec<_>>()

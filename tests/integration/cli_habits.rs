@@ -148,3 +148,35 @@ fn every_json_output_says_its_version() {
         assert!(!ran.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn runs_as_json() {
+    let test = Test::new().tasks(TASKS);
+    test.run_with(&["run", "t"]).assert_code(0);
+    let list = test.run_with(&["runs", "--format", "json"]);
+    list.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&list.stdout).unwrap();
+    assert_eq!(value["version"], 1);
+    let run = &value["runs"][0];
+    assert_eq!(run["targets"], serde_json::json!(["t"]), "{value}");
+    assert_eq!(run["tasks"]["ok"], 1, "{value}");
+    let id = run["id"].as_str().unwrap();
+    // Ids look as the help says: a timestamp with milliseconds, then four hex digits.
+    assert!(
+        regex::Regex::new(r"^\d{8}T\d{6}\.\d{3}-[0-9a-f]{4}$")
+            .unwrap()
+            .is_match(id),
+        "{id}"
+    );
+    let help = test.run_with(&["runs", "--help"]);
+    help.assert_stdout("ops runs show 20261122T183012.530-4f2a");
+    let show = test.run_with(&["runs", "show", &id[..12], "--format", "json"]);
+    show.assert_code(0);
+    let value: serde_json::Value = serde_json::from_str(&show.stdout).unwrap();
+    assert_eq!(value["id"], id);
+    let records = value["records"].as_array().unwrap();
+    assert!(
+        records.iter().any(|r| r["record"] == "task" && r["task"] == "t"),
+        "{value}"
+    );
+}
