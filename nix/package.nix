@@ -33,6 +33,8 @@ rustPlatform.buildRustPackage {
   cargoTestFlags = [ "--lib" ];
 
   postInstall = lib.optionalString (stdenv.buildPlatform.canExecute stdenv.hostPlatform) ''
+    $out/bin/ops man > ops.1
+    installManPage ops.1
     installShellCompletion --cmd ops \
       --bash <($out/bin/ops completions bash) \
       --zsh <($out/bin/ops completions zsh) \

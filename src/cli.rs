@@ -151,6 +151,10 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+
+    /// Print the manual page (roff), for `man -l -` or to install as ops.1
+    #[command(hide = true)]
+    Man,
 }
 
 #[derive(Debug, Args)]

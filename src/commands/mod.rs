@@ -6,6 +6,7 @@ mod graph;
 mod invocation;
 mod lint;
 mod list;
+mod man;
 mod run;
 mod runs;
 
@@ -30,6 +31,10 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(*shell, &mut command, "ops", &mut std::io::stdout());
+            Ok(ExitStatus::Success)
+        }
+        Command::Man => {
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &man::page());
             Ok(ExitStatus::Success)
         }
         Command::Validate => {

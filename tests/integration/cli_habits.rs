@@ -180,3 +180,33 @@ fn runs_as_json() {
         "{value}"
     );
 }
+
+#[test]
+fn the_manual_page_renders() {
+    if !require_tool("groff") {
+        return;
+    }
+    let test = Test::new();
+    let roff = test.command_with(&["man"]).output().unwrap();
+    assert!(roff.status.success());
+    let mut groff = std::process::Command::new("groff")
+        // -k: the page is UTF-8 (dashes, ✗), read through preconv as man does.
+        .args(["-k", "-man", "-Tutf8", "-ww"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut groff.stdin.take().unwrap(), &roff.stdout).unwrap();
+    let out = groff.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.is_empty(), "groff: {stderr}");
+    // grotty draws bold as `X\bX`: keep the letters.
+    let page = regex::Regex::new(".\x08")
+        .unwrap()
+        .replace_all(&String::from_utf8_lossy(&out.stdout), "")
+        .into_owned();
+    for section in ["OPS RUN", "OPS LINT", "OPS DOCTOR", "--dry-run", "--format"] {
+        assert!(page.contains(section), "the page has {section}");
+    }
+}
