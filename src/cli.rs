@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate};
 
 use crate::report::OutputMode;
 
@@ -161,7 +162,12 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 pub(crate) struct RunArgs {
     /// Tasks to run, by name or alias (their dependencies run first); the words after a
     /// task that takes arguments are its arguments (`ops run build-image authentik --push`)
-    #[arg(required_unless_present_any = ["plan", "help"], value_name = "TASK", allow_hyphen_values = true)]
+    #[arg(
+        required_unless_present_any = ["plan", "help"],
+        value_name = "TASK",
+        allow_hyphen_values = true,
+        add = ArgValueCompleter::new(task_names)
+    )]
     pub tasks: Vec<String>,
 
     /// Print help (of the task, when the task named first takes arguments)
@@ -291,7 +297,7 @@ pub(crate) enum RunsCommand {
 #[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
     /// Tasks to check, with what they depend on (default: every task)
-    #[arg(value_name = "TASK")]
+    #[arg(value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub tasks: Vec<String>,
 
     /// Output format (`--output` is an older name for it)
@@ -313,6 +319,7 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
     /// The task at the top of the graph
+    #[arg(add = ArgValueCompleter::new(task_names))]
     pub task: String,
 
     /// Graph format
@@ -338,4 +345,48 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
         Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
         _ => Err(format!("expected NAME=VALUE, got `{s}`")),
     }
+}
+
+/// What `ops run <TAB>` offers (`source <(COMPLETE=bash ops)`): the tasks of the
+/// repository around the working directory that start with `current`, with their
+/// descriptions, their aliases, the tasks that take arguments, and the namespaces
+/// (`zitadel:`). Nothing when the task files do not load.
+fn task_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let Some(current) = current.to_str() else {
+        return Vec::new();
+    };
+    let Ok(root) = crate::root::find(None) else {
+        return Vec::new();
+    };
+    let Ok(set) = crate::task::load(&root, &crate::task::Vars::default()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<(String, Option<String>)> = Vec::new();
+    // An invocation of a task that takes arguments is offered as that task.
+    for (_, task) in set.iter().filter(|(_, t)| !t.hidden && t.usage.is_none()) {
+        names.push((task.name.clone(), task.description.clone()));
+        names.extend(
+            task.aliases
+                .iter()
+                .map(|a| (a.clone(), Some(format!("alias of {}", task.name)))),
+        );
+        if let Some((namespace, _)) = task.name.rsplit_once(':') {
+            names.push((format!("{namespace}:"), None));
+        }
+    }
+    for usage in set.usages() {
+        names.push((usage.name.clone(), usage.description.clone()));
+        names.extend(
+            usage
+                .aliases
+                .iter()
+                .map(|a| (a.clone(), Some(format!("alias of {}", usage.name)))),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    names
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(current) && seen.insert(name.clone()))
+        .map(|(name, help)| CompletionCandidate::new(name).help(help.map(Into::into)))
+        .collect()
 }

@@ -50,6 +50,9 @@ use clap::Parser;
 
 /// Parse the command line, run the command and map the outcome to an exit code.
 pub fn main() -> ExitCode {
+    // `COMPLETE=bash ops` prints the shell's completion script; the shell then calls
+    // `ops` back with the words typed so far (task names come from the task files).
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command).complete();
     let cli = cli::Cli::parse();
     diagnostic::install_handler(cli.color);
     if let Some(dir) = &cli.directory

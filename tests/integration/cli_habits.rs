@@ -210,3 +210,48 @@ fn the_manual_page_renders() {
         assert!(page.contains(section), "the page has {section}");
     }
 }
+
+/// `source <(COMPLETE=bash ops)` in a real bash, then the completion function called
+/// as bash calls it on <TAB>.
+#[test]
+fn bash_completes_task_names_namespaces_and_flags() {
+    let test = Test::new()
+        .tasks("[tasks.deploy-authentik]\ndescription = \"d\"\ncmd = [\"true\"]\naliases = [\"da\"]\n\n[tasks.dex-deploy]\ncmd = [\"true\"]\n\n[tasks.secret]\nhidden = true\ncmd = [\"true\"]\n\n[tasks.build-image]\nargs = [{ name = \"container\" }]\ncmd = [\"true\"]\n")
+        .file("tasks/zitadel/day2.toml", "[tasks.backup]\ncmd = [\"true\"]\n");
+    let script = r#"
+source <(COMPLETE=bash "$OPS")
+complete_words() {
+  COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; COMP_TYPE=9
+  _clap_complete_ops ops "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+  echo "$*: ${COMPREPLY[*]}"
+}
+complete_words ops run de
+complete_words ops run d
+complete_words ops run zit
+complete_words ops graph bu
+complete_words ops --col
+"#;
+    let out = std::process::Command::new("bash")
+        .args(["-c", script])
+        .current_dir(test.root())
+        .env("OPS", crate::common::ops_bin())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "ops run de: deploy-authentik dex-deploy",
+            "ops run d: deploy-authentik da dex-deploy",
+            "ops run zit: zitadel:backup zitadel:",
+            "ops graph bu: build-image",
+            "ops --col: --color",
+        ]
+    );
+}
