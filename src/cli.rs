@@ -47,17 +47,29 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
 
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What loading the task files takes: given to the commands that load them (`run`,
+/// `doctor`, `list`, `graph`, `validate`), and only to those.
+#[derive(Debug, Args)]
+pub(crate) struct LoadArgs {
     /// Set a variable, overriding `[vars]` (repeatable)
-    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
 
     /// Use kubeconfig context OTHER wherever a task names context NAME (repeatable;
     /// for CI and test clusters)
-    #[arg(long = "context-map", global = true, value_name = "NAME=OTHER", value_parser = parse_var)]
+    #[arg(long = "context-map", value_name = "NAME=OTHER", value_parser = parse_var)]
     pub context_map: Vec<(String, String)>,
+}
 
-    #[command(subcommand)]
-    pub command: Command,
+impl LoadArgs {
+    pub(crate) fn vars(&self) -> crate::task::Vars {
+        crate::task::Vars::new(self.vars.clone())
+            .with_context_map(crate::kube::ContextMap::new(self.context_map.clone()))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,7 +154,7 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 
     /// Load and validate every task file; print only problems
     #[command(after_help = "Exit codes: 0 valid, 2 problems found.")]
-    Validate,
+    Validate(ValidateArgs),
 
     /// Print a shell completion script
     #[command(
@@ -160,6 +172,9 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
 
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
     /// Tasks to run, by name or alias (their dependencies run first); the words after a
     /// task that takes arguments are its arguments (`ops run build-image authentik --push`)
     #[arg(
@@ -295,7 +310,16 @@ pub(crate) enum RunsCommand {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
     /// Tasks to check, with what they depend on (default: every task)
     #[arg(value_name = "TASK", add = ArgValueCompleter::new(task_names))]
     pub tasks: Vec<String>,
@@ -307,6 +331,9 @@ pub(crate) struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
     /// Show hidden tasks too (`hidden = true`)
     #[arg(long)]
     pub all: bool,
@@ -318,6 +345,9 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
     /// The task at the top of the graph
     #[arg(add = ArgValueCompleter::new(task_names))]
     pub task: String,

@@ -53,9 +53,7 @@ pub(super) fn read(set: &TaskSet, args: &RunArgs, rest: usize) -> Result<Invocat
         (&args.tasks[..at], &args.tasks[at..])
     };
     if args.help && !words.iter().any(|w| set.usage(w).is_some()) {
-        let mut command = crate::cli::Cli::command();
-        let run = command.find_subcommand_mut("run").expect("the run command");
-        return Ok(Invocation::Help(run.render_help().to_string()));
+        return Ok(Invocation::Help(run_help()));
     }
     let mut flags: Vec<String> = Vec::new();
     let mut targets: Vec<String> = Vec::new();
@@ -134,6 +132,16 @@ fn declares(specs: &[args::Spec], word: &str) -> bool {
 }
 
 /// Whether `word` is a flag of `ops run`, and whether it takes the next word as its value.
+/// The help of `ops run` itself (its own `--help` is handled here, so that a task's
+/// help can take its place).
+pub(super) fn run_help() -> String {
+    let mut command = crate::cli::Cli::command();
+    // Built, so that the usage line says `ops run`, not `run`.
+    command.build();
+    let run = command.find_subcommand_mut("run").expect("the run command");
+    run.render_help().to_string()
+}
+
 fn run_flag(word: &str) -> Option<bool> {
     let command = crate::cli::Cli::command();
     flag_of(command.find_subcommand("run")?, word)

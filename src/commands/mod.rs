@@ -16,16 +16,14 @@ pub(crate) use runs::UnknownRun;
 
 use clap::Parser as _;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LoadArgs};
 use crate::exit::ExitStatus;
-use crate::kube::ContextMap;
-use crate::task::{self, TaskSet, Vars};
+use crate::task::{self, TaskSet};
 
 pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
-    let load = || -> Result<&'static TaskSet, Error> {
+    let load = |load: &LoadArgs| -> Result<&'static TaskSet, Error> {
         let root = crate::root::find(cli.root.as_deref())?;
-        let vars = Vars::new(cli.vars.clone()).with_context_map(ContextMap::new(cli.context_map.clone()));
-        Ok(kept(task::load(&root, &vars)?))
+        Ok(kept(task::load(&root, &load.vars())?))
     };
     match &cli.command {
         Command::Completions { shell } => {
@@ -37,8 +35,8 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &man::page());
             Ok(ExitStatus::Success)
         }
-        Command::Validate => {
-            let set = load()?;
+        Command::Validate(args) => {
+            let set = load(&args.load)?;
             match set.problems() {
                 [] => Ok(ExitStatus::Success),
                 problems => Err(task::LoadErrors {
@@ -54,11 +52,16 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             let root = crate::root::find(cli.root.as_deref())?;
             Ok(runs::run(&root, args)?)
         }
-        Command::Doctor(args) => doctor::run(load()?, args),
-        Command::List(args) => Ok(list::run(load()?, args)),
-        Command::Graph(args) => graph::run(load()?, args),
+        Command::Doctor(args) => doctor::run(load(&args.load)?, args),
+        Command::List(args) => Ok(list::run(load(&args.load)?, args)),
+        Command::Graph(args) => graph::run(load(&args.load)?, args),
+        Command::Run(args) if args.help && args.tasks.is_empty() => {
+            // `ops run --help` needs no repository.
+            print!("{}", invocation::run_help());
+            Ok(ExitStatus::Success)
+        }
         Command::Run(args) => {
-            let set = load()?;
+            let set = load(&args.load)?;
             match invocation::read(set, args, words_after_dashes())? {
                 invocation::Invocation::Help(text) => {
                     print!("{text}");
@@ -77,14 +80,11 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
                         unreachable!("the command line names `run`")
                     };
                     if args.help {
-                        let mut command = <Cli as clap::CommandFactory>::command();
-                        let _ = command.find_subcommand_mut("run").map(clap::Command::print_help);
+                        print!("{}", invocation::run_help());
                         return Ok(ExitStatus::Success);
                     }
                     let root = crate::root::find(again.root.as_deref())?;
-                    let vars = Vars::new(again.vars.clone())
-                        .with_context_map(ContextMap::new(again.context_map.clone()));
-                    let set = kept(task::load_invoking(&root, &vars, &invocations)?);
+                    let set = kept(task::load_invoking(&root, &args.load.vars(), &invocations)?);
                     run::run(set, args)
                 }
             }

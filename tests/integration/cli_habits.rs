@@ -255,3 +255,28 @@ complete_words ops --col
         ]
     );
 }
+
+#[test]
+fn loading_options_only_where_tasks_load() {
+    let test = Test::new().tasks("[vars]\nv = \"a\"\n\n[tasks.t]\ncmd = [\"echo\", \"{{ v }}\"]\n");
+    for command in ["run", "doctor", "list", "graph", "validate"] {
+        let help = test.run_with(&[command, "--help"]);
+        help.assert_stdout("--var <NAME=VALUE>")
+            .assert_stdout("--context-map");
+    }
+    for command in ["lint", "rules", "runs"] {
+        let help = test.run_with(&[command, "--help"]);
+        assert!(!help.stdout.contains("--var"), "{command}: {}", help.stdout);
+    }
+    test.run_with(&["run", "t", "--var", "v=b"])
+        .assert_code(0)
+        .assert_stdout("t │ b");
+    test.run_with(&["validate", "--var", "v=b"]).assert_code(0);
+    // `ops run --help` needs no repository.
+    let elsewhere = Test::new();
+    std::fs::remove_dir(elsewhere.root().join("tasks")).ok();
+    elsewhere
+        .run_with(&["run", "--help"])
+        .assert_code(0)
+        .assert_stdout("Usage: ops run");
+}
