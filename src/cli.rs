@@ -209,6 +209,14 @@ pub(crate) struct RunArgs {
     #[arg(short = 'k', long)]
     pub keep_going: bool,
 
+    /// Show only what fails (with its output), then the summary's last line
+    #[arg(short = 'q', long, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Show each task's whole command when it starts, not only its first line
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+
     /// Answer yes to every confirmation; without a terminal, run interactive tasks
     /// anyway (their stdin is /dev/null, their output captured)
     #[arg(short = 'y', long)]

@@ -63,7 +63,7 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         Format::Json => Box::new(Json::new()),
         Format::Human => {
             let ci_actions = env_set("CI") && (env_set("GITHUB_ACTIONS") || env_set("FORGEJO_ACTIONS"));
-            let mode = args.output_mode.unwrap_or(if ci_actions {
+            let mode = args.output_mode.unwrap_or(if ci_actions || args.quiet {
                 OutputMode::Grouped
             } else {
                 OutputMode::Prefixed
@@ -79,9 +79,12 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
                 // No spinners in CI, even where a runner gives a terminal (act does).
                 progress: std::io::stdout().is_terminal()
                     && std::io::stderr().is_terminal()
-                    && !env_set("CI"),
-                ci_groups: ci_actions,
+                    && !env_set("CI")
+                    && !args.quiet,
+                ci_groups: ci_actions && !args.quiet,
                 name_width,
+                quiet: args.quiet,
+                verbose: args.verbose,
             }))
         }
     };

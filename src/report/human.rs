@@ -31,6 +31,10 @@ pub(crate) struct HumanOptions {
     pub ci_groups: bool,
     /// Width of the task-name column.
     pub name_width: usize,
+    /// `-q`: only what failed, then the summary's last line.
+    pub quiet: bool,
+    /// `-v`: each task's whole command when it starts, not its first line.
+    pub verbose: bool,
 }
 
 pub(crate) struct Human {
@@ -85,7 +89,11 @@ impl Human {
     }
 
     fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>, terminal: bool) {
-        let command = command.map(first_line);
+        let command = if self.opts.verbose {
+            command.map(|c| c.trim().to_owned())
+        } else {
+            command.map(first_line)
+        };
         let note = match (attempt, command.as_deref()) {
             (1, Some(c)) => format!("▶ {c}"),
             (1, None) => "▶ started".to_owned(),
@@ -113,7 +121,13 @@ impl Human {
             bar.enable_steady_tick(Duration::from_millis(100));
             self.running.insert(task.clone(), bar);
         } else if self.opts.mode == OutputMode::Prefixed {
-            self.print(&self.prefixed(task, &note));
+            // A whole command (`-v`) keeps its lines under the first one.
+            let lines: String = note
+                .lines()
+                .enumerate()
+                .map(|(i, l)| self.prefixed(task, &if i == 0 { l.to_owned() } else { format!("    {l}") }))
+                .collect();
+            self.print(&lines);
         }
         if self.opts.mode == OutputMode::Grouped {
             self.buffers.entry(task.clone()).or_default();
@@ -142,6 +156,19 @@ impl Human {
             }
         }
         let status = summary::status_line(result);
+        if self.opts.quiet {
+            // Only a failure is shown, with its output.
+            let lines = self.buffers.remove(&result.task).unwrap_or_default();
+            if result.status == super::Status::Failed {
+                let block: String = lines
+                    .iter()
+                    .chain(std::iter::once(&status))
+                    .map(|l| self.prefixed(&result.task, l))
+                    .collect();
+                self.print(&block);
+            }
+            return;
+        }
         match self.opts.mode {
             OutputMode::Prefixed => self.print(&self.prefixed(&result.task, &status)),
             OutputMode::Grouped => {
@@ -222,7 +249,17 @@ impl Reporter for Human {
                 if let Some(bars) = &self.bars {
                     let _ = bars.clear();
                 }
-                self.print(&summary::render(s));
+                let summary = summary::render(s);
+                if self.opts.quiet {
+                    let last = summary
+                        .lines()
+                        .rev()
+                        .find(|l| !l.trim().is_empty())
+                        .unwrap_or_default();
+                    self.print(&format!("{last}\n"));
+                } else {
+                    self.print(&summary);
+                }
             }
         }
     }

@@ -80,6 +80,8 @@ pub(crate) const RESERVED: &[&str] = &[
     "format",
     "output-mode",
     "color",
+    "quiet",
+    "verbose",
     "help",
     "var",
     "context-map",

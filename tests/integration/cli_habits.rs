@@ -280,3 +280,33 @@ fn loading_options_only_where_tasks_load() {
         .assert_code(0)
         .assert_stdout("Usage: ops run");
 }
+
+#[test]
+fn quiet_shows_only_failures_and_verbose_whole_commands() {
+    let test = Test::new().tasks(
+        "[tasks.ok]\nshell = \"echo fine\\necho second\"\n\n[tasks.bad]\nshell = \"echo broken; exit 3\"\n\n[tasks.all]\ndeps = [\"ok\", \"bad\"]\n",
+    );
+    let quiet = test.run_with(&["run", "all", "-q", "-k"]);
+    quiet.assert_code(1);
+    // Nothing of the task that passed; the failure with its output; the count line.
+    let lines: Vec<&str> = quiet.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", quiet.stdout);
+    assert_eq!(lines[0], "bad │ broken");
+    assert!(
+        lines[1].starts_with("bad │ ✗ failed: `sh` exited with code 3"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("3 tasks: 1 ok, 1 failed, 1 skipped in "),
+        "{}",
+        lines[2]
+    );
+    let verbose = test.run_with(&["run", "ok", "-v"]);
+    verbose.assert_code(0);
+    verbose.assert_stdout("ok │ ▶ $ echo fine\nok │     echo second\n");
+    let plain = test.run_with(&["run", "ok", "--force"]);
+    assert!(!plain.stdout.contains("│     echo second"), "{}", plain.stdout);
+    let both = test.run_with(&["run", "ok", "-q", "-v"]);
+    both.assert_code(2);
+}
