@@ -7,7 +7,13 @@ fn flake_and_nix_expressions_parse() {
     if !require_tool("nix-instantiate") {
         return;
     }
-    for file in ["flake.nix", "nix/package.nix", "nix/shell.nix", "nix/lib.nix"] {
+    for file in [
+        "flake.nix",
+        "nix/package.nix",
+        "nix/shell.nix",
+        "nix/lib.nix",
+        "examples/homelab/flake.nix",
+    ] {
         let out = std::process::Command::new("nix-instantiate")
             .args(["--parse", file])
             .current_dir(repo_root())
@@ -52,4 +58,38 @@ in lib.mkOpsCheck {{ inherit pkgs; src = "/src"; lintArgs = [ "--rule" "pinned-i
     let script = check["script"].as_str().unwrap();
     assert!(script.contains("ops lint --rule pinned-image"), "{script}");
     assert!(script.contains("ops validate"), "{script}");
+}
+
+/// The example repository's flake, evaluated with a stand-in for the ops flake:
+/// `.#ops` is ops' package (what the Forgejo example installs), and its check is
+/// `mkOpsCheck` of the repository itself.
+#[test]
+fn the_example_flake_exposes_ops() {
+    if !require_tool("nix-instantiate") {
+        return;
+    }
+    let expression = r#"
+let
+  flake = import ./examples/homelab/flake.nix;
+  ops = {
+    packages.x86_64-linux.ops = "ops-package";
+    lib.mkOpsCheck = { pkgs, src }: "check of ${baseNameOf src} with ${pkgs.name}";
+    inputs.nixpkgs.legacyPackages.x86_64-linux.name = "nixpkgs";
+  };
+  out = flake.outputs { self = { }; inherit ops; };
+in { inherit (out) packages checks; }
+"#;
+    let out = std::process::Command::new("nix-instantiate")
+        .args(["--eval", "--strict", "--json", "-E", expression])
+        .current_dir(repo_root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["packages"]["x86_64-linux"]["ops"], "ops-package");
+    assert_eq!(value["packages"]["x86_64-linux"]["default"], "ops-package");
+    assert_eq!(
+        value["checks"]["x86_64-linux"]["policies"],
+        "check of homelab with nixpkgs"
+    );
 }
