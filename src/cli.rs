@@ -165,9 +165,41 @@ Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usa
         shell: clap_complete::Shell,
     },
 
+    /// Print the JSON Schema of a JSON document ops prints, or list them
+    #[command(after_help = "Examples:
+  ops schema                       the documents and what prints each
+  ops schema run-events            the events of `ops run --format json`
+  ops schema lint > lint.schema.json
+
+The same schemas are in the repository of ops under schemas/.")]
+    Schema {
+        /// The document (all of them are listed without it)
+        #[arg(value_enum)]
+        name: Option<SchemaDocument>,
+    },
+
     /// Print the manual page (roff), for `man -l -` or to install as ops.1
     #[command(hide = true)]
     Man,
+}
+
+/// The JSON documents `ops` prints, by the name of their schema (`schemas/NAME.json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SchemaDocument {
+    /// `ops run --format json`, one event per line
+    RunEvents,
+    /// `ops run --diff --save-plan FILE`, the file
+    Plan,
+    /// `ops lint --format json`
+    Lint,
+    /// `ops runs --format json`
+    Runs,
+    /// `ops runs show ID --format json`
+    RunsShow,
+    /// `ops list --format json`
+    List,
+    /// `ops doctor --format json`
+    Doctor,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ mod list;
 mod man;
 mod run;
 mod runs;
+mod schema;
 
 pub(crate) use error::Error;
 pub(crate) use lint::LintError;
@@ -35,6 +36,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), &man::page());
             Ok(ExitStatus::Success)
         }
+        Command::Schema { name } => Ok(schema::run(*name)),
         Command::Validate(args) => {
             let set = load(&args.load)?;
             match set.problems() {

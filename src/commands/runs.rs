@@ -4,12 +4,17 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use miette::Diagnostic;
+use schemars::JsonSchema;
+use serde::Serialize;
 use thiserror::Error;
 
 use crate::cli::{Format, RunsArgs, RunsCommand};
 use crate::exit::ExitStatus;
-use crate::run::journal::{self, Record, RunLog};
+use crate::report::Mode;
+use crate::run::journal::{self, Record, RunEnd, RunLog, RunState};
 
 #[derive(Debug, Error, Diagnostic)]
 #[error("no single run matches `{id}` in .ops/runs/")]
@@ -37,39 +42,103 @@ pub(super) fn run(root: &Path, args: &RunsArgs) -> Result<ExitStatus, UnknownRun
     Ok(ExitStatus::Success)
 }
 
-/// `ops runs --format json`: `{"version", "runs": [{"id", "started", "mode", "status",
-/// "targets", "tasks": {STATUS: COUNT}}]}`, newest first.
-fn list_json(logs: &[RunLog], limit: usize) -> serde_json::Value {
-    let runs: Vec<serde_json::Value> = logs
+/// `ops runs --format json`: the recorded runs, newest first.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "ops runs --format json")]
+pub(crate) struct RunsJson<'a> {
+    /// The version of the format: raised when a field changes meaning or goes away.
+    version: u32,
+    runs: Vec<RunJson<'a>>,
+}
+
+/// One recorded run.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+struct RunJson<'a> {
+    /// The run's id (`ops runs show ID`, `ops run --resume ID`).
+    id: &'a str,
+    /// When it started (RFC 3339, UTC).
+    started: &'a str,
+    mode: Mode,
+    status: RunStatus,
+    targets: &'a [String],
+    /// How many tasks ended in each status.
+    tasks: BTreeMap<&'static str, usize>,
+}
+
+/// `ops runs show ID --format json`: the run's journal records as they are stored.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "ops runs show ID --format json")]
+pub(crate) struct RunShowJson<'a> {
+    /// The version of the format: raised when a field changes meaning or goes away.
+    version: u32,
+    id: &'a str,
+    status: RunStatus,
+    /// The journal: a `run` record, then `task` and `process` records as they happened,
+    /// then an `end` record once the run ended.
+    records: &'a [Record],
+}
+
+/// How a recorded run stands.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+enum RunStatus {
+    /// It ended, everything done (or, in `--diff`, checked).
+    Ok,
+    Failed,
+    /// Stopped by Ctrl-C or SIGTERM.
+    Interrupted,
+    /// No end record, and its process is alive.
+    Running,
+    /// No end record, and its process is gone: `ops run --resume ID` goes on.
+    Crashed,
+}
+
+impl From<RunState> for RunStatus {
+    fn from(state: RunState) -> Self {
+        match state {
+            RunState::Ended(RunEnd::Ok) => Self::Ok,
+            RunState::Ended(RunEnd::Failed) => Self::Failed,
+            RunState::Ended(RunEnd::Interrupted) => Self::Interrupted,
+            RunState::Running => Self::Running,
+            RunState::Crashed => Self::Crashed,
+        }
+    }
+}
+
+fn list_json(logs: &[RunLog], limit: usize) -> String {
+    let runs = logs
         .iter()
         .take(limit)
         .map(|log| {
             let (_, targets, mode, _, started) = log.run();
-            let tasks: serde_json::Map<String, serde_json::Value> = status_counts(log)
-                .into_iter()
-                .map(|(s, n)| (s.to_owned(), n.into()))
-                .collect();
-            serde_json::json!({
-                "id": log.id,
-                "started": started,
-                "mode": mode.as_str(),
-                "status": log.status().as_str(),
-                "targets": targets,
-                "tasks": tasks,
-            })
+            RunJson {
+                id: &log.id,
+                started,
+                mode,
+                status: log.status().into(),
+                targets,
+                tasks: status_counts(log).into_iter().collect(),
+            }
         })
         .collect();
-    serde_json::json!({ "version": crate::schema::JSON_VERSION, "runs": runs })
+    let doc = RunsJson {
+        version: crate::schema::JSON_VERSION,
+        runs,
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
 }
 
-/// `ops runs show ID --format json`: the run's journal records as they are stored.
-fn show_json(log: &RunLog) -> serde_json::Value {
-    serde_json::json!({
-        "version": crate::schema::JSON_VERSION,
-        "id": log.id,
-        "status": log.status().as_str(),
-        "records": log.records,
-    })
+fn show_json(log: &RunLog) -> String {
+    let doc = RunShowJson {
+        version: crate::schema::JSON_VERSION,
+        id: &log.id,
+        status: log.status().into(),
+        records: &log.records,
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
 }
 
 fn status_counts(log: &RunLog) -> Vec<(&'static str, usize)> {

@@ -35,19 +35,11 @@ pub(crate) const TAIL: usize = 64 * 1024;
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
 /// Which output stream a line came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
 pub(crate) enum Stream {
     Stdout,
     Stderr,
-}
-
-impl Stream {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::Stdout => "stdout",
-            Self::Stderr => "stderr",
-        }
-    }
 }
 
 /// Receives every line a child prints.

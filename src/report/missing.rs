@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use console::Style;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 use super::Name;
 
@@ -52,15 +53,43 @@ impl Missing {
         }
     }
 
-    pub(crate) fn json(&self) -> Value {
-        json!({
-            "task": &*self.task,
-            "what": self.what,
-            "way_out": self.way_out,
-            "blocks": self.blocks(),
-            "earlier": self.earlier.iter().map(|t| &**t).collect::<Vec<_>>(),
-        })
+    pub(crate) fn json(&self) -> MissingJson<'_> {
+        MissingJson {
+            task: &self.task,
+            what: &self.what,
+            way_out: &self.way_out,
+            blocks: self.blocks(),
+            earlier: self.earlier.iter().map(|t| &**t).collect(),
+        }
     }
+}
+
+/// One thing a task needs that this machine does not have.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub(crate) struct MissingJson<'a> {
+    task: &'a str,
+    /// What is missing.
+    what: &'a str,
+    /// What to do about it.
+    way_out: &'a str,
+    /// The task cannot possibly succeed (no task before it may provide what is missing).
+    blocks: bool,
+    /// Tasks that run before it and may provide what is missing.
+    earlier: Vec<&'a str>,
+}
+
+/// `ops doctor --format json`.
+#[derive(Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(title = "ops doctor --format json")]
+pub(crate) struct DoctorJson<'a> {
+    version: u32,
+    /// How many tasks were checked.
+    checked: usize,
+    /// The tasks that cannot run here.
+    blocked: Vec<&'a str>,
+    findings: Vec<MissingJson<'a>>,
 }
 
 /// The tasks that cannot run, each once, in the order of the findings.
@@ -114,11 +143,13 @@ pub(crate) fn render(findings: &[Missing], checked: usize) -> String {
 }
 
 /// `ops doctor --output json`: the findings and the tasks that cannot run.
-pub(crate) fn json(findings: &[Missing], checked: usize) -> Value {
-    json!({
-        "version": crate::schema::JSON_VERSION,
-        "checked": checked,
-        "blocked": blocked(findings).iter().map(|t| &**t).collect::<Vec<_>>(),
-        "findings": findings.iter().map(Missing::json).collect::<Vec<_>>(),
-    })
+pub(crate) fn json(findings: &[Missing], checked: usize) -> String {
+    let blocked = blocked(findings);
+    let doc = DoctorJson {
+        version: crate::schema::JSON_VERSION,
+        checked,
+        blocked: blocked.iter().map(|t| &**t).collect(),
+        findings: findings.iter().map(Missing::json).collect(),
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
 }

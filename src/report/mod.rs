@@ -15,11 +15,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use human::{Human, HumanOptions, OutputMode};
-pub(crate) use json::Json;
-pub(crate) use missing::Missing;
+pub(crate) use json::{EventLine, Json};
+pub(crate) use missing::{DoctorJson, Missing};
 pub(crate) use redact::Redacting;
 
 use crate::process::Stream;
@@ -28,7 +29,7 @@ use crate::process::Stream;
 pub(crate) type Name = Arc<str>;
 
 /// The three modes of a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Mode {
     /// Print the plan; change nothing, spawn nothing.
@@ -51,7 +52,7 @@ impl Mode {
 
 /// The final state of a task in a run, as every output names it: the JSON events,
 /// the run journal and saved plans (`up_to_date`, `no_change`, …).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum Status {
     Ok,
@@ -102,7 +103,7 @@ impl Status {
 }
 
 /// Which list of a task a handler comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum HandlerKind {
     /// `on-failure`: run when the task (or a task under an aggregate) failed.
@@ -123,7 +124,7 @@ impl HandlerKind {
 
 /// Why tasks run as handlers: the `on-failure` or `finally` list of a task, and for
 /// `on-failure` the failure that set it off.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub(crate) struct Trigger {
     pub kind: HandlerKind,
     /// The task whose list it is.

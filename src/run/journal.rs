@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use crate::report::{Mode, Status, TaskResult, Trigger};
 use crate::task::{TaskId, TaskSet};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(tag = "record", rename_all = "snake_case")]
+#[schemars(deny_unknown_fields)]
 pub(crate) enum Record {
     Run {
         id: String,
@@ -62,7 +63,7 @@ pub(crate) enum Record {
 }
 
 /// How a run ended, as its `end` record says.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RunEnd {
     /// Everything ran (or, in `--diff`, was checked).

@@ -18,23 +18,33 @@ use crate::redact::Redactor;
 use crate::report::{Status, Summary};
 use crate::task::{TaskId, TaskSet};
 
-const VERSION: u32 = 1;
+/// The version of the plan format: the version of every JSON document of `ops`.
+const VERSION: u32 = crate::schema::JSON_VERSION;
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(title = "ops run --save-plan FILE", deny_unknown_fields)]
 pub(crate) struct SavedPlan {
-    pub ops_plan: u32,
+    /// The version of the plan format (`ops_plan` in plans of ops 0.1).
+    #[serde(alias = "ops_plan")]
+    pub version: u32,
+    /// When the plan was made (RFC 3339, UTC).
     pub created_at: String,
+    /// Hash of the task graph the plan was made from: the plan is stale once it changes.
     pub graph: String,
+    /// The tasks asked for.
     pub targets: Vec<String>,
+    /// Every task of the run, in the order they would run.
     pub tasks: Vec<PlannedStep>,
     /// blake3 of the plan as written (with this field empty): an edited plan is refused.
     #[serde(default)]
     pub digest: String,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct PlannedStep {
     pub task: String,
+    /// Hash of the task's definition, variables filled in.
     pub fingerprint: String,
     /// Hash of the task's `sources`, when it has some.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,10 +123,10 @@ impl SavedPlan {
         let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
         let plan: Self =
             serde_json::from_str(&text).map_err(|e| unreadable(format!("not an ops plan: {e}")))?;
-        if plan.ops_plan != VERSION {
+        if plan.version != VERSION {
             return Err(unreadable(format!(
                 "plan format {} (this ops reads {VERSION})",
-                plan.ops_plan
+                plan.version
             )));
         }
         if plan.digest.is_empty() || plan.digest != plan.computed_digest() {
@@ -289,7 +299,7 @@ pub(crate) fn from_summary(
         })
         .collect();
     SavedPlan {
-        ops_plan: VERSION,
+        version: VERSION,
         created_at: journal::now(),
         graph: journal::graph_hash(set, order),
         targets,

@@ -38,6 +38,7 @@ mod nix_tools;
 mod output;
 mod parallel;
 mod saved_plan;
+mod schemas;
 mod scripts;
 mod secret_leaks;
 mod secrets;

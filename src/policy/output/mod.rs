@@ -10,7 +10,7 @@ mod snippet;
 
 pub(crate) use github::render as github;
 pub(crate) use human::render as human;
-pub(crate) use json::render as json;
+pub(crate) use json::{LintJson, render as json};
 pub(crate) use rdjson::render as rdjson;
 pub(crate) use sarif::render as sarif;
 
