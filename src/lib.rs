@@ -8,7 +8,8 @@
 //! Each module uses only modules on lower lines (a test reads this list and checks
 //! every `crate::` path against it): the commands on top; the command line and the
 //! runner (scheduler, journal, saved plans); task files; the step kinds; the cluster
-//! client, the lint rules and the reporters; ArgoCD Applications and HTTP helpers;
+//! client, the lint rules and the reporters; ArgoCD Applications, HTTP helpers and
+//! PostgreSQL connections;
 //! and at the bottom the shared pieces: positioned YAML, process spawning, templates,
 //! TOML scalars, diagnostics, the repository root, exit codes and the JSON version, and under process
 //! spawning the redaction of secrets.
@@ -19,7 +20,7 @@
 //! task
 //! executor
 //! kube policy report
-//! argocd http
+//! argocd http pg
 //! yaml process template scalar diagnostic root exit schema
 //! redact
 //! ```
@@ -32,6 +33,7 @@ mod executor;
 mod exit;
 mod http;
 mod kube;
+mod pg;
 pub mod policy;
 mod process;
 mod redact;

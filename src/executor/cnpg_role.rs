@@ -17,6 +17,9 @@
 //! - `--diff`: the unified diff of the manifest. `--dry-run`: the file and the role.
 //! - `verify`: after apply, connects to PostgreSQL and checks `pg_roles` for the role
 //!   and its attributes (login, createdb, superuser, …), as a deployment checklist asks.
+//!   Keys: `host`, `port`, `user`, `dbname`, `password-env`, `hostaddr`, and TLS as
+//!   libpq has it: `sslmode` (`disable`, `prefer` by default, `require`, `verify-ca`,
+//!   `verify-full`) and `sslrootcert` (see [`crate::pg`]).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -63,6 +66,11 @@ struct RawVerify {
     user: Option<Spanned<String>>,
     dbname: Option<Spanned<String>>,
     password_env: Option<Spanned<String>>,
+    /// Where to connect when `host` is the name the server's certificate names.
+    hostaddr: Option<Spanned<String>>,
+    sslmode: Option<Spanned<String>>,
+    /// CA certificates (PEM), relative to the task's directory.
+    sslrootcert: Option<Spanned<String>>,
 }
 
 /// A port as a number, or as text that may name a variable (`"{{ pg_port }}"`).
@@ -89,6 +97,18 @@ pub(super) struct Verify {
     user: String,
     dbname: String,
     password_env: Option<String>,
+    hostaddr: Option<String>,
+    tls: crate::pg::Tls,
+}
+
+impl Verify {
+    /// `host:port`, and the address connected to when it is not the host.
+    fn address(&self) -> String {
+        match &self.hostaddr {
+            Some(addr) => format!("{}:{} ({addr})", self.host, self.port),
+            None => format!("{}:{}", self.host, self.port),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -297,6 +317,12 @@ impl CnpgRole {
     async fn verify(&self, cx: &StepContext<'_>, v: &Verify) -> Result<(), StepError> {
         let mut config = tokio_postgres::Config::new();
         config.host(&v.host).port(v.port).user(&v.user).dbname(&v.dbname);
+        if let Some(addr) = &v.hostaddr {
+            let addr = addr.parse().map_err(|_| {
+                StepError::Invalid(format!("verify: hostaddr `{addr}` is not an IP address"))
+            })?;
+            config.hostaddr(addr);
+        }
         config.connect_timeout(std::time::Duration::from_secs(10));
         if let Some(var) = &v.password_env {
             let password = std::env::var(var).map_err(|_| {
@@ -304,12 +330,17 @@ impl CnpgRole {
             })?;
             config.password(password);
         }
-        let at = format!("{}:{}", v.host, v.port);
-        let (client, connection) = config
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| StepError::Failed(format!("verify: cannot connect to PostgreSQL at {at}: {e}")))?;
-        let driver = tokio::spawn(connection);
+        let at = v.address();
+        let tls = crate::pg::Tls {
+            mode: v.tls.mode,
+            root_cert: v.tls.root_cert.as_ref().map(|p| cx.dir.join(p)),
+        };
+        let client = crate::pg::connect(config, &tls).await.map_err(|e| {
+            StepError::Failed(format!(
+                "verify: cannot connect to PostgreSQL at {at} (sslmode {}): {e}",
+                tls.mode.as_str()
+            ))
+        })?;
         let row = client
             .query_opt(
                 "SELECT rolcanlogin::text, rolsuper::text, rolcreatedb::text, rolcreaterole::text, rolinherit::text, \
@@ -318,7 +349,7 @@ impl CnpgRole {
             )
             .await
             .map_err(|e| StepError::Failed(format!("verify: querying pg_roles at {at}: {e}")))?;
-        driver.abort();
+        drop(client);
         let Some(row) = row else {
             return Err(StepError::Failed(format!(
                 "verify: role `{}` does not exist in PostgreSQL at {at} (has the operator reconciled the Cluster?)",
@@ -440,12 +471,32 @@ impl StepKind for CnpgRole {
                     );
                     return None;
                 };
+                let mode = match &v.sslmode {
+                    None => crate::pg::SslMode::default(),
+                    Some(mode) => {
+                        let Some(parsed) = crate::pg::SslMode::parse(&cx.text(mode)) else {
+                            cx.invalid(
+                                mode.span(),
+                                format!("`verify.sslmode` of task `{}` is not an sslmode", cx.task_name()),
+                                "sslmode",
+                                Some(format!("one of {}", crate::pg::SslMode::NAMES.join(", "))),
+                            );
+                            return None;
+                        };
+                        parsed
+                    }
+                };
                 Some(Verify {
                     host: text(cx, &v.host, "127.0.0.1"),
                     port,
                     user: text(cx, &v.user, "postgres"),
                     dbname: text(cx, &v.dbname, "postgres"),
                     password_env: v.password_env.as_ref().map(|p| cx.text(p)),
+                    hostaddr: v.hostaddr.as_ref().map(|h| cx.text(h)),
+                    tls: crate::pg::Tls {
+                        mode,
+                        root_cert: v.sslrootcert.as_ref().map(|p| cx.text(p).into()),
+                    },
                 })
             }
         };
@@ -468,10 +519,13 @@ impl Executor for CnpgRole {
             needs.push(Need::new(
                 "verify",
                 Needed::Postgres {
-                    host: v.host.clone(),
+                    host: v.hostaddr.clone().unwrap_or_else(|| v.host.clone()),
                     port: v.port,
                 },
             ));
+            if let Some(cert) = &v.tls.root_cert {
+                needs.push(Need::file("verify.sslrootcert", cert.display().to_string()));
+            }
             if let Some(var) = &v.password_env {
                 needs.push(Need::new("verify.password-env", Needed::Env(var.clone())));
             }
@@ -493,8 +547,9 @@ impl Executor for CnpgRole {
         )];
         if let Some(v) = &self.verify {
             lines.push(format!(
-                "verify in PostgreSQL at {}:{} (pg_roles)",
-                v.host, v.port
+                "verify in PostgreSQL at {} (pg_roles, sslmode {})",
+                v.address(),
+                v.tls.mode.as_str()
             ));
         }
         StepPlan {

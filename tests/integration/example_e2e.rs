@@ -9,11 +9,19 @@ use std::path::Path;
 
 use crate::common::{GIT_IDENTITY, Test, copy_example, git, repo_root, require_tool};
 use crate::fake_kube::FakeKube;
-use crate::servers::{Backend, Behaviour, CaddyServer, Postgres, free_port};
+use crate::servers::{Backend, Behaviour, CaddyServer, Certificates, Postgres, free_port};
 
 #[test]
 fn deploy_authentik_runs_end_to_end() {
-    let tools = ["nix-build", "ansible-playbook", "caddy", "kubectl", "psql", "git"];
+    let tools = [
+        "nix-build",
+        "ansible-playbook",
+        "caddy",
+        "kubectl",
+        "psql",
+        "git",
+        "openssl",
+    ];
     if !tools.iter().all(|t| require_tool(t)) || !Path::new("/usr/lib/postgresql").exists() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -51,7 +59,9 @@ fn deploy_authentik_runs_end_to_end() {
         &["remote", "add", "origin", remote.path().to_str().unwrap()],
     );
 
-    let pg = Postgres::start();
+    // TLS only, as CloudNativePG serves it; the example verifies with sslmode = "require".
+    let certs_dir = tempfile::tempdir().unwrap();
+    let pg = Postgres::start_tls(&Certificates::make(certs_dir.path()));
     let caddy_home = tempfile::tempdir().unwrap();
     let caddy = CaddyServer::start(caddy_home.path());
     let listen = free_port();

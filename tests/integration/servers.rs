@@ -169,8 +169,95 @@ pub(crate) struct Postgres {
     bin: PathBuf,
 }
 
+/// Certificates made with openssl for a TLS server: a CA, and a server certificate
+/// it signed for `pg.internal` only (so connecting to 127.0.0.1 is a name mismatch).
+pub(crate) struct Certificates {
+    pub ca: PathBuf,
+    /// A CA that signed nothing here.
+    pub other_ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Certificates {
+    pub(crate) fn make(dir: &Path) -> Self {
+        let openssl = |args: &[&str]| run(Command::new("openssl").args(args).current_dir(dir));
+        for name in ["ca", "other-ca"] {
+            openssl(&[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+                "-subj",
+                &format!("/CN=ops test {name}"),
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]);
+        }
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=DNS:pg.internal\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=pg.internal",
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ]);
+        Self {
+            ca: dir.join("ca.pem"),
+            other_ca: dir.join("other-ca.pem"),
+            cert: dir.join("server.crt"),
+            key: dir.join("server.key"),
+        }
+    }
+}
+
 impl Postgres {
     pub(crate) fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// With TLS from these certificates, and `pg_hba.conf` refusing connections
+    /// over TCP without it (as many CloudNativePG setups do).
+    pub(crate) fn start_tls(certs: &Certificates) -> Self {
+        Self::start_with(Some(certs))
+    }
+
+    fn start_with(tls: Option<&Certificates>) -> Self {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .unwrap()
             .filter_map(Result::ok)
@@ -186,10 +273,27 @@ impl Postgres {
             .arg(bin.join("initdb"))
             .args(["-D", data.to_str().unwrap(), "-A", "trust"]));
         let port = free_port();
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={}",
             dir.path().display()
         );
+        if let Some(certs) = tls {
+            let (cert, key) = (dir.path().join("server.crt"), dir.path().join("server.key"));
+            std::fs::copy(&certs.cert, &cert).unwrap();
+            std::fs::copy(&certs.key, &key).unwrap();
+            run(Command::new("chown").args(["postgres", cert.to_str().unwrap(), key.to_str().unwrap()]));
+            run(Command::new("chmod").args(["600", key.to_str().unwrap()]));
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+            )
+            .unwrap();
+            options = format!(
+                "{options} -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            );
+        }
         run(Command::new("runuser")
             .args(["-u", "postgres", "--"])
             .arg(bin.join("pg_ctl"))

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::common::{Test, repo_root, require_tool, snapshot_settings};
-use crate::servers::Postgres;
+use crate::servers::{Certificates, Postgres};
 
 fn cluster() -> String {
     std::fs::read_to_string(repo_root().join("examples/homelab/argocd/manifests/databases/homelab-pg.yaml"))
@@ -124,6 +124,107 @@ fn verification_against_a_real_postgresql() {
             .contains("has role `authentik` with the requested attributes"),
         "{}",
         ok.stdout
+    );
+}
+
+fn postgres_available() -> bool {
+    if require_tool("psql") && require_tool("openssl") && Path::new("/usr/lib/postgresql").exists() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "PostgreSQL and openssl are required under CI=true"
+    );
+    eprintln!("skipped: PostgreSQL server or openssl is not installed");
+    false
+}
+
+#[test]
+fn verification_over_tls_as_sslmode_says() {
+    if !postgres_available() {
+        return;
+    }
+    let certs_dir = tempfile::tempdir().unwrap();
+    let certs = Certificates::make(certs_dir.path());
+    let pg = Postgres::start_tls(&certs);
+    pg.sql("CREATE ROLE authentik LOGIN CREATEDB");
+    let port = pg.port;
+    let task = |name: &str, verify: &str| {
+        format!(
+            "[tasks.{name}]\ncnpg-role = {{ cluster = \"db/pg.yaml\", role = {{ name = \"authentik\", login = true, createdb = true }}, verify = {{ port = {port}, {verify} }} }}\n\n"
+        )
+    };
+    let tasks = [
+        task("plain", r#"host = "127.0.0.1", sslmode = "disable""#),
+        task("preferred", r#"host = "127.0.0.1""#),
+        task("required", r#"host = "127.0.0.1", sslmode = "require""#),
+        task("wrong-name", r#"host = "127.0.0.1", sslmode = "verify-full", sslrootcert = "certs/ca.pem""#),
+        task("ca-only", r#"host = "127.0.0.1", sslmode = "verify-ca", sslrootcert = "certs/ca.pem""#),
+        task(
+            "full",
+            r#"host = "pg.internal", hostaddr = "127.0.0.1", sslmode = "verify-full", sslrootcert = "certs/ca.pem""#,
+        ),
+        task(
+            "other-ca",
+            r#"host = "pg.internal", hostaddr = "127.0.0.1", sslmode = "verify-full", sslrootcert = "certs/other-ca.pem""#,
+        ),
+        task("system-roots", r#"host = "pg.internal", hostaddr = "127.0.0.1", sslmode = "verify-full""#),
+    ]
+    .concat();
+    let test = Test::new()
+        .file("db/pg.yaml", &cluster())
+        .file("certs/ca.pem", &std::fs::read_to_string(&certs.ca).unwrap())
+        .file(
+            "certs/other-ca.pem",
+            &std::fs::read_to_string(&certs.other_ca).unwrap(),
+        )
+        .tasks(&tasks);
+
+    for ok in ["preferred", "required", "ca-only", "full"] {
+        let ran = test.run_with(&["run", ok]);
+        assert!(
+            ran.code == 0
+                && ran
+                    .stdout
+                    .contains("has role `authentik` with the requested attributes"),
+            "{ok}: {}{}",
+            ran.stdout,
+            ran.stderr
+        );
+    }
+    for (failing, why) in [
+        ("plain", "no encryption"),
+        ("wrong-name", "not valid for name"),
+        ("other-ca", "UnknownIssuer (not signed by a CA of sslrootcert)"),
+        (
+            "system-roots",
+            "UnknownIssuer (not signed by a CA the system trusts; give sslrootcert)",
+        ),
+    ] {
+        let ran = test.run_with(&["run", failing]);
+        ran.assert_code(1);
+        assert!(
+            ran.stdout.contains("cannot connect to PostgreSQL") && ran.stdout.contains(why),
+            "{failing}: expected `{why}`:\n{}",
+            ran.stdout
+        );
+    }
+    let plan = test.run_with(&["run", "full", "--dry-run"]);
+    plan.assert_stdout("verify in PostgreSQL at pg.internal:");
+    plan.assert_stdout("(127.0.0.1) (pg_roles, sslmode verify-full)");
+
+    let bad = Test::new()
+        .file("db/pg.yaml", &cluster())
+        .tasks(&task("typo", r#"sslmode = "verify_full""#))
+        .run_with(&["run", "typo"]);
+    bad.assert_code(2);
+    assert!(
+        bad.stderr
+            .contains("`verify.sslmode` of task `typo` is not an sslmode")
+            && bad.stderr.contains("verify-full")
+            && bad.stderr.contains("main.toml:2:"),
+        "{}",
+        bad.stderr
     );
 }
 
