@@ -18,6 +18,7 @@ rustPlatform.buildRustPackage {
       ../rustfmt.toml
       ../src
       ../tests
+      ../policies # the default policy, built in (include_str!)
     ];
   };
 

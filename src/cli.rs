@@ -142,8 +142,15 @@ Exit codes: 0 nothing missing (or only warnings), 1 a task cannot run here, 2 in
 Exit codes: 0 no error-level finding, 1 findings, 2 invalid configuration or usage.")]
     Lint(LintArgs),
 
-    /// List the lint rules
-    Rules,
+    /// List the lint rules, with the severity this repository's policies give them
+    #[command(after_help = "Examples:
+  ops rules
+  ops rules --default-policy > policies/default.toml   the default policy, commented, as a start")]
+    Rules {
+        /// Print the default policy (every rule, its options in comments) instead
+        #[arg(long)]
+        default_policy: bool,
+    },
 
     /// Show what a lint rule checks, why, an example and the fix
     #[command(after_help = "Example:\n  ops rule pinned-image")]

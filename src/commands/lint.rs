@@ -184,16 +184,24 @@ fn staged_deletions(root: &Path) -> Vec<PathBuf> {
         .unwrap_or_default()
 }
 
-pub(super) fn rules(root: Option<&Path>) -> Result<ExitStatus, LintError> {
-    let config = Config::load(&crate::root::for_lint(root))?;
+pub(super) fn rules(root: Option<&Path>, default_policy: bool) -> Result<ExitStatus, LintError> {
+    if default_policy {
+        let _ = std::io::stdout()
+            .lock()
+            .write_all(crate::policy::DEFAULT_POLICY.as_bytes());
+        return Ok(ExitStatus::Success);
+    }
+    let root = crate::root::for_lint(root);
+    let config = Config::load(&root)?;
     let mut out = format!("{:<20}  {:<7}  {:<8}  {}\n", "RULE", "CODE", "SEVERITY", "CHECKS");
     for r in rule::RULES {
+        let severity = config.rule(r.id()).map_or("off", |c| c.severity().as_str());
         let _ = writeln!(
             out,
             "{:<20}  {:<7}  {:<8}  {}",
             r.id(),
             r.code(),
-            r.default_severity().as_str(),
+            severity,
             r.summary()
         );
     }
@@ -207,6 +215,15 @@ pub(super) fn rules(root: Option<&Path>) -> Result<ExitStatus, LintError> {
             c.message
         );
     }
+    let own = if root.join("policies").is_dir() {
+        "this repository's policies/ over the default policy"
+    } else {
+        "the default policy (this repository has no policies/)"
+    };
+    let _ = writeln!(
+        out,
+        "\nSeverities: {own}; `ops rules --default-policy` prints the default, `ops rule ID` documents a rule."
+    );
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     Ok(ExitStatus::Success)
 }

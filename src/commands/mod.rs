@@ -48,7 +48,7 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             }
         }
         Command::Lint(args) => Ok(lint::lint(cli.root.as_deref(), args)?),
-        Command::Rules => Ok(lint::rules(cli.root.as_deref())?),
+        Command::Rules { default_policy } => Ok(lint::rules(cli.root.as_deref(), *default_policy)?),
         Command::Rule { id } => Ok(lint::show_rule(cli.root.as_deref(), id)?),
         Command::Runs(args) => {
             let root = crate::root::find(cli.root.as_deref())?;

@@ -16,7 +16,9 @@
 //! forbid = "^default$"
 //! ```
 //!
-//! Without a `policies/` directory every built-in rule runs as an error.
+//! Under a repository's policies lies the default policy, `policies/default.toml` of
+//! ops itself ([`DEFAULT_POLICY`]): every rule enabled, as an error. Without a
+//! `policies/` directory it is the whole policy.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -123,6 +125,9 @@ struct RawPolicy {
 /// A `[rules.ID]` table: every key and value with its span.
 type RawRule = indexmap::IndexMap<Spanned<String>, Spanned<toml::Value>>;
 
+/// The default policy, commented: built in, printed by `ops rules --default-policy`.
+pub(crate) const DEFAULT_POLICY: &str = include_str!("../../policies/default.toml");
+
 /// The keys every rule understands.
 const COMMON: [&str; 4] = ["enabled", "severity", "include", "exclude"];
 
@@ -175,9 +180,22 @@ impl Config {
         });
     }
 
-    /// Read `root/policies/*.toml` over the built-in default.
-    pub(crate) fn load(root: &Path) -> Result<Self, PolicyErrors> {
+    /// The rules at their own defaults, then [`DEFAULT_POLICY`] over them.
+    pub(crate) fn default_policy() -> Result<Self, PolicyErrors> {
         let mut config = Self::builtin();
+        let mut errors = Vec::new();
+        let source = SourceFile::new("policies/default.toml (built into ops)", DEFAULT_POLICY);
+        config.apply(&source, &mut errors);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(PolicyErrors { errors })
+        }
+    }
+
+    /// Read `root/policies/*.toml` over the default policy.
+    pub(crate) fn load(root: &Path) -> Result<Self, PolicyErrors> {
+        let mut config = Self::default_policy()?;
         let entries = match std::fs::read_dir(root.join("policies")) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(config),

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use config::Config;
+pub(crate) use config::DEFAULT_POLICY;
 use finding::{Finding, Severity};
 use repo::{ManifestFile, Repo};
 use rule::{Context, Findings};

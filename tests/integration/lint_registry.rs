@@ -302,3 +302,96 @@ fn a_bad_image_field_or_glob_is_a_policy_error() {
         assert!(ran.stderr.contains(says), "{option}: {}", ran.stderr);
     }
 }
+
+/// The text of `[rules.ID]` in a policy file, up to the next table.
+fn rule_table<'a>(policy: &'a str, id: &str) -> &'a str {
+    let header = format!("[rules.{id}]");
+    let start = policy
+        .find(&header)
+        .unwrap_or_else(|| panic!("{header} in policies/default.toml"));
+    let rest = &policy[start + header.len()..];
+    &rest[..rest.find("\n[").unwrap_or(rest.len())]
+}
+
+#[test]
+fn the_default_policy_is_the_committed_file_and_names_every_rule_and_option() {
+    let file = std::fs::read_to_string(crate::common::repo_root().join("policies/default.toml")).unwrap();
+    let printed = Test::new().run_with(&["rules", "--default-policy"]);
+    printed.assert_code(0);
+    assert_eq!(
+        printed.stdout, file,
+        "ops rules --default-policy prints policies/default.toml"
+    );
+
+    let rules = Test::new().run_with(&["rules"]);
+    let ids: Vec<&str> = rules
+        .stdout
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert!(ids.len() >= 10, "{}", rules.stdout);
+    for id in ids {
+        let table = rule_table(&file, id);
+        assert!(table.contains("enabled = true"), "[rules.{id}]: {table}");
+        // Every option `ops rule ID` documents is shown in the rule's table.
+        let doc = Test::new().run_with(&["rule", id]).stdout;
+        let Some(options) = doc.split("## Options").nth(1) else {
+            continue;
+        };
+        for line in options.lines().filter(|l| l.starts_with("- `")) {
+            let option = line[3..].split('`').next().unwrap();
+            assert!(
+                table.contains(&format!("# {option} = ")),
+                "option `{option}` of {id} is not shown in policies/default.toml"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_default_policy_copied_into_a_repository_changes_nothing() {
+    let example = crate::common::repo_root().join("examples/homelab");
+    let lint = |dir: &std::path::Path| {
+        let ran = Test::new().run_with(&["lint", "-C", dir.to_str().unwrap(), "--format", "json"]);
+        let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+        (ran.code, doc["findings"].clone(), doc["files_scanned"].clone())
+    };
+    let without = lint(&example);
+    let copy = tempfile::tempdir().unwrap();
+    crate::common::copy_example(&example, copy.path());
+    std::fs::create_dir(copy.path().join("policies")).unwrap();
+    std::fs::copy(
+        crate::common::repo_root().join("policies/default.toml"),
+        copy.path().join("policies/default.toml"),
+    )
+    .unwrap();
+    let with = lint(copy.path());
+    assert_eq!(with.0, without.0);
+    assert_eq!(with.1, without.1);
+    // The copied policy file itself is not a manifest.
+    assert_eq!(with.2, without.2);
+}
+
+#[test]
+fn ops_rules_shows_the_severity_the_repository_gives() {
+    let test = Test::new()
+        .file(
+            "policies/main.toml",
+            "[rules.no-helm]\nseverity = \"warning\"\n\n[rules.nix-container]\nenabled = false\n",
+        )
+        .file(
+            "k8s/a.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        );
+    let ran = test.run_with(&["rules"]);
+    ran.assert_code(0);
+    let line = |id: &str| ran.stdout.lines().find(|l| l.starts_with(id)).unwrap().to_owned();
+    assert!(line("no-helm").contains(" warning "), "{}", ran.stdout);
+    assert!(line("nix-container").contains(" off "), "{}", ran.stdout);
+    assert!(line("pinned-image").contains(" error "), "{}", ran.stdout);
+    ran.assert_stdout("this repository's policies/ over the default policy");
+    let bare = Test::new().run_with(&["rules"]);
+    bare.assert_stdout("the default policy (this repository has no policies/)");
+}
