@@ -75,7 +75,13 @@ pub(super) fn read(set: &TaskSet, args: &RunArgs, rest: usize) -> Result<Invocat
                     &usage.specs,
                 )));
             }
-            flags.push(word.clone());
+            // `-Csub` as `-C sub`: clap would read the attached form as a task name here.
+            let short = word.len() > 2 && !word.starts_with("--") && word.is_char_boundary(2);
+            if short && run_flag(&word[..2]).or_else(|| global_flag(&word[..2])) == Some(true) {
+                flags.extend([word[..2].to_owned(), word[2..].to_owned()]);
+            } else {
+                flags.push(word.clone());
+            }
             if takes_value && let Some(value) = words.get(i) {
                 flags.push(value.clone());
                 i += 1;
@@ -171,6 +177,26 @@ fn flag_of(command: &clap::Command, word: &str) -> Option<bool> {
         )
     };
     Some(arg.get_action().takes_values() && !inline)
+}
+
+/// `-C DIR` and `--root DIR` (also `-CDIR`, `--root=DIR`) among the words of `ops run`
+/// before `--`: the last of each.
+pub(super) fn location_flags(words: &[String]) -> (Option<std::path::PathBuf>, Option<std::path::PathBuf>) {
+    let (mut dir, mut root) = (None, None);
+    let mut words = words.iter().take_while(|w| *w != "--");
+    while let Some(word) = words.next() {
+        let (slot, value) = match word.as_str() {
+            "-C" => (&mut dir, words.next().cloned()),
+            "--root" => (&mut root, words.next().cloned()),
+            w if w.starts_with("--root=") => (&mut root, Some(w["--root=".len()..].to_owned())),
+            w if w.starts_with("-C") => (&mut dir, Some(w[2..].to_owned())),
+            _ => continue,
+        };
+        if let Some(value) = value {
+            *slot = Some(value.into());
+        }
+    }
+    (dir, root)
 }
 
 #[cfg(test)]

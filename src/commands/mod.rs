@@ -63,7 +63,17 @@ pub(crate) fn dispatch(cli: &Cli) -> Result<ExitStatus, Error> {
             Ok(ExitStatus::Success)
         }
         Command::Run(args) => {
-            let set = load(&args.load)?;
+            // `-C DIR` and `--root DIR` among the words after the task names count
+            // before the task files are read (the words are parsed in full later).
+            let (dir, root) = invocation::location_flags(&args.tasks);
+            if let Some(dir) = dir
+                && let Err(e) = std::env::set_current_dir(&dir)
+            {
+                eprintln!("error: cannot change to directory {} (-C): {e}", dir.display());
+                return Ok(ExitStatus::Usage);
+            }
+            let root = crate::root::find(root.as_deref().or(cli.root.as_deref()))?;
+            let set = kept(task::load(&root, &args.load.vars())?);
             match invocation::read(set, args, words_after_dashes())? {
                 invocation::Invocation::Help(text) => {
                     print!("{text}");

@@ -56,6 +56,18 @@ fn dash_c_changes_directory_first() {
     // After `run`, too, and with `--root` relative to it.
     let ran = test.run_with(&["run", "-C", "sub", "t"]);
     ran.assert_code(0);
+    // After the task names, where the rest of `ops run`'s flags may go.
+    for args in [
+        &["run", "t", "--dry-run", "-C", "sub"][..],
+        &["run", "t", "-Csub"],
+        &["run", "t", "--root", "sub"],
+        &["run", "t", "--root=sub", "--dry-run"],
+    ] {
+        let ran = test.run_with(args);
+        assert_eq!(ran.code, 0, "{args:?}: {}", ran.stderr);
+    }
+    let elsewhere = test.run_with(&["run", "t", "-C", "nowhere"]);
+    elsewhere.assert_code(2);
     let missing = test.run_with(&["-C", "nowhere", "list"]);
     missing.assert_code(2);
     assert!(

@@ -37,6 +37,7 @@ mod nix_files;
 mod nix_tools;
 mod output;
 mod parallel;
+mod project_tasks;
 mod saved_plan;
 mod schemas;
 mod scripts;
