@@ -321,6 +321,10 @@ pub(crate) struct LintArgs {
     /// policies/*.toml checks everything; no paths and no deletions check nothing
     #[arg(long)]
     pub hook: bool,
+
+    /// Print only the findings: no summary line, nothing when there are none
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -374,6 +378,10 @@ pub(crate) struct DoctorArgs {
     /// Output format (`--output` is an older name for it)
     #[arg(long = "format", alias = "output", value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Print only what stops a task (no warnings, no count line)
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,14 @@ pub(super) fn run(set: &TaskSet, args: &DoctorArgs) -> Result<ExitStatus, Error>
     };
     let findings = doctor::check(set, &order, Mode::Apply, &|_| true);
     let text = match args.format {
+        Format::Human if args.quiet => {
+            let blocking: Vec<_> = findings
+                .iter()
+                .filter(|f| f.blocks())
+                .map(|f| format!("{}\n", f.line()))
+                .collect();
+            blocking.concat()
+        }
         Format::Human => missing::render(&findings, order.len()),
         Format::Json => format!("{}\n", missing::json(&findings, order.len())),
     };

@@ -145,7 +145,7 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
         &config,
     );
     let text = match args.format {
-        LintFormat::Human => output::human(&report),
+        LintFormat::Human => output::human(&report, args.quiet),
         LintFormat::Json => output::json(&report),
         LintFormat::Sarif => output::sarif(&report),
         LintFormat::Github => output::github(&report),

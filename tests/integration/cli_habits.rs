@@ -322,3 +322,38 @@ fn quiet_shows_only_failures_and_verbose_whole_commands() {
     let both = test.run_with(&["run", "ok", "-q", "-v"]);
     both.assert_code(2);
 }
+
+#[test]
+fn quiet_lint_and_doctor_print_only_what_matters() {
+    let clean = Test::new().file(
+        "k8s/a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    );
+    let loud = clean.run_with(&["lint"]);
+    loud.assert_code(0).assert_stdout("1 file scanned");
+    let quiet = clean.run_with(&["lint", "-q"]);
+    quiet.assert_code(0);
+    assert_eq!(quiet.stdout, "", "nothing to say");
+
+    let bad = Test::new().file(
+        "k8s/a.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: a, image: nginx}]\n",
+    );
+    let quiet = bad.run_with(&["lint", "--quiet"]);
+    quiet.assert_code(1).assert_stdout("pinned-image");
+    assert!(!quiet.stdout.contains("scanned"), "{}", quiet.stdout);
+
+    let doctor = Test::new().tasks(
+        "[tasks.gone]\ncmd = [\"no-such-program-ops-quiet\"]\n\n[tasks.fine]\ncmd = [\"true\"]\n\n[tasks.later]\ndeps = [\"make\"]\nscript = \"made.sh\"\n\n[tasks.make]\nshell = \"touch made.sh\"\n",
+    );
+    let loud = doctor.run_with(&["doctor"]);
+    loud.assert_code(1)
+        .assert_stdout("! later:")
+        .assert_stdout("tasks checked");
+    let quiet = doctor.run_with(&["doctor", "-q"]);
+    quiet.assert_code(1);
+    assert_eq!(
+        quiet.stdout,
+        "✗ gone: `no-such-program-ops-quiet` (cmd) is not on PATH — install it, or add its directory to PATH\n"
+    );
+}

@@ -1,5 +1,5 @@
 //! Findings as people read them: file:line:col, the source line with a caret under
-//! the value, the rule id and a help line; then a summary.
+//! the value, the rule id and a help line; then a summary (not with `--quiet`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -59,7 +59,7 @@ impl Diagnostic for Shown {
 }
 
 /// The report as text for a terminal or a log.
-pub(crate) fn render(report: &Report) -> String {
+pub(crate) fn render(report: &Report, quiet: bool) -> String {
     let mut out = String::new();
     // Indexed once per file, when a finding first needs it.
     let mut indexed: HashMap<&Path, Option<Arc<Indexed>>> = HashMap::new();
@@ -86,6 +86,9 @@ pub(crate) fn render(report: &Report) -> String {
                 src
             })
         );
+    }
+    if quiet {
+        return out;
     }
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
