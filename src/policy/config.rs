@@ -48,6 +48,30 @@ pub(crate) struct RuleConfig {
     exclude: Option<GlobSet>,
     /// The rule's options, checked against what it declares.
     options: HashMap<&'static str, OptionValue>,
+    /// What the rule makes of its options once per lint (compiled globs, parsed
+    /// fields), not once per file.
+    prepared: Prepared,
+}
+
+/// A rule's settings worked out once, of the rule's own type.
+#[derive(Default)]
+struct Prepared(std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>);
+
+impl Clone for Prepared {
+    /// A copy of the settings may change: it works them out again.
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "Prepared"
+        } else {
+            "Unprepared"
+        })
+    }
 }
 
 impl RuleConfig {
@@ -58,6 +82,7 @@ impl RuleConfig {
             include: None,
             exclude: None,
             options: HashMap::new(),
+            prepared: Prepared::default(),
         }
     }
 
@@ -75,6 +100,16 @@ impl RuleConfig {
     pub(crate) fn applies_to(&self, path: &Path) -> bool {
         self.include.as_ref().is_none_or(|g| g.is_match(path))
             && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
+    }
+
+    /// What `make` builds from these settings, built on the first call (a rule's
+    /// `check` runs once per file; this is once per lint). One type per rule.
+    pub(crate) fn prepared<T: std::any::Any + Send + Sync>(&self, make: impl FnOnce(&Self) -> T) -> &T {
+        self.prepared
+            .0
+            .get_or_init(|| Box::new(make(self)))
+            .downcast_ref::<T>()
+            .expect("a rule prepares one type of settings")
     }
 
     /// The value of an option the rule declares, when the policy sets it.

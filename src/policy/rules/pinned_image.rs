@@ -3,6 +3,7 @@ use std::sync::LazyLock;
 use globset::Glob;
 use regex::Regex;
 
+use crate::policy::config::RuleConfig;
 use crate::policy::custom::pos_of;
 use crate::policy::image_ref::ImageRef;
 use crate::policy::option::{Declared, Opt, OptionValue};
@@ -112,6 +113,39 @@ fn check_image_fields(value: &OptionValue) -> Result<(), String> {
         .try_for_each(|f| workload::ImageField::parse(f).map(drop))
 }
 
+/// The options as the checks use them, worked out once per lint.
+struct Settings {
+    floating: globset::GlobSet,
+    major_only: bool,
+    fields: Vec<workload::ImageField>,
+    require_digest: bool,
+}
+
+impl Settings {
+    fn new(config: &RuleConfig) -> Self {
+        let mut floating = globset::GlobSetBuilder::new();
+        let patterns = match config.get(FLOATING_TAGS) {
+            Some(listed) => listed.iter().map(String::as_str).collect::<Vec<_>>(),
+            None => DEFAULT_FLOATING.to_vec(),
+        };
+        // Checked when the policy was read (`check_globs`).
+        for glob in patterns.into_iter().filter_map(|p| Glob::new(p).ok()) {
+            floating.add(glob);
+        }
+        Self {
+            floating: floating.build().unwrap_or_else(|_| globset::GlobSet::empty()),
+            major_only: config.get(MAJOR_ONLY_FLOATS).copied().unwrap_or(true),
+            fields: config
+                .get(IMAGE_FIELDS)
+                .into_iter()
+                .flatten()
+                .filter_map(|f| workload::ImageField::parse(f).ok())
+                .collect(),
+            require_digest: config.get(REQUIRE_DIGEST).copied().unwrap_or(false),
+        }
+    }
+}
+
 impl Rule for PinnedImage {
     fn id(&self) -> &'static str {
         "pinned-image"
@@ -130,28 +164,19 @@ impl Rule for PinnedImage {
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
-        let floating: Vec<globset::GlobMatcher> = match cx.config.get(FLOATING_TAGS) {
-            Some(listed) => listed.iter().map(String::as_str).collect::<Vec<_>>(),
-            None => DEFAULT_FLOATING.to_vec(),
-        }
-        .into_iter()
-        .filter_map(|p| Glob::new(p).ok().map(|g| g.compile_matcher()))
-        .collect();
-        let major_only = cx.config.get(MAJOR_ONLY_FLOATS).copied().unwrap_or(true);
-        let fields: Vec<workload::ImageField> = cx
-            .config
-            .get(IMAGE_FIELDS)
-            .into_iter()
-            .flatten()
-            .filter_map(|f| workload::ImageField::parse(f).ok())
-            .collect();
+        let Settings {
+            floating,
+            major_only,
+            fields,
+            require_digest,
+        } = cx.config.prepared(Settings::new);
+        let (major_only, require_digest) = (*major_only, *require_digest);
         let registries = cx.config.get(ALLOWED_REGISTRIES).map_or(&[][..], Vec::as_slice);
-        let require_digest = cx.config.get(REQUIRE_DIGEST).copied().unwrap_or(false);
         let nodes: Vec<Node> = if file.docs.is_err() && file.template_of.is_none() {
             unparsed_images(file.source.text())
         } else {
             file.objects()
-                .flat_map(|object| workload::images(object, &fields))
+                .flat_map(|object| workload::images(object, fields))
                 .cloned()
                 .collect()
         };
@@ -178,7 +203,7 @@ impl Rule for PinnedImage {
                 match image.tag.as_deref() {
                     None => Some(format!("image `{image}` has no tag, so it floats to `latest`")),
                     Some("latest") => Some(format!("image `{image}` floats: `latest` is not a pin")),
-                    Some(tag) if floating.iter().any(|g| g.is_match(tag)) => Some(format!(
+                    Some(tag) if floating.is_match(tag) => Some(format!(
                         "image `{image}` floats: tag `{tag}` is a floating tag, not a version (floating-tags)"
                     )),
                     Some(tag) if major_only && MAJOR_ONLY.is_match(tag) => Some(format!(
