@@ -111,6 +111,9 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
     });
 }
 
+/// The byte ranges of the Secret values of the file at an index of `Repo::files`.
+type Secrets = (usize, Vec<std::ops::Range<usize>>);
+
 /// Lint `paths` (files or directories relative to `root`; everything when `None`).
 ///
 /// The whole repository is read and checked either way, so that a file linted alone
@@ -120,17 +123,30 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
 /// change a hook checks, which kustomize would now fail to find).
 pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], config: &Config) -> Report {
     let started = Instant::now();
-    let repo = Repo::load(root, paths.unwrap_or_default());
+    let mut repo = Repo::load(root, paths.unwrap_or_default());
     let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| path.starts_with(p)));
-    let checked: Vec<(&Path, Finding)> = repo
+    // Each file parsed (if it was not) as it is checked, its tree dropped after: the
+    // memory held is the text of the repository, not its trees.
+    let (checked, secrets): (Vec<Vec<(usize, Finding)>>, Vec<Secrets>) = repo
         .files
         .par_iter()
-        .flat_map(|file| {
-            check_file(&repo, config, file)
+        .enumerate()
+        .map(|(i, file)| {
+            let parsed = file.parsed();
+            let found = check_file(&repo, config, &parsed)
                 .into_iter()
-                .map(|f| (file.path.as_path(), f))
-                .collect::<Vec<_>>()
+                .map(|f| (i, f))
+                .collect();
+            (found, (i, parsed.secrets.clone()))
         })
+        .unzip();
+    for (i, ranges) in secrets {
+        repo.files[i].secrets = ranges;
+    }
+    let checked: Vec<(&Path, Finding)> = checked
+        .into_iter()
+        .flatten()
+        .map(|(i, f)| (repo.files[i].path.as_path(), f))
         .collect();
     let key = |f: &Finding| (f.rule, f.path.clone(), f.pos.start, f.message.clone());
     // A finding in another file that a selected file causes (the kustomization
@@ -158,9 +174,8 @@ pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], 
     }
     for (path, found) in &mut by_path {
         let Some(file) = repo.file(path) else { continue };
-        let secrets = mask::secret_ranges(file);
-        for f in found.iter_mut().filter(|_| !secrets.is_empty()) {
-            mask::message(f, file.source.text(), &secrets);
+        for f in found.iter_mut().filter(|_| !file.secrets.is_empty()) {
+            mask::message(f, file.source.text(), &file.secrets);
         }
     }
     for file in repo

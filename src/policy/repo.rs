@@ -13,6 +13,7 @@ use crate::diagnostic::SourceFile;
 use crate::yaml::{self, Node, SyntaxError};
 
 /// A YAML file, parsed.
+#[derive(Clone)]
 pub struct ManifestFile {
     /// Relative to the root, with `/` separators.
     pub path: PathBuf,
@@ -24,24 +25,69 @@ pub struct ManifestFile {
     /// whose template this file is: Go or Jinja templates, not YAML until rendered,
     /// so it has no documents (the chart itself is `no-helm`'s finding).
     pub(crate) template_of: Option<PathBuf>,
+    /// Its documents are parsed when it is checked, and dropped after ([`Self::parsed`]):
+    /// only the text of every file is held, and the trees of the few files that other
+    /// files' checks read (kustomizations, ArgoCD Applications).
+    deferred: bool,
+    /// The byte ranges of its Secret values, found when it was parsed.
+    pub(crate) secrets: Vec<std::ops::Range<usize>>,
 }
 
 impl ManifestFile {
-    /// Read and parse a file (within the limits of [`read`]).
+    /// Read a file (within the limits of [`read`]); parse it now only when the
+    /// checks of other files read its documents: a kustomization, or a file that may
+    /// hold an ArgoCD Application (its text says `Application`), or one that is not
+    /// UTF-8 (the parse error says where).
     fn read(root: &Path, path: PathBuf) -> Self {
-        match read::bytes(&root.join(&path)) {
-            Ok(bytes) => {
-                let (text, docs) = yaml::load_bytes(bytes);
-                Self {
-                    source: SourceFile::new(path.to_string_lossy().into_owned(), text),
-                    path,
-                    docs,
-                    unchecked: None,
-                    template_of: None,
-                }
+        let bytes = match read::bytes(&root.join(&path)) {
+            Ok(bytes) => bytes,
+            Err(why) => return Self::unchecked(path, why),
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let needed_now = kustomize::FILE_NAMES.contains(&name);
+        let (text, docs, deferred) = match String::from_utf8(bytes) {
+            Ok(text) if !needed_now && !text.contains("Application") => (text, Ok(Vec::new()), true),
+            Ok(text) => {
+                let docs = yaml::load(&text);
+                (text, docs, false)
             }
-            Err(why) => Self::unchecked(path, why),
+            Err(e) => {
+                let (text, docs) = yaml::load_bytes(e.into_bytes());
+                (text, docs, false)
+            }
+        };
+        let mut file = Self {
+            source: SourceFile::new(path.to_string_lossy().into_owned(), text),
+            path,
+            docs,
+            unchecked: None,
+            template_of: None,
+            deferred,
+            secrets: Vec::new(),
+        };
+        if !deferred {
+            file.secrets = super::mask::secret_ranges(&file);
         }
+        file
+    }
+
+    /// The file with its documents, parsed now if they were deferred: what the rules
+    /// check. The copy shares the text.
+    pub(crate) fn parsed(&self) -> std::borrow::Cow<'_, Self> {
+        if !self.deferred || self.template_of.is_some() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut file = Self {
+            path: self.path.clone(),
+            source: self.source.clone(),
+            docs: yaml::load(self.source.text()),
+            unchecked: None,
+            template_of: None,
+            deferred: false,
+            secrets: Vec::new(),
+        };
+        file.secrets = super::mask::secret_ranges(&file);
+        std::borrow::Cow::Owned(file)
     }
 
     /// A file (or directory) that could not be read.
@@ -52,6 +98,8 @@ impl ManifestFile {
             docs: Ok(Vec::new()),
             unchecked: Some(why),
             template_of: None,
+            deferred: false,
+            secrets: Vec::new(),
         }
     }
 
@@ -182,6 +230,7 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
         }
         if let Some(chart) = chart {
             file.docs = Ok(Vec::new());
+            file.secrets.clear();
             file.template_of = Some(chart);
         }
     }
@@ -260,13 +309,12 @@ impl Repo {
     pub(crate) fn shown(&self, path: &Path) -> Option<SourceFile> {
         let file = self.file(path)?;
         let source = self.source(path)?;
-        let secrets = super::mask::secret_ranges(file);
-        if secrets.is_empty() {
+        if file.secrets.is_empty() {
             return Some(source.clone());
         }
         Some(SourceFile::new(
             source.name().to_owned(),
-            super::mask::masked(source.text(), &secrets),
+            super::mask::masked(source.text(), &file.secrets),
         ))
     }
 
