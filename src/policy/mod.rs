@@ -123,16 +123,34 @@ type Secrets = (usize, Vec<std::ops::Range<usize>>);
 /// change a hook checks, which kustomize would now fail to find).
 pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], config: &Config) -> Report {
     let started = Instant::now();
-    let mut repo = Repo::load(root, paths.unwrap_or_default());
     let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| path.starts_with(p)));
+    // A partial lint reads the files it is about, the kustomizations (any of them may
+    // build those files) and what a check asks for. It checks the files it is about,
+    // the kustomizations that list a deleted file, and the files that a kustomization
+    // it is about builds (their images are what its overrides make them). What those
+    // checks find in a file it is about, or cause there, is its finding.
+    let mut repo = Repo::load(
+        root,
+        paths.unwrap_or_default(),
+        paths.is_some().then_some(&wanted),
+    );
+    let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
+    let checks = |path: &Path| {
+        paths.is_none()
+            || wanted(path)
+            || listing_deleted.iter().any(|l| l == path)
+            || repo.kustomizations_of(path).iter().any(|k| wanted(&k.file))
+    };
     // Each file parsed (if it was not) as it is checked, its tree dropped after: the
     // memory held is the text of the repository, not its trees.
     let (checked, secrets): (Vec<Vec<(usize, Finding)>>, Vec<Secrets>) = repo
         .files
         .par_iter()
         .enumerate()
+        .filter(|(_, file)| checks(&file.path))
         .map(|(i, file)| {
-            let parsed = file.parsed();
+            let loaded = file.loaded(&repo.root);
+            let parsed = loaded.parsed();
             let found = check_file(&repo, config, &parsed)
                 .into_iter()
                 .map(|f| (i, f))
@@ -193,7 +211,6 @@ pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], 
         findings.extend(found);
     }
     settle(config, &mut findings);
-    let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
     findings.retain(|f| wanted(&f.path) || listing_deleted.contains(&f.path) || caused.contains(&key(f)));
     findings.sort_by(|a, b| {
         (&a.path, a.pos.line, a.pos.column, a.rule).cmp(&(&b.path, b.pos.line, b.pos.column, b.rule))

@@ -29,6 +29,9 @@ pub struct ManifestFile {
     /// only the text of every file is held, and the trees of the few files that other
     /// files' checks read (kustomizations, ArgoCD Applications).
     deferred: bool,
+    /// Not read at all (a partial lint reads the files it checks and the
+    /// kustomizations): [`Self::loaded`] reads it when something asks.
+    unread: bool,
     /// The byte ranges of its Secret values, found when it was parsed.
     pub(crate) secrets: Vec<std::ops::Range<usize>>,
 }
@@ -63,6 +66,7 @@ impl ManifestFile {
             unchecked: None,
             template_of: None,
             deferred,
+            unread: false,
             secrets: Vec::new(),
         };
         if !deferred {
@@ -84,10 +88,35 @@ impl ManifestFile {
             unchecked: None,
             template_of: None,
             deferred: false,
+            unread: false,
             secrets: Vec::new(),
         };
         file.secrets = super::mask::secret_ranges(&file);
         std::borrow::Cow::Owned(file)
+    }
+
+    /// A file a partial lint does not read (yet).
+    fn unread(path: PathBuf) -> Self {
+        Self {
+            source: SourceFile::new(path.to_string_lossy().into_owned(), ""),
+            path,
+            docs: Ok(Vec::new()),
+            unchecked: None,
+            template_of: None,
+            deferred: true,
+            unread: true,
+            secrets: Vec::new(),
+        }
+    }
+
+    /// The file as read from `root`, if it was not read yet (documents parsed as
+    /// [`Self::read`] does).
+    pub(crate) fn loaded(&self, root: &Path) -> std::borrow::Cow<'_, Self> {
+        if self.unread {
+            std::borrow::Cow::Owned(Self::read(root, self.path.clone()))
+        } else {
+            std::borrow::Cow::Borrowed(self)
+        }
     }
 
     /// A file (or directory) that could not be read.
@@ -99,6 +128,7 @@ impl ManifestFile {
             unchecked: Some(why),
             template_of: None,
             deferred: false,
+            unread: false,
             secrets: Vec::new(),
         }
     }
@@ -237,10 +267,11 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
 }
 
 impl Repo {
-    /// Load every YAML file of the repository, and the files of `paths` that the
+    /// Find every YAML file of the repository, and the files of `paths` that the
     /// walk leaves out (ignored by git, say), so that rules see all the
-    /// kustomizations and overlays around the files a lint is about.
-    pub fn load(root: &Path, paths: &[PathBuf]) -> Self {
+    /// kustomizations and overlays around the files a lint is about. The
+    /// kustomizations are read, and the files `read` says (all without it).
+    pub fn load(root: &Path, paths: &[PathBuf], read: Option<&(dyn Fn(&Path) -> bool + Sync)>) -> Self {
         let mut walked = Walked::default();
         walk(root, Path::new(""), &mut walked);
         for path in paths {
@@ -256,9 +287,21 @@ impl Repo {
         } = walked;
         wanted.sort();
         wanted.dedup();
+        let needed = |p: &Path| {
+            read.is_none_or(|read| read(p))
+                || p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| kustomize::FILE_NAMES.contains(&n))
+        };
         let mut files: Vec<ManifestFile> = wanted
             .into_par_iter()
-            .map(|p| ManifestFile::read(root, p))
+            .map(|p| {
+                if needed(&p) {
+                    ManifestFile::read(root, p)
+                } else {
+                    ManifestFile::unread(p)
+                }
+            })
             .collect();
         files.extend(unlisted);
         files.sort_by(|a, b| a.path.cmp(&b.path));

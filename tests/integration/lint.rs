@@ -166,6 +166,40 @@ fn github_annotations() {
 }
 
 #[test]
+fn linting_a_kustomization_alone_finds_what_its_overrides_do() {
+    // Only the kustomization changed: its `newTag: latest` makes the images of the
+    // files it builds float. Those files are checked for it, and the finding is its.
+    let full = Command::new(ops_bin())
+        .args(["lint", "--format", "json"])
+        .current_dir(fixture("pinned"))
+        .output()
+        .unwrap();
+    let alone = Command::new(ops_bin())
+        .args(["lint", "--format", "json", "app/kustomization.yaml"])
+        .current_dir(fixture("pinned"))
+        .output()
+        .unwrap();
+    let findings_in = |out: &std::process::Output, path: &str| -> Vec<serde_json::Value> {
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["path"] == path)
+            .cloned()
+            .collect()
+    };
+    let expected = findings_in(&full, "app/kustomization.yaml");
+    assert!(
+        expected
+            .iter()
+            .any(|f| f["message"].as_str().unwrap().contains("homelab/worker:latest")),
+        "{expected:?}"
+    );
+    assert_eq!(findings_in(&alone, "app/kustomization.yaml"), expected);
+}
+
+#[test]
 fn linting_some_files_reads_their_kustomization() {
     // The Deployment alone says `:kustomized`; the override two levels of context away
     // decides. Linting just that file must give the same answer as the whole tree.

@@ -95,6 +95,11 @@ impl Rule for ArgocdAppPath {
     }
 
     fn check(&self, cx: &Context<'_>, file: &ManifestFile, out: &mut Findings<'_>) {
+        let apps: Vec<Application<'_>> = file.objects().filter_map(Application::from_node).collect();
+        if apps.is_empty() {
+            // The repository's URLs are worked out only for a file with an Application.
+            return;
+        }
         let configured: Vec<String> = cx
             .config
             .get(REPO_URLS)
@@ -107,7 +112,7 @@ impl Rule for ArgocdAppPath {
         } else {
             &configured
         };
-        for app in file.objects().filter_map(Application::from_node) {
+        for app in apps {
             for source in app.all_sources() {
                 let Some(path) = source.path else { continue };
                 // A source in another repository (an upstream chart's mirror) is not ours to check.
@@ -148,6 +153,7 @@ fn own_urls(repo: &crate::policy::repo::Repo) -> Vec<String> {
         .into_iter()
         .collect();
     for file in &repo.files {
+        let file = file.loaded(&repo.root);
         for app in file.objects().filter_map(Application::from_node) {
             for source in app.all_sources() {
                 let (Some(url), Some(dir)) = (
