@@ -217,7 +217,7 @@ fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
         return std::borrow::Cow::Owned(found);
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = find_on_path(&spec.program, &path).and_then(|p| p.to_str().map(str::to_owned));
+    let found = find_on_path(&spec.program, &path).and_then(|p| p.into_os_string().into_string().ok());
     match found {
         Some(found) => {
             if let Ok(mut c) = cache.lock() {
@@ -230,11 +230,27 @@ fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
 }
 
 /// The first executable file named `program` in the directories of `path` (a
-/// `PATH` value), as a spawn would find it.
+/// `PATH` value), as a spawn would find it. What is found is remembered for the
+/// process (`ops doctor` and the checks before a run ask once per task, and a
+/// thousand tasks may run the same program); what is not is looked for again (an
+/// earlier task may install it).
 pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
-    std::env::split_paths(path)
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Found = HashMap<(String, std::ffi::OsString), PathBuf>;
+    static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
+    let cache = FOUND.get_or_init(Mutex::default);
+    let key = (program.to_owned(), path.to_owned());
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Some(found);
+    }
+    let found = std::env::split_paths(path)
         .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
+        .find(|candidate| is_executable(candidate))?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(key, found.clone());
+    }
+    Some(found)
 }
 
 /// A file with an execute bit in its mode (what a spawn by path needs).
