@@ -21,6 +21,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::command::{Program, argv_program, shell_program};
+use super::judge;
 use super::pattern::Pattern;
 use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::report::Mode;
@@ -50,7 +51,6 @@ pub(crate) enum Gate {
 
 
 impl Gate {
-
     async fn check(&self, cx: &StepContext<'_>) -> Result<(), StepError> {
         let Self::Command {
             program,
@@ -71,53 +71,16 @@ impl Gate {
             return Err(StepError::Failed(format!(
                 "gate not met: `{}` {how}{}{}",
                 program.display(),
-                judged(&output.stdout_tail, "its output ended with"),
-                judged(&output.stderr_tail, "its error output ended with")
+                judge::tail(&output.stdout_tail, "its output ended with"),
+                judge::tail(&output.stderr_tail, "its error output ended with")
             )));
         }
-        let text = &output.stdout_tail;
-        if let Some(reject) = reject
-            && let Some(m) = reject.regex().find(text)
-        {
-            let line = text[..m.start()].lines().count().max(1);
-            return Err(StepError::Failed(format!(
-                "gate rejected: /{}/ matched on line {line}: {}{}",
-                reject.as_str(),
-                line_at(text, m.start()),
-                judged(text, "the output ended with")
-            )));
-        }
-        if let Some(expect) = expect {
-            let Some(caps) = expect.regex().captures(text) else {
-                return Err(StepError::Failed(format!(
-                    "gate not met: /{}/ not found in the output of `{}`{}",
-                    expect.as_str(),
-                    program.display(),
-                    judged(text, "it ended with")
-                )));
-            };
-            cx.report(format!(
-                "gate met: {}",
-                line_at(text, caps.get(0).map_or(0, |m| m.start()))
-            ));
-            for name in expect.regex().capture_names().flatten() {
-                if let Some(value) = caps.name(name) {
-                    cx.report(format!("  {name} = {}", value.as_str()));
-                    cx.produce(name, value.as_str());
-                }
-            }
-        } else {
-            cx.report("gate met");
-        }
+        let source = format!("the output of `{}`", program.display());
+        judge::judge(&output.stdout_tail, expect.as_ref(), reject.as_ref(), "gate", "output", &source)
+            .map_err(StepError::Failed)?
+            .report(cx, "gate");
         Ok(())
     }
-}
-
-/// The whole line around byte `at`, trimmed and cut to 200 characters.
-fn line_at(text: &str, at: usize) -> String {
-    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[at..].find('\n').map_or(text.len(), |i| at + i);
-    text[start..end].trim().chars().take(200).collect()
 }
 
 impl StepKind for Gate {
@@ -231,21 +194,4 @@ impl Executor for Gate {
     async fn apply(&self, cx: &StepContext<'_>) -> Result<Applied, StepError> {
         self.check(cx).await.map(|()| Applied::default())
     }
-}
-
-/// The last lines of the output a gate judged, for its failure: `; {what}:` and up to
-/// 10 lines, indented; nothing for no output.
-fn judged(text: &str, what: &str) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    let shown = &lines[lines.len().saturating_sub(10)..];
-    let mut out = format!("; {what}:");
-    for line in shown {
-        let line: String = line.chars().take(300).collect();
-        out.push_str("\n  | ");
-        out.push_str(&line);
-    }
-    out
 }

@@ -11,6 +11,7 @@
 //! `cmd`/`shell` ([`Command`]) are keys of the task itself and resolved last.
 
 mod command;
+mod judge;
 mod need;
 mod nix_tools;
 mod pattern;
@@ -365,6 +366,7 @@ step_kinds! {
     kube_apply::KubeApply,
     kube_wait::KubeWait,
     kube_check::KubeCheck,
+    kube_job::KubeJob,
 }
 
 /// The parts of [`Executor`] that do not run anything, callable on any kind.

@@ -56,6 +56,10 @@ pub(crate) enum KubeError {
     #[error("{0}")]
     RolloutFailed(String),
 
+    /// A Job's pod could not start or was lost.
+    #[error("{0}")]
+    JobFailed(String),
+
     /// The time ran out before the pods were ready; the report names them.
     #[error("{0}")]
     NotReady(String),
@@ -129,6 +133,7 @@ impl KubeError {
             | Self::NotServed { .. }
             | Self::Invalid(_)
             | Self::RolloutFailed(_)
+            | Self::JobFailed(_)
             | Self::Cancelled => false,
         }
     }

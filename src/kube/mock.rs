@@ -12,23 +12,29 @@ use super::apply::{ApplyOptions, Cluster};
 use super::error::KubeError;
 use super::object::Object;
 
-type Server = Handle<Request<Body>, Response<Body>>;
+pub(super) type Server = Handle<Request<Body>, Response<Body>>;
 
-fn client() -> (Client, Server) {
+pub(super) fn client() -> (Client, Server) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
     (Client::new(service, "default"), handle)
 }
 
 /// One request seen by the server.
-struct Seen {
-    method: String,
-    path: String,
-    query: Vec<(String, String)>,
-    content_type: Option<String>,
-    body: Value,
+pub(super) struct Seen {
+    pub method: String,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    pub body: Value,
 }
 
-async fn next(server: &mut Server, status: u16, reply: &Value) -> Seen {
+/// Answer the next request with `reply` as JSON.
+pub(super) async fn next(server: &mut Server, status: u16, reply: &Value) -> Seen {
+    next_raw(server, status, serde_json::to_vec(reply).unwrap()).await
+}
+
+/// Answer the next request with `body` (a watch's lines of events, a log).
+pub(super) async fn next_raw(server: &mut Server, status: u16, body: Vec<u8>) -> Seen {
     let (request, send) = server.next_request().await.expect("a request");
     let uri = request.uri().clone();
     let seen = Seen {
@@ -57,13 +63,13 @@ async fn next(server: &mut Server, status: u16, reply: &Value) -> Seen {
         Response::builder()
             .status(status)
             .header("content-type", "application/json")
-            .body(Body::from(serde_json::to_vec(reply).unwrap()))
+            .body(Body::from(body))
             .unwrap(),
     );
     seen
 }
 
-fn status(code: u16, reason: &str, message: &str) -> Value {
+pub(super) fn status(code: u16, reason: &str, message: &str) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code, "reason": reason, "message": message})
 }
 
@@ -109,7 +115,7 @@ fn apply_later(
     })
 }
 
-fn query(seen: &Seen, key: &str) -> Option<String> {
+pub(super) fn query(seen: &Seen, key: &str) -> Option<String> {
     seen.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
 }
 

@@ -7,6 +7,7 @@ pub(crate) mod argocd;
 pub(crate) mod context;
 pub(crate) mod diff;
 pub(crate) mod error;
+pub(crate) mod job;
 pub(crate) mod object;
 pub(crate) mod render;
 pub(crate) mod rollout;
@@ -17,5 +18,7 @@ pub(crate) use context::{Context, ContextMap};
 pub(crate) use error::KubeError;
 pub(crate) use session::Session;
 
+#[cfg(test)]
+mod job_mock;
 #[cfg(test)]
 mod mock;

@@ -335,8 +335,9 @@ async fn execute(
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(nix::libc::SIGXFSZ)).ok();
     let target_names: Vec<String> = targets.iter().map(ToString::to_string).collect();
     let redactor = Arc::new(Redactor::default());
+    let run_id = journal::new_id();
     let run_record = journal::Record::Run {
-        id: journal::new_id(),
+        id: run_id.clone(),
         graph: journal::graph_hash(set, order),
         targets: target_names.clone(),
         mode: opts.mode,
@@ -364,6 +365,7 @@ async fn execute(
         state: uptodate::State::load(set.root()),
         secrets: Arc::new(secrets::SecretStore::new(Arc::clone(&redactor))),
         blocked,
+        run_id,
     };
     job.secrets.preload(set.declared_secrets());
     let mut interrupts = prompt::Interrupts::signals();

@@ -59,6 +59,8 @@ pub(super) struct Job<'a> {
     /// Tasks this machine cannot run (`ops doctor`), with why: not started, and
     /// reported as not runnable (`--diff`: unknown).
     pub blocked: HashMap<TaskId, String>,
+    /// The run's id (its journal's name), given to steps as `OPS_RUN_ID`.
+    pub run_id: String,
 }
 
 /// Run the job and return its summary; the caller reports it.
@@ -75,6 +77,7 @@ pub(super) async fn execute(
         state,
         secrets,
         blocked,
+        run_id,
     } = job;
     let started = Instant::now();
     let mut run = Run {
@@ -86,6 +89,7 @@ pub(super) async fn execute(
         secrets,
         state,
         blocked,
+        id: run_id,
         cancel: CancellationToken::new(),
         confirmed: vec![false; order.len()],
         stopping: false,
@@ -148,6 +152,8 @@ struct Run<'a> {
     state: State,
     /// Tasks this machine cannot run, with why.
     blocked: HashMap<TaskId, String>,
+    /// The run's id, `OPS_RUN_ID`.
+    id: String,
     cancel: CancellationToken,
     /// Tasks whose confirmation a person gave.
     confirmed: Vec<bool>,
@@ -393,6 +399,7 @@ impl Run<'_> {
             base_env: vec![
                 ("OPS_ROOT".into(), root.display().to_string()),
                 ("OPS_TASK".into(), task.name.clone()),
+                ("OPS_RUN_ID".into(), self.id.clone()),
             ],
             env: task.env.clone(),
             secrets: task.secrets.clone(),

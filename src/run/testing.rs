@@ -224,6 +224,7 @@ pub(super) async fn run_choosing(
         state: State::default(),
         secrets: Arc::new(SecretStore::default()),
         blocked: std::collections::HashMap::new(),
+        run_id: "test-run".into(),
     };
     let (tx, mut interrupts) = Interrupts::channel();
     if let Some(after) = interrupt_after {

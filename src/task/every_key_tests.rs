@@ -84,6 +84,10 @@ const EVERY_KEY: &[(&str, &str)] = &[
         "kube-check",
         r#"{ context = "k3s", namespace = "apps", selector = "app=web", min-ready = 1 }"#,
     ),
+    (
+        "kube-job",
+        r#"{ context = "k3s", namespace = "dex", image = "migrate:1", command = ["migrate", "--all"], env = { LOG = "json" }, secret-env = { PW = { secret = "db", key = "password" } }, expect = "done", reject = "ERROR", timeout = "20m", retries = 1, ttl = "1h", keep = "never", name = "migrate", service-account = "migrator" }"#,
+    ),
 ];
 
 /// Keys that take no string a placeholder could go into, or are refused at load.

@@ -3,7 +3,10 @@
 //! installed here). It serves discovery for the kinds the fixtures use, stores
 //! server-side applies (keeping the resource version when nothing changed), answers
 //! `dryRun=All` without storing, reports workloads as rolled out (or stuck), lists
-//! pods made up from the stored workloads, and records every request.
+//! pods made up from the stored workloads, runs Jobs (`fake_kube/jobs.rs`), and
+//! records every request.
+
+mod jobs;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -25,6 +28,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("apps/v1", "deployments", "Deployment", true),
     ("apps/v1", "statefulsets", "StatefulSet", true),
     ("apps/v1", "daemonsets", "DaemonSet", true),
+    ("batch/v1", "jobs", "Job", true),
     ("networking.k8s.io/v1", "ingresses", "Ingress", true),
     (
         "apiextensions.k8s.io/v1",
@@ -47,6 +51,7 @@ pub(crate) struct Recorded {
     pub path: String,
     pub query: String,
     pub content_type: Option<String>,
+    pub body: String,
 }
 
 #[derive(Default)]
@@ -57,6 +62,10 @@ struct State {
     version: u64,
     /// Workloads never become ready; their pods wait on an image pull.
     stuck: bool,
+    /// The process of each Job's running pod, by the Job's key.
+    running: BTreeMap<String, i32>,
+    /// What each Job pod's container wrote, by the pod's key.
+    logs: BTreeMap<String, String>,
 }
 
 pub(crate) struct FakeKube {
@@ -117,12 +126,24 @@ impl FakeKube {
             .map(|(o, _)| o.clone())
     }
 
+    /// Store `object` under `gv/namespace/plural/name`, as a fixture.
+    pub(crate) fn insert(&self, key: &str, object: serde_json::Value) {
+        let mut state = self.state.lock().unwrap();
+        state.version += 1;
+        state.objects.insert(key.to_owned(), (object, Value::Null));
+    }
+
+    /// Job pods whose process still runs.
+    pub(crate) fn running(&self) -> usize {
+        self.state.lock().unwrap().running.len()
+    }
+
     pub(crate) fn set_stuck(&self, stuck: bool) {
         self.state.lock().unwrap().stuck = stuck;
     }
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) {
+fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -149,15 +170,34 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
     reader.read_exact(&mut body).unwrap();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let (path, query) = (path.to_owned(), decode(query));
-    let (code, reply) = {
-        let mut state = state.lock().unwrap();
-        state.requests.push(Recorded {
-            method: method.clone(),
-            path: path.clone(),
-            query: query.clone(),
-            content_type: content_type.clone(),
-        });
-        handle(&mut state, &method, &path, &query, content_type.as_deref(), &body)
+    state.lock().unwrap().requests.push(Recorded {
+        method: method.clone(),
+        path: path.clone(),
+        query: query.clone(),
+        content_type: content_type.clone(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let (ns, plural, name) = match route(&path) {
+        Some((_, ns, plural, name)) => (ns.unwrap_or_default(), plural, name),
+        None => Default::default(),
+    };
+    let (code, reply) = match (method.as_str(), plural.as_str(), name) {
+        ("GET", "pods", Some(pod)) if path.ends_with("/log") => {
+            return jobs::log(stream, state, &ns, &pod, &query);
+        }
+        ("GET", "pods", None) if param(&query, "watch") == Some("true") => {
+            return jobs::watch(stream, state, &ns, &query);
+        }
+        ("POST", "jobs", None) => jobs::create(state, &ns, &query, &body),
+        ("DELETE", "jobs", Some(job)) => jobs::delete(&mut state.lock().unwrap(), &ns, &job),
+        _ => handle(
+            &mut state.lock().unwrap(),
+            &method,
+            &path,
+            &query,
+            content_type.as_deref(),
+            &body,
+        ),
     };
     let text = reply.to_string();
     let mut stream = stream;
@@ -361,13 +401,23 @@ fn list(state: &State, plural: &str, ns: Option<&str>, query: &str) -> (u16, Val
     };
     (
         200,
-        json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}),
+        json!({"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": state.version.to_string()}, "items": items}),
     )
 }
 
-/// Pods made up from the stored Deployments and StatefulSets of a namespace.
+/// The pods of a namespace: those of Jobs, and those made up from the stored
+/// Deployments and StatefulSets.
 fn pods(state: &State, ns: Option<&str>) -> Vec<Value> {
-    let mut pods = Vec::new();
+    let mut pods: Vec<Value> = state
+        .objects
+        .iter()
+        .filter(|(key, (object, _))| {
+            key.starts_with("v1/")
+                && key.contains("/pods/")
+                && ns.is_none_or(|ns| object["metadata"]["namespace"] == ns)
+        })
+        .map(|(_, (object, _))| object.clone())
+        .collect();
     for (key, (object, _)) in &state.objects {
         if !(key.starts_with("apps/v1/")
             && matches!(object["kind"].as_str(), Some("Deployment" | "StatefulSet")))

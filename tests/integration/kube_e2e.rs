@@ -153,3 +153,61 @@ fn an_unknown_context_is_refused_by_a_real_cluster_run() {
         ran.stderr
     );
 }
+
+#[test]
+#[ignore = "needs a real cluster: OPS_E2E_KUBECONFIG=FILE cargo test --test integration kube_e2e -- --ignored"]
+fn a_job_runs_and_its_log_is_judged_on_a_real_cluster() {
+    job_scenario(&Cluster::from_env("job"));
+}
+
+#[test]
+fn the_real_cluster_job_scenario_runs_against_the_in_memory_server() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let fake = FakeKube::start();
+    let kubeconfig = fake.kubeconfig("kind-fake");
+    job_scenario(&Cluster::new(kubeconfig.to_str().unwrap().to_owned(), "fakejob"));
+}
+
+/// A namespace and a Secret applied, then a Job reading the Secret by reference,
+/// judged on its log; then a failing one, kept.
+fn job_scenario(cluster: &Cluster) {
+    let ns = &cluster.namespace;
+    let script = r#"echo "pw-length=${#PW}"; echo '{"total_failed":0}'"#;
+    let test = Test::new()
+        .file("job/kustomization.yaml", &format!("namespace: {ns}\nresources:\n  - namespace.yaml\n  - secret.yaml\n"))
+        .file("job/namespace.yaml", &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"))
+        .file(
+            "job/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: nine-char\n",
+        )
+        .tasks(&format!(
+            r#"
+[tasks.setup]
+kube-apply = {{ path = "job", context = "homelab", namespace = "{ns}" }}
+
+[tasks.migrate]
+deps = ["setup"]
+kube-job = {{ context = "homelab", namespace = "{ns}", image = "busybox:1.36.1", command = ["sh", "-c", {script}],
+             secret-env = {{ PW = {{ secret = "db", key = "password" }} }}, expect = '"total_failed":(?P<failed>0)', timeout = "3m" }}
+
+[tasks.failing]
+deps = ["setup"]
+kube-job = {{ context = "homelab", namespace = "{ns}", image = "busybox:1.36.1", command = ["sh", "-c", "echo broken; exit 2"], timeout = "3m" }}
+"#,
+            script = serde_json::to_string(script).unwrap()
+        ))
+        .env("KUBECONFIG", &cluster.kubeconfig);
+    let map = cluster.map();
+    let ran = test.run_with(&["run", "migrate", &map]);
+    ran.assert_code(0);
+    ran.assert_stdout("pw-length=9");
+    ran.assert_stdout("failed = 0");
+    ran.assert_stdout("(propagation Background)");
+    let failed = test.run_with(&["run", "failing", &map]);
+    failed.assert_code(1);
+    let all = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(all.contains("exited with code 2"), "{all}");
+    assert!(all.contains("kept Job failing-"), "{all}");
+}

@@ -51,6 +51,7 @@ mod steps_gate;
 mod steps_git;
 mod steps_http;
 mod steps_kube;
+mod steps_kube_job;
 mod steps_mixed;
 mod steps_nix;
 mod unresolved;
