@@ -207,6 +207,8 @@ pub(crate) enum SchemaDocument {
     List,
     /// `ops doctor --format json`
     Doctor,
+    /// `ops graph TASK --format json`
+    Graph,
 }
 
 #[derive(Debug, Args)]
@@ -293,6 +295,11 @@ pub(crate) struct RunArgs {
     /// Apply a plan saved by --save-plan: skip what it found unchanged; refuse it if stale
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dry_run", "diff", "resume"])]
     pub plan: Option<std::path::PathBuf>,
+
+    /// With --plan: apply only TASK of the plan (repeatable), after checking the whole
+    /// plan is fresh; what it depends on counts as done, its values come from the plan
+    #[arg(long, value_name = "TASK", requires = "plan", add = ArgValueCompleter::new(task_names))]
+    pub only: Vec<String>,
 
     /// Output format (`--output` is an older name for it)
     #[arg(long = "format", alias = "output", value_enum, default_value_t = Format::Human)]
@@ -403,9 +410,9 @@ pub(crate) struct GraphArgs {
     #[command(flatten)]
     pub load: LoadArgs,
 
-    /// The task at the top of the graph
-    #[arg(add = ArgValueCompleter::new(task_names))]
-    pub task: String,
+    /// The tasks at the top of the graph
+    #[arg(required = true, value_name = "TASK", add = ArgValueCompleter::new(task_names))]
+    pub tasks: Vec<String>,
 
     /// Graph format
     #[arg(long, value_enum, default_value_t = GraphFormat::Tree)]
@@ -423,6 +430,8 @@ pub(crate) enum GraphFormat {
     Tree,
     Dot,
     Mermaid,
+    /// The tasks in waves, with kinds, needs and stable ids (for CI fan-out)
+    Json,
 }
 
 fn parse_var(s: &str) -> Result<(String, String), String> {

@@ -1,6 +1,6 @@
-//! `ops graph TASK`: the dependency graph below a task as a tree, DOT or Mermaid,
-//! with the handlers (`on-failure`, `finally`) that may run after its tasks: listed
-//! below the tree, dashed edges in DOT and Mermaid.
+//! `ops graph TASK…`: the dependency graph below tasks as a tree, DOT, Mermaid or JSON
+//! waves (`graph_json.rs`), with the handlers (`on-failure`, `finally`) that may run
+//! after its tasks: listed below the tree, dashed edges in DOT and Mermaid.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -8,16 +8,26 @@ use std::io::Write as _;
 use super::Error;
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::exit::ExitStatus;
-use crate::run::{may_run, select};
+use crate::run::{may_run, roots, select};
 use crate::task::{TaskId, TaskSet};
 
 pub(super) fn run(set: &TaskSet, args: &GraphArgs) -> Result<ExitStatus, Error> {
-    let order = select(set, std::slice::from_ref(&args.task))?;
-    let top = *order.last().expect("the closure holds the selected task");
+    let roots = roots(set, &args.tasks)?;
+    let order = select(set, &args.tasks)?;
     // The handlers, and what they need, are part of what may run.
     let all = may_run(set, &order, |_| false);
     let text = match args.format {
-        GraphFormat::Tree => tree(set, top) + &handler_lines(set, &all),
+        GraphFormat::Tree => {
+            roots.iter().map(|&top| tree(set, top)).collect::<String>() + &handler_lines(set, &all)
+        }
+        GraphFormat::Json => {
+            let run = crate::run::choose(set, &roots, &[], false).map_err(crate::run::SelectError::from)?;
+            let mut text =
+                serde_json::to_string_pretty(&super::graph_json::document(set, &roots, &order, &run.order))
+                    .unwrap_or_default();
+            text.push('\n');
+            text
+        }
         GraphFormat::Dot => dot(set, &all),
         GraphFormat::Mermaid => mermaid(set, &all),
     };

@@ -3,6 +3,7 @@
 mod doctor;
 mod error;
 mod graph;
+pub(crate) mod graph_json;
 mod invocation;
 mod lint;
 mod list;

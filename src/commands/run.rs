@@ -21,21 +21,27 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
     let targets: Vec<String> = roots.iter().map(|&id| set.get(id).name.clone()).collect();
     let Selection { order, excluded } =
         run::choose(set, &roots, &args.skip, args.no_deps).map_err(run::SelectError::from)?;
-    // A task that cannot run fails the run only when it might run.
-    set.check_runnable(
-        run::may_run(set, &order, |id| excluded.contains(id))
-            .into_iter()
-            .filter(|id| !excluded.contains(*id)),
-    )?;
-    let resume = match (&saved, args.plan.as_deref()) {
-        (Some(plan), Some(path)) => {
-            let resume = plan.check(path, set, &targets, &order)?;
-            if !args.dry_run && !args.diff {
-                plan.mark_applied(set.root(), path)?;
-            }
-            Some(resume)
-        }
-        _ => None,
+    let (order, excluded, resume) = if let (Some(plan), Some(path)) = (&saved, args.plan.as_deref()) {
+        // The whole plan must be fresh, whatever part of it runs here.
+        let resume = plan.check(path, set, &targets, &order)?;
+        let (order, excluded, resume) = if args.only.is_empty() {
+            (order, excluded, resume)
+        } else {
+            plan.check_part(path, &args.only)?;
+            let part = run::roots(set, &args.only)?;
+            let values = plan.values();
+            let given = |task: &str, key: &str| values.get(task).is_some_and(|v| v.contains_key(key));
+            let Selection { order, excluded } =
+                run::only(set, &part, given).map_err(run::SelectError::from)?;
+            (order, excluded, resume.with_given(plan.values()))
+        };
+        set.check_runnable(runnable(set, &order, &excluded))?;
+        plan.mark_applied(set.root(), path, &args.only)?;
+        (order, excluded, Some(resume))
+    } else {
+        // A task that cannot run fails the run only when it might run.
+        set.check_runnable(runnable(set, &order, &excluded))?;
+        (order, excluded, None)
     };
     let opts = Options {
         mode: if args.dry_run {
@@ -108,6 +114,17 @@ pub(super) fn run(set: &TaskSet, args: &RunArgs) -> Result<ExitStatus, Error> {
         opts.resume = Some(resume);
     }
     Ok(run::run(set, &order, &targets, &opts, reporter.as_mut())?)
+}
+
+/// The tasks of `order` that might run (handlers included), not those left out.
+fn runnable<'a>(
+    set: &'a TaskSet,
+    order: &[crate::task::TaskId],
+    excluded: &'a run::Excluded,
+) -> impl Iterator<Item = crate::task::TaskId> + 'a {
+    run::may_run(set, order, |id| excluded.contains(id))
+        .into_iter()
+        .filter(|id| !excluded.contains(*id))
 }
 
 fn env_set(name: &str) -> bool {

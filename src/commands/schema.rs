@@ -25,6 +25,7 @@ fn schema(doc: SchemaDocument) -> Schema {
         SchemaDocument::RunsShow => of::<super::runs::RunShowJson<'static>>(),
         SchemaDocument::List => of::<super::list::ListJson<'static>>(),
         SchemaDocument::Doctor => of::<crate::report::DoctorJson<'static>>(),
+        SchemaDocument::Graph => of::<super::graph_json::GraphJson<'static>>(),
     }
 }
 

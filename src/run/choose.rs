@@ -27,6 +27,8 @@ enum Why {
     Skip(String),
     /// `--no-deps`: a dependency of a task named on the command line.
     NoDeps,
+    /// `--plan FILE --only TASK`: another part of the plan applies it.
+    Only,
 }
 
 /// The tasks of a run that do not run but count as done, with why.
@@ -44,6 +46,7 @@ impl Excluded {
         self.0.get(&id).map(|why| match why {
             Why::Skip(pattern) => format!("--skip {pattern}: counted as done"),
             Why::NoDeps => "--no-deps: counted as done".to_owned(),
+            Why::Only => "--only: another part of the plan applies it".to_owned(),
         })
     }
 
@@ -52,6 +55,7 @@ impl Excluded {
         self.0.get(&id).map(|why| match why {
             Why::Skip(pattern) => format!("skipped (--skip {pattern}): counted as done"),
             Why::NoDeps => "not run (--no-deps): counted as done".to_owned(),
+            Why::Only => "not run (--only): another part of the plan applies it".to_owned(),
         })
     }
 
@@ -149,6 +153,48 @@ pub(crate) fn choose(
     Ok(Selection { order, excluded })
 }
 
+/// `--plan FILE --only TASK…`: the named tasks alone. What they depend on counts as
+/// done (another part of the plan applies it); the values they use of those tasks
+/// must be ones the plan holds (`given`).
+pub(crate) fn only(
+    set: &TaskSet,
+    roots: &[TaskId],
+    given: impl Fn(&str, &str) -> bool,
+) -> Result<Selection, ChooseError> {
+    let named: HashSet<TaskId> = roots.iter().copied().collect();
+    let mut excluded: HashMap<TaskId, Why> = HashMap::new();
+    for &root in roots {
+        for &dep in &set.get(root).deps {
+            if !named.contains(&dep) {
+                excluded.insert(dep, Why::Only);
+            }
+        }
+    }
+    let order = graph::closure_until(set, roots, |id| excluded.contains_key(&id));
+    for &root in roots {
+        let task = set.get(root);
+        for (dep_name, key) in &task.output_refs {
+            let runs_here = set.find(dep_name).is_some_and(|dep| named.contains(&dep));
+            if !runs_here && !given(dep_name, key) {
+                return Err(ChooseError::SkippedValue {
+                    task: task.name.clone(),
+                    dep: dep_name.clone(),
+                    key: key.clone(),
+                    why: format!(
+                        "another part of the plan applies it, and its diff produced no value for `{key}` \
+                         (apply both on one runner: --only {dep_name} --only {})",
+                        task.name
+                    ),
+                });
+            }
+        }
+    }
+    Ok(Selection {
+        order,
+        excluded: Excluded(excluded),
+    })
+}
+
 /// A pattern as a glob over task names (`*` may match `:` and every other character).
 fn matcher(pattern: &str) -> Result<GlobMatcher, ChooseError> {
     Glob::new(pattern)
@@ -173,6 +219,7 @@ fn check_values(set: &TaskSet, order: &[TaskId], excluded: &Excluded) -> Result<
                 match why {
                     Why::Skip(pattern) => format!("--skip {pattern}"),
                     Why::NoDeps => "--no-deps".to_owned(),
+                    Why::Only => "--only".to_owned(),
                 }
             } else if !in_run.contains(&dep) {
                 "only tasks left out of this run need it, so it is left out too".to_owned()

@@ -35,7 +35,7 @@ pub(crate) use crate::report::Mode;
 use crate::report::{Event, Name, Redacting, Reporter, Summary};
 use crate::task::{Task, TaskId, TaskSet, graph};
 
-pub(crate) use choose::{ChooseError, Excluded, Selection, choose};
+pub(crate) use choose::{ChooseError, Excluded, Selection, choose, only};
 pub(crate) use handlers::may_run;
 pub(crate) use lock::LockError;
 pub(crate) use resume::Resume;

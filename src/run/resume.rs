@@ -29,6 +29,9 @@ pub(crate) struct Resume {
     pub planned: bool,
     /// Task name → (fingerprint, produced values).
     done: HashMap<String, (String, BTreeMap<String, String>)>,
+    /// Values known before the run starts, by task: with `--only`, those a saved
+    /// plan holds of the tasks other parts of it apply.
+    given: HashMap<String, BTreeMap<String, String>>,
 }
 
 impl Resume {
@@ -102,6 +105,7 @@ impl Resume {
                 origin: format!("run {}", log.id),
                 planned: false,
                 done,
+                given: HashMap::new(),
             },
             again,
         ))
@@ -113,7 +117,21 @@ impl Resume {
             origin,
             planned: true,
             done,
+            given: HashMap::new(),
         }
+    }
+
+    /// With `values`: known before the run starts (see [`Resume::given`]).
+    pub(crate) fn with_given(self, values: HashMap<String, BTreeMap<String, String>>) -> Self {
+        Self {
+            given: values,
+            ..self
+        }
+    }
+
+    /// The values known before the run starts, by task.
+    pub(crate) fn given(&self) -> impl Iterator<Item = (&str, &BTreeMap<String, String>)> {
+        self.given.iter().map(|(task, values)| (task.as_str(), values))
     }
 
     /// The values a task produced, if it is done and unchanged.

@@ -80,6 +80,17 @@ pub(crate) enum PlanError {
         asked: String,
     },
 
+    #[error("`{task}` is not a task of the plan {path}")]
+    #[diagnostic(
+        code(ops::plan::not_in_plan),
+        help("the plan's tasks: {tasks}; nothing was run")
+    )]
+    NotInPlan {
+        path: String,
+        task: String,
+        tasks: String,
+    },
+
     #[error("the plan {path} was edited after it was saved")]
     #[diagnostic(
         code(ops::plan::edited),
@@ -147,10 +158,19 @@ impl SavedPlan {
         blake3::hash(&bytes).to_hex().to_string()
     }
 
-    /// Record that this plan is being applied; a plan is applied once.
-    pub(crate) fn mark_applied(&self, root: &Path, path: &Path) -> Result<(), PlanError> {
+    /// Record that this plan (or with `part`, the part of it `--only` names) is being
+    /// applied; a plan, or a part of it, is applied once.
+    pub(crate) fn mark_applied(&self, root: &Path, path: &Path, part: &[String]) -> Result<(), PlanError> {
         let dir = root.join(".ops").join("plans");
-        let record = dir.join(format!("{}.applied", &self.digest[..32.min(self.digest.len())]));
+        let digest = &self.digest[..32.min(self.digest.len())];
+        let record = if part.is_empty() {
+            dir.join(format!("{digest}.applied"))
+        } else {
+            let mut names = part.to_vec();
+            names.sort();
+            let part = blake3::hash(names.join("\n").as_bytes()).to_hex();
+            dir.join(format!("{digest}.{}.applied", &part[..16]))
+        };
         let io = |e: std::io::Error| PlanError::Unreadable {
             path: record.display().to_string(),
             reason: e.to_string(),
@@ -259,6 +279,41 @@ impl SavedPlan {
             .map(|t| (t.task.clone(), (t.fingerprint.clone(), t.outputs.clone())))
             .collect();
         Ok(Resume::planned(format!("plan {}", path.display()), done))
+    }
+
+    /// The values the plan holds of each task (none that held a secret).
+    pub(crate) fn values(&self) -> HashMap<String, BTreeMap<String, String>> {
+        self.tasks
+            .iter()
+            .map(|t| {
+                let values = t
+                    .outputs
+                    .iter()
+                    .filter(|(k, _)| !t.redacted.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                (t.task.clone(), values)
+            })
+            .collect()
+    }
+
+    /// `--only`: the named tasks must be tasks of the plan.
+    pub(crate) fn check_part(&self, path: &Path, part: &[String]) -> Result<(), PlanError> {
+        for name in part {
+            if !self.tasks.iter().any(|t| &t.task == name) {
+                return Err(PlanError::NotInPlan {
+                    path: path.display().to_string(),
+                    task: name.clone(),
+                    tasks: self
+                        .tasks
+                        .iter()
+                        .map(|t| t.task.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

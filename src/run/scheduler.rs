@@ -100,6 +100,13 @@ pub(super) async fn execute(
         alone: None,
         tools: Arc::default(),
     };
+    if let Some(resume) = &opts.resume {
+        for (task, values) in resume.given() {
+            for (key, value) in values {
+                run.outputs.insert(task, key.clone(), value.clone());
+            }
+        }
+    }
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut joins: JoinSet<Finished> = JoinSet::new();
     let mut fired = handlers::Fired::default();

@@ -76,6 +76,7 @@ pub(crate) const RESERVED: &[&str] = &[
     "wait-lock",
     "save-plan",
     "plan",
+    "only",
     "output",
     "format",
     "output-mode",

@@ -167,3 +167,130 @@ fn a_plan_that_cannot_be_saved_fails_the_run_and_replaces_nothing() {
         "the link is left alone"
     );
 }
+
+/// The waves of `ops graph --format json`: what a CI workflow fans out over.
+#[test]
+fn graph_json_gives_waves_needs_and_stable_ids() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    let ran = test.run_with(&["graph", "all", "--format", "json"]);
+    ran.assert_code(0);
+    let doc: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let waves: Vec<Vec<&str>> = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            w["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        waves,
+        [
+            vec!["in-sync", "version", "drifted"],
+            vec!["announce"],
+            vec!["all"]
+        ]
+    );
+    let announce = &doc["waves"][1]["tasks"][0];
+    assert_eq!(announce["needs"], serde_json::json!(["version", "drifted"]));
+    assert_eq!(announce["kind"], "shell");
+    assert_eq!(doc["waves"][2]["tasks"][0]["kind"], "aggregate");
+    let id = announce["id"].as_str().unwrap();
+    assert!(
+        id.starts_with("announce-") && id.len() == "announce-".len() + 6,
+        "{id}"
+    );
+    let again = test.run_with(&["graph", "all", "--format", "json"]);
+    assert_eq!(again.stdout, ran.stdout, "the same document every time");
+    // The graph hash is the one a plan of the same targets carries.
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(test.root().join("deploy.plan")).unwrap()).unwrap();
+    assert_eq!(plan["graph"], doc["graph"]);
+}
+
+#[test]
+fn one_part_of_a_plan_is_applied_with_the_values_the_plan_holds() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+
+    let part = test.run_with(&["run", "--plan", "deploy.plan", "--only", "announce"]);
+    part.assert_code(0);
+    assert_eq!(
+        part.read("announced"),
+        "v1.4.2\n",
+        "the value comes from the plan"
+    );
+    assert!(!part.exists("applied-drifted"), "another part applies drifted");
+    assert!(
+        part.stdout
+            .contains("--only: another part of the plan applies it"),
+        "{}",
+        part.stdout
+    );
+
+    let other = test.run_with(&["run", "--plan", "deploy.plan", "--only", "drifted"]);
+    other.assert_code(0);
+    assert!(other.exists("applied-drifted"));
+    assert!(!other.exists("applied-in-sync"));
+
+    let twice = test.run_with(&["run", "--plan", "deploy.plan", "--only", "announce"]);
+    twice.assert_code(2);
+    assert!(twice.stderr.contains("was applied already"), "{}", twice.stderr);
+
+    let unknown = test.run_with(&["run", "--plan", "deploy.plan", "--only", "nope"]);
+    unknown.assert_code(2);
+    assert!(
+        unknown.stderr.contains("`nope` is not a task of the plan"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_part_is_refused_when_any_of_the_plan_is_stale() {
+    let test = Test::new().tasks(TASKS).file("src/a", "one\n");
+    test.run_with(&["run", "all", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    std::fs::write(test.root().join("src/a"), "two\n").unwrap();
+    let ran = test.run_with(&["run", "--plan", "deploy.plan", "--only", "in-sync"]);
+    ran.assert_code(2);
+    assert!(ran.stderr.contains("drifted (sources changed)"), "{}", ran.stderr);
+    assert!(!ran.exists("applied-in-sync"));
+}
+
+#[test]
+fn a_part_that_needs_a_value_the_plan_lacks_is_refused_before_it_runs() {
+    let tasks = format!(
+        "{TASKS}\n[tasks.uses-drifted]\ndeps = [\"drifted\"]\nshell = \"echo {{{{ tasks.drifted.stdout }}}} > used\"\n\n[tasks.both]\ndeps = [\"all\", \"uses-drifted\"]\n"
+    );
+    let test = Test::new().tasks(&tasks).file("src/a", "one\n");
+    test.run_with(&["run", "both", "--diff", "--save-plan", "deploy.plan"])
+        .assert_code(0);
+    let ran = test.run_with(&["run", "--plan", "deploy.plan", "--only", "uses-drifted"]);
+    ran.assert_code(2);
+    assert!(
+        ran.stderr.contains("--only drifted --only uses-drifted"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!ran.exists("used"));
+    let together = test.run_with(&[
+        "run",
+        "--plan",
+        "deploy.plan",
+        "--only",
+        "drifted",
+        "--only",
+        "uses-drifted",
+    ]);
+    together.assert_code(0);
+    assert!(together.exists("used"));
+}

@@ -231,3 +231,24 @@ fn lint_findings_of_the_example_are_valid() {
     assert!(!doc["findings"].as_array().unwrap().is_empty(), "{doc:#}");
     assert_valid("lint", &doc);
 }
+
+#[test]
+fn graph_json_of_the_example_is_valid() {
+    let ran = Test::new().run_with(&[
+        "-C",
+        crate::common::repo_root()
+            .join("examples/homelab")
+            .to_str()
+            .unwrap(),
+        "graph",
+        "deploy-authentik",
+        "migrate-zitadel-to-dex",
+        "--format",
+        "json",
+    ]);
+    ran.assert_code(0);
+    let doc: Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert!(doc["waves"].as_array().unwrap().len() > 3, "{doc:#}");
+    assert!(!doc["handlers"].as_array().unwrap().is_empty(), "{doc:#}");
+    assert_valid("graph", &doc);
+}
