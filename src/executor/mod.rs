@@ -13,12 +13,14 @@
 mod command;
 mod judge;
 mod need;
+mod nix_remote;
 mod nix_tools;
 mod pattern;
 mod resolve;
 
 pub(crate) use command::{Command, RawCommand};
 pub(crate) use need::{Need, Needed};
+pub(crate) use nix_remote::{NixRemote, RawNixRemote};
 pub(crate) use nix_tools::{NixTools, ToolCache};
 pub(crate) use resolve::Resolve;
 

@@ -11,12 +11,17 @@
 //! | `attr` | attribute to build (`-A`) |
 //! | `args` | `--argstr NAME VALUE` for each entry (one that is exactly an optional task argument not given is left out: the Nix file's default applies) |
 //! | `out-link` | the result symlink (`-o`); without it, `--no-out-link` |
+//! | `builders`, `max-jobs`, `store`, `eval-store` | where it builds: Nix's remote builders and stores ([`super::nix_remote`]); also `[settings] nix` |
 //!
 //! - apply: builds; produces `out` (the store path) for dependents: `{{ tasks.NAME.out }}`.
+//!   With builders, says on which builder each derivation was built, and names a
+//!   builder that could not be reached.
 //! - `--diff`: instantiates the derivation (`drv`), asks the store for its output path
-//!   (`out`), and runs `nix-build --dry-run` to list what would be built or fetched.
-//!   No change when the output is in the store and the out-link already points at it.
-//! - `--dry-run`: shows the command.
+//!   (`out`), and runs `nix-build --dry-run` to list what would be built or fetched,
+//!   all with the step's builders and stores; each SSH builder is asked whether it
+//!   answers (`nix store ping`). No change when the output is in the store and the
+//!   out-link already points at it.
+//! - `--dry-run`: shows the command, and where it would build.
 
 use std::path::Path;
 
@@ -24,6 +29,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::nix_remote::{NixRemote, RawNixRemote, builder_lines};
 use super::{Applied, Diff, Executor, Need, Needed, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::process::{self, ProcessError};
 use crate::report::Mode;
@@ -38,6 +44,10 @@ pub(crate) struct Raw {
     #[serde(default)]
     args: IndexMap<String, Spanned<Scalar>>,
     out_link: Option<Spanned<String>>,
+    builders: Option<Spanned<super::nix_remote::RawBuilders>>,
+    max_jobs: Option<Spanned<super::nix_remote::RawMaxJobs>>,
+    store: Option<Spanned<String>>,
+    eval_store: Option<Spanned<String>>,
 }
 
 /// A Nix file, an attribute in it and `--argstr` arguments: what `nix-build`,
@@ -117,6 +127,7 @@ impl NixTarget {
 pub(crate) struct NixBuild {
     target: NixTarget,
     out_link: Option<Template>,
+    remote: NixRemote,
 }
 
 
@@ -180,8 +191,23 @@ fn nix_error(program: &str, error: ProcessError) -> StepError {
     let Some(first) = lines.iter().position(|l| l.trim_start().starts_with("error:")) else {
         return error.into();
     };
-    let shown: Vec<&str> = lines[first..].iter().take(15).copied().collect();
+    // A builder that could not be reached is said before Nix's "unable to start any
+    // build", which does not name it.
+    let mut shown: Vec<String> = builder_lines(tail)
+        .into_iter()
+        .filter(|l| !l.starts_with("built "))
+        .collect();
+    shown.extend(lines[first..].iter().take(15).map(|l| (*l).to_owned()));
     StepError::Failed(format!("`{program}` failed: {}", shown.join("\n")))
+}
+
+/// ` --flag value…` quoted for a shell, or nothing.
+pub(super) fn display_args(args: &[String]) -> String {
+    if args.is_empty() {
+        return String::new();
+    }
+    let joined = shlex::try_join(args.iter().map(String::as_str)).unwrap_or_else(|_| args.join(" "));
+    format!(" {joined}")
 }
 
 /// The last non-empty line of a command's stdout.
@@ -203,6 +229,13 @@ impl StepKind for NixBuild {
         Some(NixBuild {
             target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
             out_link: raw.out_link.as_ref().map(|o| cx.template(o)),
+            remote: RawNixRemote {
+                builders: raw.builders.clone(),
+                max_jobs: raw.max_jobs.clone(),
+                store: raw.store.clone(),
+                eval_store: raw.eval_store.clone(),
+            }
+            .for_step(cx),
         })
     }
 }
@@ -228,17 +261,22 @@ impl Executor for NixBuild {
             .out_link
             .as_ref()
             .map_or_else(|| "--no-out-link".to_owned(), |l| format!("-o {}", l.display()));
+        let remote = display_args(&self.remote.args());
+        let mut lines = vec![format!("$ nix-build {}{remote} {link}", self.target.display())];
+        lines.extend(self.remote.describe());
         StepPlan {
-            lines: vec![format!("$ nix-build {} {link}", self.target.display())],
-            check: Some(format!("$ nix-build --dry-run {}", self.target.display())),
+            lines,
+            check: Some(format!("$ nix-build --dry-run {}{remote}", self.target.display())),
         }
     }
 
     async fn diff(&self, cx: &StepContext<'_>) -> Result<Diff, StepError> {
-        let args = self.target.argv(cx.outputs);
+        let mut args = self.target.argv(cx.outputs);
+        args.extend(self.remote.args());
         let drv = nix(cx, cx.spec("nix-instantiate", args.clone()).quiet()).await?;
         let drv = last_line(&drv.stdout_tail).unwrap_or_default();
-        let query = vec!["--query".into(), "--outputs".into(), drv.clone()];
+        let mut query = vec!["--query".into(), "--outputs".into(), drv.clone()];
+        query.extend(self.remote.args());
         let out = nix(cx, cx.spec("nix-store", query).quiet()).await?;
         let out = last_line(&out.stdout_tail).unwrap_or_default();
         cx.produce("drv", drv.as_str());
@@ -250,8 +288,19 @@ impl Executor for NixBuild {
         dry_args.extend(args);
         // The list of what would be built or fetched comes on stderr, streamed as is.
         nix(cx, cx.spec("nix-build", dry_args).quiet()).await?;
+        for line in self.remote.describe() {
+            cx.report(line);
+        }
+        self.remote.ping(cx).await?;
 
-        let built = Path::new(&out).exists();
+        let built = if self.remote.store().is_some() {
+            let mut check = vec!["--check-validity".to_owned(), "--print-invalid".into(), out.clone()];
+            check.extend(self.remote.args());
+            let invalid = nix(cx, cx.spec("nix-store", check).quiet()).await?;
+            invalid.stdout_tail.trim().is_empty()
+        } else {
+            Path::new(&out).exists()
+        };
         let link = self.out_link.as_ref().map(|l| l.render(cx.outputs));
         let linked = link
             .as_ref()
@@ -278,7 +327,11 @@ impl Executor for NixBuild {
             Some(link) => args.extend(["-o".into(), link.render(cx.outputs)]),
             None => args.push("--no-out-link".into()),
         }
+        args.extend(self.remote.args());
         let output = nix(cx, cx.spec("nix-build", args)).await?;
+        for line in builder_lines(&output.stderr_tail) {
+            cx.report(line);
+        }
         let out = last_line(&output.stdout_tail).unwrap_or_default();
         Ok(Applied {
             outputs: vec![("out".into(), out)],

@@ -10,7 +10,9 @@
 //! git-tag = { tag = "authentik-v{{ tasks.authentik-version.value }}" }
 //! ```
 //!
-//! Keys: `file` (default `default.nix`), `attr`, `args` (`--argstr`), as for `nix-build`.
+//! Keys: `file` (default `default.nix`), `attr`, `args` (`--argstr`), and where it
+//! evaluates (`builders`, `max-jobs`, `store`, `eval-store`: an import from a
+//! derivation builds), as for `nix-build`.
 //! It only reads, so it runs in `--diff` as well and its value is there for the checks
 //! of later tasks. A string is produced as it is; any other value as compact JSON.
 
@@ -18,7 +20,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::nix_build::{NixTarget, nix};
+use super::nix_build::{NixTarget, display_args, nix};
+use super::nix_remote::{NixRemote, RawNixRemote};
 use super::{Applied, Diff, Executor, Need, Resolve, StepContext, StepError, StepKind, StepPlan};
 use crate::report::Mode;
 use crate::scalar::Scalar;
@@ -30,11 +33,16 @@ pub(crate) struct Raw {
     attr: Option<Spanned<String>>,
     #[serde(default)]
     args: IndexMap<String, Spanned<Scalar>>,
+    builders: Option<Spanned<super::nix_remote::RawBuilders>>,
+    max_jobs: Option<Spanned<super::nix_remote::RawMaxJobs>>,
+    store: Option<Spanned<String>>,
+    eval_store: Option<Spanned<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct NixEval {
     target: NixTarget,
+    remote: NixRemote,
 }
 
 
@@ -42,6 +50,7 @@ impl NixEval {
     async fn evaluate(&self, cx: &StepContext<'_>) -> Result<String, StepError> {
         let mut args = vec!["--eval".to_owned(), "--strict".into(), "--json".into()];
         args.extend(self.target.argv(cx.outputs));
+        args.extend(self.remote.args());
         let output = nix(cx, cx.spec("nix-instantiate", args).quiet()).await?;
         let json = output.stdout_tail.trim();
         let value = match serde_json::from_str::<serde_json::Value>(json) {
@@ -68,6 +77,13 @@ impl StepKind for NixEval {
         let raw = raw.get_ref();
         Some(NixEval {
             target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
+            remote: RawNixRemote {
+                builders: raw.builders.clone(),
+                max_jobs: raw.max_jobs.clone(),
+                store: raw.store.clone(),
+                eval_store: raw.eval_store.clone(),
+            }
+            .for_step(cx),
         })
     }
 }
@@ -85,11 +101,14 @@ impl Executor for NixEval {
 
     fn plan(&self) -> StepPlan {
         let line = format!(
-            "$ nix-instantiate --eval --strict --json {}",
-            self.target.display()
+            "$ nix-instantiate --eval --strict --json {}{}",
+            self.target.display(),
+            display_args(&self.remote.args())
         );
+        let mut lines = vec![line.clone()];
+        lines.extend(self.remote.describe());
         StepPlan {
-            lines: vec![line.clone()],
+            lines,
             check: Some(line),
         }
     }

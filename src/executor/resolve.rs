@@ -50,6 +50,12 @@ pub(crate) trait Resolve {
     /// [`Resolve::text`] for a string of a table read without spans of its own.
     fn text_at(&mut self, value: &str, at: Range<usize>) -> String;
 
+    /// Where Nix steps build when they do not say: the file's `[settings] nix`, each
+    /// key it leaves open from the repository's (`ops.toml`).
+    fn nix_defaults(&mut self) -> super::NixRemote {
+        super::NixRemote::default()
+    }
+
     /// A duration such as `30m`; a bad one is reported.
     fn duration(&mut self, value: &Spanned<String>) -> Option<Duration>;
 

@@ -63,6 +63,11 @@ pub(super) fn render(s: &Summary) -> String {
             (Some(trigger), None) => trigger.describe(),
             (None, reason) => reason.clone().unwrap_or_default(),
         };
+        // One line per task: a reason of several lines is whole in the task's status line.
+        let note = match note.split_once('\n') {
+            Some((first, _)) => format!("{first} …"),
+            None => note,
+        };
         let line = format!("{:<width$}  {status}  {duration:>8}  {note}", r.task);
         let _ = writeln!(out, "{}", line.trim_end());
     }

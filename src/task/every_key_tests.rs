@@ -41,11 +41,11 @@ const EVERY_KEY: &[(&str, &str)] = &[
     ),
     (
         "nix-build",
-        r#"{ file = "default.nix", attr = "app", args = { version = "1" }, out-link = "result" }"#,
+        r#"{ file = "default.nix", attr = "app", args = { version = "1" }, out-link = "result", builders = "ssh://b x86_64-linux", max-jobs = 0, store = "daemon", eval-store = "auto" }"#,
     ),
     (
         "nix-eval",
-        r#"{ file = "default.nix", attr = "version", args = { v = "1" } }"#,
+        r#"{ file = "default.nix", attr = "version", args = { v = "1" }, builders = ["ssh://b"], max-jobs = "auto", store = "daemon", eval-store = "auto" }"#,
     ),
     (
         "git-tag",

@@ -1206,6 +1206,18 @@ impl Resolve for Resolver<'_> {
         self.interpreter.clone()
     }
 
+    fn nix_defaults(&mut self) -> crate::executor::NixRemote {
+        let repository = self.repository.nix.clone();
+        let Some(raw) = self.settings.nix.as_ref() else {
+            return repository;
+        };
+        let (file, problems) = raw.get_ref().resolve(&mut |s| self.text(s));
+        for (at, message) in problems {
+            self.invalid(at, message, "store", None);
+        }
+        file.or(repository)
+    }
+
     fn template_at(&mut self, value: &str, at: Range<usize>) -> Template {
         let mut template = self.parse(value, at.clone(), false);
         template.rename_tasks(|task| in_namespace(self.namespace, task, self.known));

@@ -5,6 +5,7 @@
 //! [settings]
 //! interpreter = ["bash", "-euo", "pipefail", "-c"]   # runs `shell` scripts (default `sh -c`)
 //! env-file = [".env", { path = "local.env", optional = true }]
+//! nix = { builders = "ssh://nix-builder.lan x86_64-linux", max-jobs = 0 }  # nix-build, nix-eval
 //! ```
 //!
 //! A task's own `interpreter` wins over its file's, which wins over the repository's.
@@ -22,7 +23,7 @@ use super::error::LoadError;
 use super::include::{From, Include};
 use super::model::EnvFile;
 use crate::diagnostic::SourceFile;
-use crate::executor::NixTools;
+use crate::executor::{NixRemote, NixTools, RawNixRemote};
 
 /// The repository-wide settings file, at the root.
 pub(crate) const REPOSITORY_FILE: &str = "ops.toml";
@@ -34,6 +35,8 @@ pub(super) struct RawSettings {
     pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
     pub env_file: Option<Spanned<Vec<Spanned<RawEnvFile>>>>,
     pub nix_tools: Option<Spanned<RawNixTools>>,
+    /// Where `nix-build` and `nix-eval` steps build, each key unless the step says.
+    pub nix: Option<Spanned<RawNixRemote>>,
 }
 
 /// `nix-tools = { file = "nix/tools.nix", attrs = ["pulumi"] }` or
@@ -136,6 +139,7 @@ pub(super) struct Repository {
     pub interpreter: Option<Vec<String>>,
     pub env_files: Vec<EnvFile>,
     pub nix_tools: Option<NixTools>,
+    pub nix: NixRemote,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -223,7 +227,21 @@ pub(super) fn read_repository(root: &Path, errors: &mut Vec<LoadError>) -> Repos
             });
         })
     });
+    let nix = raw.nix.as_ref().map_or_else(NixRemote::default, |nix| {
+        let (remote, problems) = nix.get_ref().resolve(&mut |s| s.get_ref().clone());
+        for (at, message) in problems {
+            errors.push(LoadError::InvalidValue {
+                src: source.named(),
+                span: crate::diagnostic::span(at),
+                message,
+                label: "store".into(),
+                help: None,
+            });
+        }
+        remote
+    });
     Repository {
+        nix,
         includes,
         interpreter: interpreter.filter(|argv: &Vec<String>| !argv.is_empty()),
         env_files,

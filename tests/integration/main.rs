@@ -54,5 +54,6 @@ mod steps_kube;
 mod steps_kube_job;
 mod steps_mixed;
 mod steps_nix;
+mod steps_nix_remote;
 mod unresolved;
 mod up_to_date;
