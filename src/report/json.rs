@@ -192,6 +192,8 @@ struct PlannedTaskJson<'a> {
     dir: Option<&'a str>,
     /// The tools from Nix it gets.
     nix_tools: Option<&'a str>,
+    /// The Kubernetes Lease an apply takes for the run.
+    lock: Option<&'a str>,
     interactive: bool,
     /// It does not run but counts as done: why.
     skipped: Option<&'a str>,
@@ -221,6 +223,7 @@ fn planned_task(t: &PlannedTask) -> PlannedTaskJson<'_> {
         env_files: &t.env_files,
         dir: t.dir.as_deref(),
         nix_tools: t.tools.as_deref(),
+        lock: t.lock.as_deref(),
         interactive: t.interactive,
         skipped: t.skipped.as_deref(),
     }

@@ -205,6 +205,8 @@ pub(crate) struct PlannedTask {
     pub dir: Option<String>,
     /// The tools from Nix it gets (`nix-tools`), described.
     pub tools: Option<String>,
+    /// The Kubernetes Lease an apply takes for the run (`lock`), described.
+    pub lock: Option<String>,
     /// It gets the terminal and runs alone.
     pub interactive: bool,
     /// It does not run but counts as done (`--skip`, `--no-deps`): why.

@@ -118,6 +118,13 @@ fn task(out: &mut String, t: &PlannedTask, pad: &str) {
     if let Some(tools) = &t.tools {
         let _ = writeln!(out, "{below}{}", dim.apply_to(format!("tools from Nix: {tools}")));
     }
+    if let Some(lock) = &t.lock {
+        let _ = writeln!(
+            out,
+            "{below}{}",
+            dim.apply_to(format!("lock: an apply holds {lock}"))
+        );
+    }
     if !t.env_files.is_empty() {
         let _ = writeln!(
             out,

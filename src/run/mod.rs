@@ -7,6 +7,7 @@ pub(crate) mod doctor;
 mod environment;
 mod handlers;
 pub(crate) mod journal;
+mod lease;
 mod ledger;
 mod lock;
 mod outputs;
@@ -37,6 +38,7 @@ use crate::task::{Task, TaskId, TaskSet, graph};
 
 pub(crate) use choose::{ChooseError, Excluded, Selection, choose, only};
 pub(crate) use handlers::may_run;
+pub(crate) use lease::LeaseError;
 pub(crate) use lock::LockError;
 pub(crate) use resume::Resume;
 
@@ -76,6 +78,10 @@ pub(crate) enum RunError {
     #[diagnostic(transparent)]
     Lock(#[from] LockError),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Lease(#[from] LeaseError),
+
     #[error("{} cannot run on this machine: {tasks}", if *count == 1 { "a task" } else { "tasks" })]
     #[diagnostic(
         code(ops::run::not_runnable),
@@ -93,7 +99,9 @@ pub(crate) enum RunError {
 impl RunError {
     pub(crate) fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::Lock(_) | Self::Runtime(_) | Self::NotRunnable { .. } => ExitStatus::Failure,
+            Self::Lock(_) | Self::Lease(_) | Self::Runtime(_) | Self::NotRunnable { .. } => {
+                ExitStatus::Failure
+            }
             Self::Select(_) => ExitStatus::Usage,
         }
     }
@@ -208,6 +216,7 @@ pub(crate) fn run(
         return Ok(ExitStatus::Success);
     }
     let blocked = not_runnable(set, order, opts, reporter)?;
+    let run_id = journal::new_id();
     let _lock = if opts.mode == Mode::Apply {
         let holder = lock::Holder {
             pid: std::process::id(),
@@ -235,7 +244,26 @@ pub(crate) fn run(
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let status = runtime.block_on(execute(set, order, targets, opts, blocked, reporter));
+    let wanted = if opts.mode == Mode::Apply {
+        lease::wanted(set, order, opts)
+    } else {
+        Vec::new()
+    };
+    let mut leases = if wanted.is_empty() {
+        None
+    } else {
+        let holder = lease::holder(&run_id);
+        Some(runtime.block_on(lease::acquire(wanted, &holder, opts.wait_lock, reporter))?)
+    };
+    let run = Run {
+        targets,
+        blocked,
+        id: run_id,
+    };
+    let status = runtime.block_on(execute(set, order, run, opts, leases.as_mut(), reporter));
+    if let Some(leases) = leases {
+        runtime.block_on(leases.release(reporter));
+    }
     // A question left unanswered (Ctrl-C at a prompt) must not keep ops waiting on stdin.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     Ok(status)
@@ -319,23 +347,35 @@ fn warn_unredacted(set: &TaskSet, order: &[TaskId], reporter: &mut dyn Reporter)
     }
 }
 
+/// What [`execute`] is given to run beside the tasks.
+struct Run {
+    targets: Vec<Name>,
+    /// Tasks that cannot run on this machine, and why.
+    blocked: HashMap<TaskId, String>,
+    id: String,
+}
+
 /// Run the scheduler with the run's reporters around `reporter`: secrets redacted
 /// from every event, then the journal recorded; save the plan when asked.
 async fn execute(
     set: &TaskSet,
     order: &[TaskId],
-    targets: Vec<Name>,
+    run: Run,
     opts: &Options,
-    blocked: HashMap<TaskId, String>,
+    mut leases: Option<&mut lease::Leases>,
     reporter: &mut dyn Reporter,
 ) -> ExitStatus {
+    let Run {
+        targets,
+        blocked,
+        id: run_id,
+    } = run;
     // With a file-size limit, a write past it must fail (EFBIG, reported) rather
     // than kill ops: handling SIGXFSZ turns off its default action.
     let _file_size_limit =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(nix::libc::SIGXFSZ)).ok();
     let target_names: Vec<String> = targets.iter().map(ToString::to_string).collect();
     let redactor = Arc::new(Redactor::default());
-    let run_id = journal::new_id();
     let run_record = journal::Record::Run {
         id: run_id.clone(),
         graph: journal::graph_hash(set, order),
@@ -368,8 +408,12 @@ async fn execute(
         run_id,
     };
     job.secrets.preload(set.declared_secrets());
-    let mut interrupts = prompt::Interrupts::signals();
+    let mut interrupts = prompt::Interrupts::signals().and(leases.as_mut().and_then(|l| l.interrupts()));
     let mut summary = scheduler::execute(job, Arc::new(attempt::Steps), &mut interrupts, reporter).await;
+    let lost = leases.and_then(|l| l.lost());
+    if let Some(why) = &lost {
+        reporter.handle(&Event::Warning(format!("{why}: the run was stopped")));
+    }
     let mut saved = true;
     if let Some(path) = &opts.save_plan {
         let (event, ok) = save_plan(set, order, &summary, target_names, &redactor, path);
@@ -377,6 +421,7 @@ async fn execute(
         saved = ok;
     }
     let status = match summary.exit_code {
+        _ if lost.is_some() => ExitStatus::Failure,
         0 | 3 if !saved => ExitStatus::Failure,
         1 => ExitStatus::Failure,
         _ => verdict::exit_status(&summary, opts.detailed_exitcode),

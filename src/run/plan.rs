@@ -100,6 +100,13 @@ fn planned_task(set: &TaskSet, id: TaskId, state: &uptodate::State, opts: &Optio
             .collect(),
         dir: task.dir.as_ref().map(|d| d.display_with(shown_env)),
         tools: task.nix_tools.as_ref().map(crate::executor::NixTools::describe),
+        lock: task.lock.as_ref().map(|l| {
+            format!(
+                "{} for the whole run (free {}s after a holder stops renewing it)",
+                l.describe(),
+                l.duration.as_secs()
+            )
+        }),
         interactive: task.interactive,
         skipped,
     }

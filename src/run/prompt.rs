@@ -8,7 +8,7 @@ use super::Options;
 use crate::report::Reporter;
 use crate::task::Task;
 
-/// Where interrupts come from: the process's signals, or (in tests) a channel.
+/// Where interrupts come from: the process's signals, and a channel (a lost lease, tests).
 pub(super) struct Interrupts {
     sigint: Option<Signal>,
     sigterm: Option<Signal>,
@@ -28,6 +28,12 @@ impl Interrupts {
             sighup: signal(SignalKind::hangup()).ok(),
             channel: None,
         }
+    }
+
+    /// Also the interrupts sent through `rx` (a lease the run lost).
+    pub(super) fn and(mut self, rx: Option<mpsc::UnboundedReceiver<()>>) -> Self {
+        self.channel = rx;
+        self
     }
 
     /// Interrupts sent through the returned sender (tests).

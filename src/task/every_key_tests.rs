@@ -29,6 +29,10 @@ const EVERY_KEY: &[(&str, &str)] = &[
     ),
     (
         "",
+        r#"{ deps = ["up"], cmd = ["true"], lock = { kube-lease = "ops-t", context = "k3s", namespace = "ops", duration = "30s" } }"#,
+    ),
+    (
+        "",
         r#"{ deps = ["up"], script = "scripts/x.sh", args = ["a", "b"], nix-tools = { file = "nix/tools.nix", attrs = ["pulumi"] } }"#,
     ),
     (

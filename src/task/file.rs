@@ -56,6 +56,8 @@ pub(super) struct RawTask {
     /// Working directory, relative to the root.
     pub dir: Option<Spanned<String>>,
     pub confirm: Option<Spanned<String>>,
+    /// A lock beyond this machine, taken for any run that applies the task.
+    pub lock: Option<Spanned<super::lock::RawLock>>,
     /// The program and arguments that run a `shell` script (`["bash", "-euo", "pipefail", "-c"]`).
     pub interpreter: Option<Spanned<Vec<Spanned<String>>>>,
     /// The typed step tables (`nix-build = { … }`), read apart from the rest.

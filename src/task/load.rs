@@ -998,6 +998,10 @@ impl Resolver<'_> {
                 .as_ref()
                 .map(|c| self.text(c))
                 .or_else(|| action.as_ref().and_then(Action::question).map(str::to_owned)),
+            lock: raw
+                .lock
+                .as_ref()
+                .and_then(|l| super::lock::RawLock::resolve(l, self)),
             uses_outputs_of: Vec::new(),
             output_refs: Vec::new(),
             secrets: Vec::new(),

@@ -15,6 +15,7 @@ pub(crate) mod graph;
 mod handlers;
 mod include;
 mod load;
+mod lock;
 mod matrix;
 mod model;
 mod settings;

@@ -70,6 +70,8 @@ pub struct Task {
     pub(crate) dir: Option<Template>,
     /// A question asked before the task runs.
     pub(crate) confirm: Option<String>,
+    /// A Kubernetes Lease taken for any run that applies it (`lock = { kube-lease = … }`).
+    pub(crate) lock: Option<crate::kube::lease::LeaseLock>,
     /// Secrets this task uses (`{{ secrets.NAME }}`), with their sources.
     pub(crate) secrets: Vec<(String, SecretSource)>,
     /// Tasks whose outputs (`{{ tasks.NAME.KEY }}`) this task uses.

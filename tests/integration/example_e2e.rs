@@ -66,6 +66,11 @@ fn deploy_authentik_runs_end_to_end() {
     let caddy = CaddyServer::start(caddy_home.path());
     let listen = free_port();
     let kube = FakeKube::start();
+    // The namespace of the run's Lease (`lock` of deploy-authentik) exists, as it would.
+    kube.insert(
+        "v1/-/namespaces/ops",
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ops"}}),
+    );
     let kubeconfig = kube.kubeconfig("kind-e2e");
 
     let mut args: Vec<String> = ["run", "deploy-authentik", "--context-map=k3s-ringtail=kind-e2e"]
@@ -164,6 +169,11 @@ fn deploy_authentik_runs_end_to_end() {
         "health checks reached the backend"
     );
     assert!(out.contains("deploy-authentik"), "{out}");
+    // The run held the Lease and gave it back.
+    let lease = kube
+        .object("coordination.k8s.io/v1/ops/leases/ops-deploy-authentik")
+        .expect("the lease was taken");
+    assert!(lease["spec"]["holderIdentity"].is_null(), "released: {lease}");
 
     // Applied: --diff now finds nothing to change anywhere.
     let mut diff = args.clone();

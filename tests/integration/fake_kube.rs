@@ -3,10 +3,12 @@
 //! installed here). It serves discovery for the kinds the fixtures use, stores
 //! server-side applies (keeping the resource version when nothing changed), answers
 //! `dryRun=All` without storing, reports workloads as rolled out (or stuck), lists
-//! pods made up from the stored workloads, runs Jobs (`fake_kube/jobs.rs`), and
-//! records every request.
+//! pods made up from the stored workloads, runs Jobs (`fake_kube/jobs.rs`), keeps
+//! Leases with their resource versions (`fake_kube/leases.rs`), and records every
+//! request.
 
 mod jobs;
+mod leases;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -29,6 +31,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("apps/v1", "statefulsets", "StatefulSet", true),
     ("apps/v1", "daemonsets", "DaemonSet", true),
     ("batch/v1", "jobs", "Job", true),
+    ("coordination.k8s.io/v1", "leases", "Lease", true),
     ("networking.k8s.io/v1", "ingresses", "Ingress", true),
     (
         "apiextensions.k8s.io/v1",
@@ -190,6 +193,8 @@ fn serve(stream: TcpStream, state: &Arc<Mutex<State>>) {
         }
         ("POST", "jobs", None) => jobs::create(state, &ns, &query, &body),
         ("DELETE", "jobs", Some(job)) => jobs::delete(&mut state.lock().unwrap(), &ns, &job),
+        ("POST", "leases", None) => leases::create(&mut state.lock().unwrap(), &ns, &body),
+        ("PUT", "leases", Some(lease)) => leases::replace(&mut state.lock().unwrap(), &ns, &lease, &body),
         _ => handle(
             &mut state.lock().unwrap(),
             &method,

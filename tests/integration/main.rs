@@ -27,6 +27,7 @@ mod journal;
 mod json;
 mod kube_e2e;
 mod layers;
+mod lease_lock;
 mod lint;
 mod lint_registry;
 mod lint_secrets;

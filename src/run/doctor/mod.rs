@@ -92,11 +92,24 @@ pub(crate) fn check(
     let mut probes: Vec<Probe> = Vec::new();
     for &id in &running {
         let task = set.get(id);
+        let subject = Subject::new(set.root(), task);
+        // The lease of an apply is taken with the kubeconfig of ops itself.
+        let lease = task
+            .lock
+            .as_ref()
+            .filter(|_| mode == Mode::Apply)
+            .and_then(|lock| {
+                let at = location(set, task, lock.context.at.start);
+                kubeconfigs.check(&lock.context, at, &[]).err()
+            });
         let Some(action) = &task.action else {
+            if let Some(lack) = lease {
+                found.push((id, vec![lack]));
+            }
             continue;
         };
-        let subject = Subject::new(set.root(), task);
         let mut lacks = task_lacks(set.root(), &subject);
+        lacks.extend(lease);
         let dir_missing = lacks.iter().any(|l| matches!(l, Lack::NoDir { .. }));
         let dir = subject.dir.clone().unwrap_or_else(|| set.root().to_path_buf());
         let mut needs: Vec<Need> = Vec::new();
