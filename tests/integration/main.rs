@@ -18,6 +18,7 @@ mod environment;
 mod example_e2e;
 mod failure;
 mod faults;
+mod forgejo_act;
 mod graph_order;
 mod hooks;
 mod includes;
