@@ -211,3 +211,80 @@ kube-job = {{ context = "homelab", namespace = "{ns}", image = "busybox:1.36.1",
     assert!(all.contains("exited with code 2"), "{all}");
     assert!(all.contains("kept Job failing-"), "{all}");
 }
+
+#[test]
+#[ignore = "needs a real cluster: OPS_E2E_KUBECONFIG=FILE cargo test --test integration kube_e2e -- --ignored"]
+fn two_runs_share_one_lease_on_a_real_cluster() {
+    lease_scenario(&Cluster::from_env("lease"));
+}
+
+#[test]
+fn the_real_cluster_lease_scenario_runs_against_the_in_memory_server() {
+    if !require_tool("kubectl") {
+        return;
+    }
+    let fake = FakeKube::start();
+    let kubeconfig = fake.kubeconfig("kind-fake");
+    lease_scenario(&Cluster::new(
+        kubeconfig.to_str().unwrap().to_owned(),
+        "fakelease",
+    ));
+}
+
+/// The namespace applied; then a slow run holding the Lease, during which a second run
+/// of another task with the same lock is refused; after it, the second run takes it.
+fn lease_scenario(cluster: &Cluster) {
+    let ns = &cluster.namespace;
+    let test = Test::new()
+        .file("ns/kustomization.yaml", "resources:\n  - namespace.yaml\n")
+        .file(
+            "ns/namespace.yaml",
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        )
+        .tasks(&format!(
+            r#"
+[tasks.setup]
+kube-apply = {{ path = "ns", context = "homelab" }}
+
+[tasks.slow]
+shell = "sleep 6"
+lock = {{ kube-lease = "ops-e2e", context = "homelab", namespace = "{ns}" }}
+
+[tasks.quick]
+shell = "true"
+lock = {{ kube-lease = "ops-e2e", context = "homelab", namespace = "{ns}" }}
+"#
+        ))
+        .env("KUBECONFIG", &cluster.kubeconfig);
+    let map = cluster.map();
+    test.run_with(&["run", "setup", &map]).assert_code(0);
+    // Two checkouts: the repository lock is local, the Lease is not.
+    let other = tempfile::tempdir().unwrap();
+    crate::common::copy_example(test.root(), other.path());
+    let slow = test
+        .command_with(&["run", "slow", &map])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let quick = |dir: &std::path::Path| {
+        Command::new(crate::common::ops_bin())
+            .args(["-C", dir.to_str().unwrap(), "run", "quick", &map])
+            .env("KUBECONFIG", &cluster.kubeconfig)
+            .output()
+            .unwrap()
+    };
+    let refused = quick(other.path());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("held by"), "{stderr}");
+    let status = slow.wait_with_output().unwrap().status;
+    assert!(status.success());
+    let taken = quick(other.path());
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+}
