@@ -222,16 +222,21 @@ struct Follower<'a> {
 }
 
 impl Follower<'_> {
+    /// Report the pod's phase when it changed.
+    fn show(&mut self, name: &str, pod: &Pod, state: Option<&ContainerState>) {
+        let now = summary(pod, state);
+        if now != self.shown {
+            self.cx.report(format!("pod {name}: {now}"));
+            self.shown = now;
+        }
+    }
+
     /// Look at a pod as it is now: report a change, follow it once it started; how
     /// the Job ended, if this pod ended it.
     async fn consider(&mut self, pod: &Pod) -> Result<Option<Ended>, KubeError> {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let state = container_state(pod);
-        let summary = summary(pod, state.as_ref());
-        if summary != self.shown {
-            self.cx.report(format!("pod {name}: {summary}"));
-            self.shown = summary;
-        }
+        self.show(&name, pod, state.as_ref());
         if let Some(reason) = cannot_start(state.as_ref()) {
             return Err(KubeError::JobFailed(format!(
                 "pod {name} of {} cannot start: {reason}",
@@ -245,7 +250,9 @@ impl Follower<'_> {
             return Ok(None);
         }
         let log = log(self.cx, self.pods, &name, self.capture).await?;
-        let exit_code = exit_code(self.cx, self.pods, &name).await?;
+        let (exit_code, ended) = exit_code(self.cx, self.pods, &name).await?;
+        // The watch may not have brought the pod's end yet: say it as the watch would.
+        self.show(&name, &ended, container_state(&ended).as_ref());
         if exit_code == 0 || self.failed >= self.spec.backoff_limit {
             return Ok(Some(Ended {
                 pod: name,
@@ -335,9 +342,9 @@ async fn log(cx: &Session<'_>, pods: &Api<Pod>, pod: &str, capture: usize) -> Re
     Ok(kept)
 }
 
-/// The exit code of the pod's container, once it has terminated: the log can end a
-/// moment before the kubelet reports it.
-async fn exit_code(cx: &Session<'_>, pods: &Api<Pod>, pod: &str) -> Result<i32, KubeError> {
+/// The exit code of the pod's container once it has terminated, and the pod then: the
+/// log can end a moment before the kubelet reports it.
+async fn exit_code(cx: &Session<'_>, pods: &Api<Pod>, pod: &str) -> Result<(i32, Pod), KubeError> {
     loop {
         let current = match pods.get(pod).await {
             Ok(current) => current,
@@ -352,7 +359,7 @@ async fn exit_code(cx: &Session<'_>, pods: &Api<Pod>, pod: &str) -> Result<i32, 
             terminated: Some(t), ..
         }) = container_state(&current)
         {
-            return Ok(t.exit_code);
+            return Ok((t.exit_code, current));
         }
         cx.pause(Duration::from_millis(250)).await?;
     }

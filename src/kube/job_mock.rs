@@ -169,7 +169,9 @@ async fn follow_watches_the_pods_streams_the_log_and_reads_the_exit_code() {
         [
             "pod migrate-users-1a2b3-x: Running",
             "{\"total\":3}",
-            "{\"total_failed\":0}"
+            "{\"total_failed\":0}",
+            // Read from the pod after its log ended, before the watch said so.
+            "pod migrate-users-1a2b3-x: Running (exit code 0)"
         ]
     );
 }
