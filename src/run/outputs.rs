@@ -1,24 +1,22 @@
 //! Values produced by tasks (`{{ tasks.NAME.KEY }}`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::template::Outputs;
 
+/// The values of each task, by task (a task's own are read when it ends: one look-up,
+/// not a scan of every task's), and the secrets of the task about to run.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct OutputMap(HashMap<(String, String), String>, HashMap<String, String>);
+pub(crate) struct OutputMap(HashMap<String, BTreeMap<String, String>>, HashMap<String, String>);
 
 impl OutputMap {
     pub(crate) fn insert(&mut self, task: &str, key: String, value: String) {
-        self.0.insert((task.to_owned(), key), value);
+        self.0.entry(task.to_owned()).or_default().insert(key, value);
     }
 
     /// Everything one task produced.
-    pub(crate) fn of_task(&self, task: &str) -> std::collections::BTreeMap<String, String> {
-        self.0
-            .iter()
-            .filter(|((t, _), _)| t == task)
-            .map(|((_, k), v)| (k.clone(), v.clone()))
-            .collect()
+    pub(crate) fn of_task(&self, task: &str) -> BTreeMap<String, String> {
+        self.0.get(task).cloned().unwrap_or_default()
     }
 
     /// A secret's value, for the task about to run.
@@ -29,23 +27,17 @@ impl OutputMap {
     /// The outputs of the named tasks only.
     #[must_use]
     pub(crate) fn subset(&self, tasks: &[String]) -> Self {
-        if tasks.is_empty() {
-            return Self::default();
-        }
-        Self(
-            self.0
-                .iter()
-                .filter(|((task, _), _)| tasks.contains(task))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            HashMap::new(),
-        )
+        let of = tasks
+            .iter()
+            .filter_map(|task| Some((task.clone(), self.0.get(task)?.clone())))
+            .collect();
+        Self(of, HashMap::new())
     }
 }
 
 impl Outputs for OutputMap {
     fn output(&self, task: &str, key: &str) -> Option<&str> {
-        self.0.get(&(task.to_owned(), key.to_owned())).map(String::as_str)
+        self.0.get(task)?.get(key).map(String::as_str)
     }
 
     fn secret(&self, name: &str) -> Option<&str> {
