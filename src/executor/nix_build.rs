@@ -229,13 +229,8 @@ impl StepKind for NixBuild {
         Some(NixBuild {
             target: NixTarget::resolve(raw.file.as_ref(), raw.attr.as_ref(), &raw.args, cx),
             out_link: raw.out_link.as_ref().map(|o| cx.template(o)),
-            remote: RawNixRemote {
-                builders: raw.builders.clone(),
-                max_jobs: raw.max_jobs.clone(),
-                store: raw.store.clone(),
-                eval_store: raw.eval_store.clone(),
-            }
-            .for_step(cx),
+            remote: RawNixRemote::of_step(raw.builders.as_ref(), raw.max_jobs.as_ref(), raw.store.as_ref(), raw.eval_store.as_ref())
+                .for_step(cx),
         })
     }
 }

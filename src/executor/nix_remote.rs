@@ -163,6 +163,21 @@ impl RawNixRemote {
         }
         remote.or(cx.nix_defaults())
     }
+
+    /// The four keys as a step's own table holds them (`nix-build`, `nix-eval`).
+    pub(super) fn of_step(
+        builders: Option<&Spanned<RawBuilders>>,
+        max_jobs: Option<&Spanned<RawMaxJobs>>,
+        store: Option<&Spanned<String>>,
+        eval_store: Option<&Spanned<String>>,
+    ) -> Self {
+        Self {
+            builders: builders.cloned(),
+            max_jobs: max_jobs.cloned(),
+            store: store.cloned(),
+            eval_store: eval_store.cloned(),
+        }
+    }
 }
 
 impl NixRemote {
