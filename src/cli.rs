@@ -329,6 +329,11 @@ pub(crate) struct LintArgs {
     #[arg(long)]
     pub hook: bool,
 
+    /// Neither read nor write the lint index (.ops/lint-index.json), which lets a
+    /// partial lint skip walking and parsing the whole tree when it has not changed
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Print only the findings: no summary line, nothing when there are none
     #[arg(short = 'q', long)]
     pub quiet: bool,

@@ -11,6 +11,7 @@ mod custom;
 mod field_path;
 pub(crate) mod finding;
 pub mod image_ref;
+mod index;
 pub mod kustomize;
 mod mask;
 pub(crate) mod option;
@@ -19,7 +20,9 @@ pub(crate) mod read;
 mod repo;
 pub(crate) mod rule;
 mod rules;
+mod stamp;
 mod suppress;
+mod walk;
 pub mod workload;
 
 use std::collections::{BTreeMap, HashSet};
@@ -114,6 +117,18 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
 /// The byte ranges of the Secret values of the file at an index of `Repo::files`.
 type Secrets = (usize, Vec<std::ops::Range<usize>>);
 
+/// Whether `path` is `dir` or below it. Both are relative to the root and normal
+/// (no `.`, `..` or doubled `/`: canonicalised, or joined from a listing), so bytes
+/// compare as components would, at a fraction of the cost (a partial lint asks it of
+/// every file of the tree several times).
+fn is_under(path: &Path, dir: &Path) -> bool {
+    let (path, dir) = (
+        path.as_os_str().as_encoded_bytes(),
+        dir.as_os_str().as_encoded_bytes(),
+    );
+    dir.is_empty() || (path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/'))
+}
+
 /// Lint `paths` (files or directories relative to `root`; everything when `None`).
 ///
 /// The whole repository is read and checked either way, so that a file linted alone
@@ -121,26 +136,35 @@ type Secrets = (usize, Vec<std::ops::Range<usize>>);
 /// kustomization whose override it is); only the findings in `paths` are kept, and
 /// those of the kustomizations that list a path of `deleted` (a file removed by the
 /// change a hook checks, which kustomize would now fail to find).
-pub(crate) fn lint(root: &Path, paths: Option<&[PathBuf]>, deleted: &[PathBuf], config: &Config) -> Report {
+pub(crate) fn lint(
+    root: &Path,
+    paths: Option<&[PathBuf]>,
+    deleted: &[PathBuf],
+    config: &Config,
+    cache: bool,
+) -> Report {
     let started = Instant::now();
-    let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| path.starts_with(p)));
+    let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| is_under(path, p)));
     // A partial lint reads the files it is about, the kustomizations (any of them may
     // build those files) and what a check asks for. It checks the files it is about,
     // the kustomizations that list a deleted file, and the files that a kustomization
     // it is about builds (their images are what its overrides make them). What those
     // checks find in a file it is about, or cause there, is its finding.
-    let mut repo = Repo::load(
-        root,
-        paths.unwrap_or_default(),
-        paths.is_some().then_some(&wanted),
-    );
-    let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
-    let checks = |path: &Path| {
-        paths.is_none()
-            || wanted(path)
-            || listing_deleted.iter().any(|l| l == path)
-            || repo.kustomizations_of(path).iter().any(|k| wanted(&k.file))
+    let reading = repo::Reading {
+        read: paths.is_some().then_some(&wanted),
+        cache,
     };
+    let mut repo = Repo::load(root, paths.unwrap_or_default(), reading);
+    let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
+    let built = repo.built_by(
+        repo.kustomization_files()
+            .filter(|(_, file)| paths.is_some() && wanted(file))
+            .map(|(dir, _)| dir.to_path_buf()),
+    );
+    let checks = |path: &Path| {
+        paths.is_none() || wanted(path) || listing_deleted.iter().any(|l| l == path) || built.contains(path)
+    };
+    repo.parse_kustomizations_of(&checks);
     // Each file parsed (if it was not) as it is checked, its tree dropped after: the
     // memory held is the text of the repository, not its trees.
     let (checked, secrets): (Vec<Vec<(usize, Finding)>>, Vec<Secrets>) = repo

@@ -9,6 +9,8 @@ use std::io::Read as _;
 use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
 use std::path::Path;
 
+use super::stamp::Stamp;
+
 /// The largest file `ops lint` reads (manifests are kilobytes; generated bundles
 /// of CRDs a few megabytes).
 pub(crate) const MAX_FILE_SIZE: u64 = 8 << 20;
@@ -81,6 +83,11 @@ pub(crate) fn special_kind(meta: &Metadata) -> Option<&'static str> {
 /// Open a regular file for reading. Non-blocking, so that a file swapped for a FIFO
 /// after it was looked at cannot block; what was opened is looked at again.
 pub(crate) fn open(path: &Path) -> Result<(File, u64), Unchecked> {
+    open_file(path).map(|(file, meta)| (file, meta.len()))
+}
+
+/// [`open`], with what `fstat` said of the file opened.
+fn open_file(path: &Path) -> Result<(File, Metadata), Unchecked> {
     let meta = std::fs::metadata(path).map_err(|e| Unchecked::io(&e))?;
     if let Some(kind) = special_kind(&meta) {
         return Err(Unchecked::NotAFile { kind });
@@ -97,12 +104,20 @@ pub(crate) fn open(path: &Path) -> Result<(File, u64), Unchecked> {
     if meta.is_dir() {
         return Err(Unchecked::NotAFile { kind: "a directory" });
     }
-    Ok((file, meta.len()))
+    Ok((file, meta))
 }
 
 /// The bytes of a regular file of at most [`MAX_FILE_SIZE`].
 pub(crate) fn bytes(path: &Path) -> Result<Vec<u8>, Unchecked> {
-    let (file, size) = open(path)?;
+    stamped(path).map(|(bytes, _)| bytes)
+}
+
+/// [`bytes`], and the stamp of the file as it was opened (before it was read), for
+/// the lint index.
+pub(crate) fn stamped(path: &Path) -> Result<(Vec<u8>, Stamp), Unchecked> {
+    let (file, meta) = open_file(path)?;
+    let stamp = Stamp::of(&meta);
+    let size = meta.len();
     if size > MAX_FILE_SIZE {
         return Err(Unchecked::TooBig { size });
     }
@@ -114,7 +129,7 @@ pub(crate) fn bytes(path: &Path) -> Result<Vec<u8>, Unchecked> {
     if read > MAX_FILE_SIZE {
         return Err(Unchecked::TooBig { size: read });
     }
-    Ok(bytes)
+    Ok((bytes, stamp))
 }
 
 #[cfg(test)]

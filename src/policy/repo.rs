@@ -2,13 +2,17 @@
 //! skipping `.git`, `target` and `result*`) or given on the command line, read and
 //! parsed once, in parallel; and the kustomizations around them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 
+use super::index::{Index, Listing};
 use super::kustomize::{self, Kustomization};
 use super::read::{self, Unchecked};
+use super::stamp::Stamp;
+use super::walk::walk;
 use crate::diagnostic::SourceFile;
 use crate::yaml::{self, Node, SyntaxError};
 
@@ -34,6 +38,8 @@ pub struct ManifestFile {
     unread: bool,
     /// The byte ranges of its Secret values, found when it was parsed.
     pub(crate) secrets: Vec<std::ops::Range<usize>>,
+    /// What `stat` said of it when it was read (for the lint index).
+    stamp: Option<Stamp>,
 }
 
 impl ManifestFile {
@@ -42,8 +48,8 @@ impl ManifestFile {
     /// hold an ArgoCD Application (its text says `Application`), or one that is not
     /// UTF-8 (the parse error says where).
     fn read(root: &Path, path: PathBuf) -> Self {
-        let bytes = match read::bytes(&root.join(&path)) {
-            Ok(bytes) => bytes,
+        let (bytes, stamp) = match read::stamped(&root.join(&path)) {
+            Ok(read) => read,
             Err(why) => return Self::unchecked(path, why),
         };
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
@@ -68,6 +74,7 @@ impl ManifestFile {
             deferred,
             unread: false,
             secrets: Vec::new(),
+            stamp: Some(stamp),
         };
         if !deferred {
             file.secrets = super::mask::secret_ranges(&file);
@@ -90,6 +97,7 @@ impl ManifestFile {
             deferred: false,
             unread: false,
             secrets: Vec::new(),
+            stamp: self.stamp,
         };
         file.secrets = super::mask::secret_ranges(&file);
         std::borrow::Cow::Owned(file)
@@ -97,8 +105,10 @@ impl ManifestFile {
 
     /// A file a partial lint does not read (yet).
     fn unread(path: PathBuf) -> Self {
+        // One empty text for the thousands of files a partial lint does not read.
+        static NO_TEXT: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "".into());
         Self {
-            source: SourceFile::new(path.to_string_lossy().into_owned(), ""),
+            source: SourceFile::new(path.to_string_lossy(), NO_TEXT.clone()),
             path,
             docs: Ok(Vec::new()),
             unchecked: None,
@@ -106,6 +116,7 @@ impl ManifestFile {
             deferred: true,
             unread: true,
             secrets: Vec::new(),
+            stamp: None,
         }
     }
 
@@ -130,6 +141,7 @@ impl ManifestFile {
             deferred: false,
             unread: false,
             secrets: Vec::new(),
+            stamp: None,
         }
     }
 
@@ -147,8 +159,18 @@ impl ManifestFile {
     }
 
     pub fn is_kustomization(&self) -> bool {
-        kustomize::FILE_NAMES.contains(&self.file_name())
+        is_kustomization(&self.path)
     }
+}
+
+/// A map keyed by normal relative paths, hashed as bytes: hashing a `Path` parses
+/// its components, and a partial lint of a 10,000-file tree hashes ten thousand.
+type ByPath<V> = HashMap<std::ffi::OsString, V, foldhash::fast::RandomState>;
+
+/// What a kustomization lists: its local paths, relative to the root.
+struct Lists {
+    file: PathBuf,
+    paths: Vec<PathBuf>,
 }
 
 /// What the rules see.
@@ -156,13 +178,14 @@ pub struct Repo {
     pub root: PathBuf,
     /// The files to check.
     pub files: Vec<ManifestFile>,
-    /// Kustomizations by directory (relative to the root).
+    /// Kustomizations by directory (relative to the root), parsed: all of them in a
+    /// full lint; in a partial one, those the files it checks are built by
+    /// ([`Repo::parse_kustomizations_of`]).
     pub kustomizations: HashMap<PathBuf, Kustomization>,
+    /// What every kustomization lists, by directory, parsed or from the lint index.
+    lists: ByPath<Lists>,
     /// Directory → the kustomization directories that list it.
-    included_by: HashMap<PathBuf, Vec<PathBuf>>,
-    /// Path → index into `files` (a lookup per finding must not
-    /// be a search through every file).
-    by_path: HashMap<PathBuf, usize>,
+    included_by: ByPath<Vec<PathBuf>>,
     /// The URLs that name this repository, worked out once (see `argocd-app-path`).
     own_urls: std::sync::OnceLock<Vec<String>>,
 }
@@ -180,67 +203,18 @@ fn skipped(name: &str) -> bool {
         || name.starts_with("result")
 }
 
-/// What a walk found: the YAML files under a directory (relative to the root), and
-/// the directories it could not list.
-#[derive(Default)]
-struct Walked {
-    files: Vec<PathBuf>,
-    unlisted: Vec<ManifestFile>,
-}
-
-/// The path an error of the walk is about.
-fn error_path(error: &ignore::Error) -> Option<&Path> {
-    match error {
-        ignore::Error::WithPath { path, .. } => Some(path),
-        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
-        _ => None,
-    }
-}
-
-/// Every YAML file under `root/under`: regular files, and the FIFOs, sockets and
-/// devices named like YAML (so that reading reports them); symbolic links are not
-/// followed.
-fn walk(root: &Path, under: &Path, walked: &mut Walked) {
-    let walker = ignore::WalkBuilder::new(root.join(under))
-        .hidden(true)
-        .filter_entry(|e| !e.file_name().to_str().is_some_and(skipped))
-        .build();
-    for entry in walker {
-        match entry {
-            Ok(entry) => {
-                if entry.file_type().is_some_and(|t| !t.is_dir() && !t.is_symlink())
-                    && is_yaml(entry.path())
-                    && let Ok(rel) = entry.path().strip_prefix(root)
-                {
-                    walked.files.push(rel.to_path_buf());
-                }
-            }
-            // A directory or file that cannot be listed or looked at (errors that
-            // are not about the file system, a bad `.gitignore` glob, are not).
-            Err(error) => {
-                if let (Some(io), Some(rel)) = (
-                    error.io_error(),
-                    error_path(&error).and_then(|p| p.strip_prefix(root).ok()),
-                ) {
-                    let why = Unchecked::Unreadable {
-                        error: io.to_string(),
-                    };
-                    walked
-                        .unlisted
-                        .push(ManifestFile::unchecked(rel.to_path_buf(), why));
-                }
-            }
-        }
-    }
-}
-
 /// The templates of Helm charts and Ansible roles: files below a `templates/` (or
 /// `charts/`) directory of a directory that holds `Chart.yaml`, and below
 /// `roles/NAME/templates/`. Their text is kept (custom rules read it), their
 /// documents dropped: they are not YAML until Helm or Ansible renders them.
 fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
     let mut is_chart: HashMap<PathBuf, bool> = HashMap::new();
-    for file in files.iter_mut() {
+    let below_one = |path: &Path| {
+        let bytes = path.as_os_str().as_encoded_bytes();
+        let has = |dir: &[u8]| bytes.windows(dir.len()).any(|w| w == dir);
+        has(b"templates/") || has(b"charts/")
+    };
+    for file in files.iter_mut().filter(|f| below_one(&f.path)) {
         let mut dir = file.path.parent();
         let mut below: Option<&std::ffi::OsStr> = None;
         let mut chart = None;
@@ -266,73 +240,238 @@ fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
     }
 }
 
+/// The last component of a normal relative path, found in its bytes (cheaper than
+/// `Path::file_name`, which parses components from the end).
+fn name_bytes(path: &Path) -> &[u8] {
+    let bytes = path.as_os_str().as_encoded_bytes();
+    bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes)
+}
+
+fn is_kustomization(path: &Path) -> bool {
+    let name = name_bytes(path);
+    kustomize::FILE_NAMES.iter().any(|n| n.as_bytes() == name)
+}
+
+/// The directories a walk could not list, as files that could not be checked.
+fn unreadable(unlisted: &[(PathBuf, String)]) -> Vec<ManifestFile> {
+    unlisted
+        .iter()
+        .map(|(path, error)| {
+            ManifestFile::unchecked(path.clone(), Unchecked::Unreadable { error: error.clone() })
+        })
+        .collect()
+}
+
+/// How a lint reads the repository.
+#[derive(Clone, Copy)]
+pub(crate) struct Reading<'a> {
+    /// The files to read (a partial lint); all of them without it. Kustomizations
+    /// are read too, unless the lint index has what they list.
+    pub(crate) read: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
+    /// Whether the lint index is read and written.
+    pub(crate) cache: bool,
+}
+
+/// The local paths a kustomization lists, relative to the root.
+fn listed_paths(k: &Kustomization) -> Vec<PathBuf> {
+    k.listed.iter().filter_map(|l| l.path.clone()).collect()
+}
+
+/// The first document of a kustomization file, as a kustomization.
+fn kustomization(file: &ManifestFile) -> Option<Kustomization> {
+    let doc = file.docs.as_ref().ok()?.first()?;
+    Some(Kustomization::from_node(&file.path, doc))
+}
+
 impl Repo {
     /// Find every YAML file of the repository, and the files of `paths` that the
     /// walk leaves out (ignored by git, say), so that rules see all the
-    /// kustomizations and overlays around the files a lint is about. The
-    /// kustomizations are read, and the files `read` says (all without it).
-    pub fn load(root: &Path, paths: &[PathBuf], read: Option<&(dyn Fn(&Path) -> bool + Sync)>) -> Self {
-        let mut walked = Walked::default();
-        walk(root, Path::new(""), &mut walked);
+    /// kustomizations and overlays around the files a lint is about. The files
+    /// `reading` says are read (all without it), and the kustomizations that the lint
+    /// index does not know as they are now.
+    pub(crate) fn load(root: &Path, paths: &[PathBuf], reading: Reading<'_>) -> Self {
+        let taken = SystemTime::now();
+        let mut index = reading.cache.then(|| Index::load(root)).flatten();
+        let indexed_walk = index.as_mut().and_then(|i| i.take_walk(root));
+        let walked_anew = indexed_walk.is_none();
+        if reading.cache && index.is_none() {
+            Index::prepare(root);
+        }
+        let walked = indexed_walk.unwrap_or_else(|| walk(root, Path::new(""), &skipped, &is_yaml));
+        let mut wanted = walked.files.clone();
+        let mut unlisted = unreadable(&walked.unlisted);
         for path in paths {
             if root.join(path).is_dir() {
-                walk(root, path, &mut walked);
+                let more = walk(root, path, &skipped, &is_yaml);
+                unlisted.extend(unreadable(&more.unlisted));
+                wanted.extend(more.files);
             } else if is_yaml(path) || path.file_name().is_some_and(|n| n == "Chart.yaml") {
-                walked.files.push(path.clone());
+                wanted.push(path.clone());
             }
         }
-        let Walked {
-            files: mut wanted,
-            unlisted,
-        } = walked;
-        wanted.sort();
+        // In the order of their bytes, which is cheaper than by components: any
+        // order does (findings are sorted by path when reported).
+        wanted.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         wanted.dedup();
-        let needed = |p: &Path| {
-            read.is_none_or(|read| read(p))
-                || p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| kustomize::FILE_NAMES.contains(&n))
-        };
-        let mut files: Vec<ManifestFile> = wanted
+        // A kustomization is read unless the lint does not check it and the index
+        // has what it lists as it is now.
+        let loaded: Vec<ManifestFile> = wanted
             .into_par_iter()
             .map(|p| {
-                if needed(&p) {
+                let asked = reading.read.is_none_or(|read| read(&p));
+                if is_kustomization(&p) && !asked {
+                    if index.as_ref().is_some_and(|i| i.is_current(root, &p)) {
+                        return ManifestFile::unread(p);
+                    }
+                    return ManifestFile::read(root, p);
+                }
+                if asked {
                     ManifestFile::read(root, p)
                 } else {
                     ManifestFile::unread(p)
                 }
             })
             .collect();
+        let mut files = loaded;
         files.extend(unlisted);
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        files.dedup_by(|a, b| a.path == b.path);
+        files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        files.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
         mark_chart_templates(root, &mut files);
 
         let mut kustomizations = HashMap::new();
+        let mut lists = ByPath::default();
+        // Whether a kustomization was read that the index does not have as it is.
+        let mut changed = false;
         for file in files.iter().filter(|f| f.is_kustomization()) {
-            if let Some(doc) = file.docs.as_ref().ok().and_then(|d| d.first()) {
-                let k = Kustomization::from_node(&file.path, doc);
-                kustomizations.insert(k.dir.clone(), k);
+            let dir = file.path.parent().unwrap_or(Path::new("")).to_path_buf();
+            let listed = if file.unread {
+                index.as_mut().and_then(|i| i.take_paths(&file.path))
+            } else {
+                let k = kustomization(file);
+                changed |= index.as_ref().and_then(|i| i.stamp_of(&file.path)) != file.stamp;
+                k.map(|k| {
+                    let paths = listed_paths(&k);
+                    kustomizations.insert(dir.clone(), k);
+                    paths
+                })
+            };
+            if let Some(paths) = listed {
+                lists.insert(
+                    dir.into_os_string(),
+                    Lists {
+                        file: file.path.clone(),
+                        paths,
+                    },
+                );
             }
         }
-        let mut included_by: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
-        for k in kustomizations.values() {
-            for path in k.listed.iter().filter_map(|l| l.path.as_ref()) {
-                included_by.entry(path.clone()).or_default().push(k.dir.clone());
-            }
+        if reading.cache && (walked_anew || changed) {
+            let stamp = |file: &ManifestFile| file.stamp.or_else(|| index.as_ref()?.stamp_of(&file.path));
+            let listings = files
+                .iter()
+                .filter(|f| f.is_kustomization())
+                .filter_map(|file| {
+                    let dir = file.path.parent().unwrap_or(Path::new(""));
+                    Some(Listing {
+                        file: file.path.clone(),
+                        stamp: stamp(file)?,
+                        paths: lists
+                            .get(dir.as_os_str())
+                            .filter(|l: &&Lists| l.file == file.path)
+                            .map(|l| l.paths.clone()),
+                    })
+                })
+                .collect();
+            Index::save(root, taken, &walked, listings);
         }
-        let mut by_path = HashMap::new();
-        for (i, file) in files.iter().enumerate() {
-            by_path.entry(file.path.clone()).or_insert(i);
+        let mut included_by: ByPath<Vec<PathBuf>> = ByPath::default();
+        for (dir, listed) in &lists {
+            for path in &listed.paths {
+                included_by
+                    .entry(path.as_os_str().to_owned())
+                    .or_default()
+                    .push(PathBuf::from(dir));
+            }
         }
         Self {
             root: root.to_path_buf(),
             files,
             kustomizations,
+            lists,
             included_by,
-            by_path,
             own_urls: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Parse the kustomizations that build the files `checked` accepts, and those
+    /// next to them, if the index stood in for them: what the checks of those files
+    /// read.
+    pub(crate) fn parse_kustomizations_of(&mut self, checked: &(dyn Fn(&Path) -> bool + Sync)) {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for file in self.files.iter().filter(|f| checked(&f.path)) {
+            dirs.extend(file.path.parent().map(Path::to_path_buf));
+            dirs.extend(
+                self.kustomization_dirs_of(&file.path)
+                    .into_iter()
+                    .map(Path::to_path_buf),
+            );
+        }
+        dirs.sort();
+        dirs.dedup();
+        dirs.retain(|d| self.lists.contains_key(d.as_os_str()) && !self.kustomizations.contains_key(d));
+        let root = &self.root;
+        let read: Vec<(usize, ManifestFile)> = dirs
+            .par_iter()
+            .filter_map(|d| {
+                let i = self.position(&self.lists[d.as_os_str()].file)?;
+                Some((i, ManifestFile::read(root, self.files[i].path.clone())))
+            })
+            .collect();
+        for (i, file) in read {
+            if let Some(k) = kustomization(&file) {
+                self.kustomizations.insert(k.dir.clone(), k);
+            }
+            self.files[i] = file;
+        }
+    }
+
+    /// The files built by the kustomizations in `dirs`: what they list, and what
+    /// the kustomizations they include list, transitively.
+    pub(crate) fn built_by(&self, dirs: impl IntoIterator<Item = PathBuf>) -> HashSet<PathBuf> {
+        let mut out = HashSet::new();
+        let mut seen = HashSet::new();
+        let mut stack: Vec<PathBuf> = dirs.into_iter().collect();
+        while let Some(dir) = stack.pop() {
+            let Some(listed) = self
+                .lists
+                .get(dir.as_os_str())
+                .filter(|_| seen.insert(dir.clone()))
+            else {
+                continue;
+            };
+            for path in &listed.paths {
+                if self.lists.contains_key(path.as_os_str()) {
+                    stack.push(path.clone());
+                }
+                out.insert(path.clone());
+            }
+        }
+        out
+    }
+
+    /// The directories of the kustomizations, parsed or not.
+    pub(crate) fn kustomization_files(&self) -> impl Iterator<Item = (&Path, &Path)> {
+        self.lists
+            .iter()
+            .map(|(dir, l)| (Path::new(dir), l.file.as_path()))
+    }
+
+    /// Where `path` is in `files`, which are sorted by the bytes of their paths (a
+    /// lookup per finding must not be a search through every file).
+    fn position(&self, path: &Path) -> Option<usize> {
+        self.files
+            .binary_search_by(|f| f.path.as_os_str().cmp(path.as_os_str()))
+            .ok()
     }
 
     /// The URLs naming this repository, computed by `find` the first time.
@@ -343,8 +482,7 @@ impl Repo {
     /// The text of a file that was read (for suppressions and snippets).
     /// The file at `path`, checked or read around a partial lint.
     pub(crate) fn file(&self, path: &Path) -> Option<&ManifestFile> {
-        let &i = self.by_path.get(path)?;
-        self.files.get(i)
+        self.files.get(self.position(path)?)
     }
 
     /// The text to show under a finding in `path`: its source with the values of
@@ -369,50 +507,58 @@ impl Repo {
     /// The kustomization files that list `path`.
     pub(crate) fn listed_by(&self, path: &Path) -> Vec<PathBuf> {
         self.included_by
-            .get(path)
+            .get(path.as_os_str())
             .into_iter()
             .flatten()
-            .filter_map(|dir| self.kustomizations.get(dir))
-            .map(|k| k.file.clone())
+            .filter_map(|dir| self.lists.get(dir.as_os_str()))
+            .map(|l| l.file.clone())
             .collect()
     }
 
     /// Whether any kustomization lists `path`.
     pub fn is_listed(&self, path: &Path) -> bool {
-        self.included_by.contains_key(path)
+        self.included_by.contains_key(path.as_os_str())
     }
 
-    /// The kustomizations that build `file`: those that list it (next to it, or from
-    /// a directory above, `resources: [sub/job.yaml]`), and every one that includes
-    /// their directories, transitively.
-    pub fn kustomizations_of(&self, file: &Path) -> Vec<&Kustomization> {
-        let mut out: Vec<&Kustomization> = Vec::new();
-        let mut queue: Vec<PathBuf> = Vec::new();
-        let mut direct: Vec<&Kustomization> = self
+    /// The directories of the kustomizations that build `file`: those that list it
+    /// (next to it, or from a directory above, `resources: [sub/job.yaml]`), and every
+    /// one that includes their directories, transitively; the nearest first.
+    fn kustomization_dirs_of(&self, file: &Path) -> Vec<&Path> {
+        let mut out: Vec<&Path> = Vec::new();
+        let mut queue: Vec<&Path> = Vec::new();
+        let mut direct: Vec<&Path> = self
             .included_by
-            .get(file)
+            .get(file.as_os_str())
             .into_iter()
             .flatten()
-            .filter_map(|dir| self.kustomizations.get(dir))
+            .filter(|dir| self.lists.contains_key(dir.as_os_str()))
+            .map(PathBuf::as_path)
             .collect();
         // The nearest first: its overrides apply before those of the ones around it.
-        direct.sort_by_key(|k| std::cmp::Reverse(k.dir.components().count()));
-        for k in direct {
-            if !out.iter().any(|o| o.dir == k.dir) {
-                out.push(k);
-                queue.push(k.dir.clone());
+        direct.sort_by_key(|dir| std::cmp::Reverse(dir.components().count()));
+        for dir in direct {
+            if !out.contains(&dir) {
+                out.push(dir);
+                queue.push(dir);
             }
         }
         while let Some(dir) = queue.pop() {
-            for includer in self.included_by.get(&dir).into_iter().flatten() {
-                if let Some(k) = self.kustomizations.get(includer)
-                    && !out.iter().any(|o| o.dir == k.dir)
-                {
-                    out.push(k);
-                    queue.push(k.dir.clone());
+            for includer in self.included_by.get(dir.as_os_str()).into_iter().flatten() {
+                let includer = includer.as_path();
+                if self.lists.contains_key(includer.as_os_str()) && !out.contains(&includer) {
+                    out.push(includer);
+                    queue.push(includer);
                 }
             }
         }
         out
+    }
+
+    /// The kustomizations that build `file` ([`Self::kustomization_dirs_of`]).
+    pub fn kustomizations_of(&self, file: &Path) -> Vec<&Kustomization> {
+        self.kustomization_dirs_of(file)
+            .into_iter()
+            .filter_map(|dir| self.kustomizations.get(dir))
+            .collect()
     }
 }

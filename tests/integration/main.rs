@@ -30,6 +30,7 @@ mod kube_e2e;
 mod layers;
 mod lease_lock;
 mod lint;
+mod lint_index;
 mod lint_registry;
 mod lint_secrets;
 mod list_graph;

@@ -1,0 +1,98 @@
+//! What `stat` says of a file, compared to tell whether it changed since the lint
+//! index was written: modification and change times to the nanosecond, size, inode,
+//! mode. As in git's index, a modification time too close to the moment the stamp
+//! was taken is not trusted ([`Stamp::settled`]): a change made within the same tick
+//! of the file system's clock would leave it as it was. (A change that sets the
+//! time back, `touch -d`, `rsync -t`, moves the change time, which is compared too.)
+
+use std::fs::Metadata;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Stamp {
+    /// Modification time, nanoseconds since the epoch.
+    mtime: i128,
+    /// Change time (of the inode: a rename, a chmod), nanoseconds since the epoch.
+    ctime: i128,
+    size: u64,
+    ino: u64,
+    mode: u32,
+    /// Only the kind of file is kept (see [`Stamp::kind_of`]).
+    kind_only: bool,
+}
+
+/// How close to the moment the stamps were taken a time must be to be doubted:
+/// file systems keep times at the tick of the kernel's coarse clock, or coarser.
+const RACY: Duration = Duration::from_secs(2);
+
+fn nanos(secs: i64, nsec: i64) -> i128 {
+    i128::from(secs) * 1_000_000_000 + i128::from(nsec)
+}
+
+impl Stamp {
+    pub(crate) fn of(meta: &Metadata) -> Self {
+        Self {
+            mtime: nanos(meta.mtime(), meta.mtime_nsec()),
+            ctime: nanos(meta.ctime(), meta.ctime_nsec()),
+            size: meta.size(),
+            ino: meta.ino(),
+            mode: meta.mode(),
+            kind_only: false,
+        }
+    }
+
+    /// The stamp of `path` (symbolic links followed); `None` when it is not there.
+    pub(crate) fn of_path(path: &Path) -> Option<Self> {
+        std::fs::metadata(path).ok().map(|m| Self::of(&m))
+    }
+
+    /// Only what kind of file `path` is (a directory, a file), for what matters by
+    /// being there rather than by its content: `.git`, whose times change at every
+    /// commit.
+    pub(crate) fn kind_of(path: &Path) -> Option<Self> {
+        let meta = std::fs::metadata(path).ok()?;
+        Some(Self {
+            mtime: 0,
+            ctime: 0,
+            size: 0,
+            ino: 0,
+            mode: meta.mode() & libc_file_type_mask(),
+            kind_only: true,
+        })
+    }
+
+    /// The stamp of `path` now, taken the way this one was.
+    pub(crate) fn again(self, path: &Path) -> Option<Self> {
+        if self.kind_only {
+            Self::kind_of(path)
+        } else {
+            Self::of_path(path)
+        }
+    }
+
+    /// Whether this stamp, taken at `taken`, can be trusted: its modification time
+    /// is not within [`RACY`] of that moment.
+    pub(crate) fn settled(self, taken: SystemTime) -> bool {
+        if self.kind_only {
+            return true;
+        }
+        let Ok(since) = taken
+            .checked_sub(RACY)
+            .unwrap_or(UNIX_EPOCH)
+            .duration_since(UNIX_EPOCH)
+        else {
+            return false;
+        };
+        let limit = i128::try_from(since.as_nanos()).unwrap_or(i128::MAX);
+        self.mtime < limit
+    }
+}
+
+/// `S_IFMT`: the bits of a mode that say what kind of file it is.
+const fn libc_file_type_mask() -> u32 {
+    0o170_000
+}
