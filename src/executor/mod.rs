@@ -308,7 +308,9 @@ macro_rules! step_kinds {
         #[derive(Debug, Default)]
         #[allow(clippy::struct_field_names)] // a field per kind, named after its module
         pub(crate) struct RawSteps {
-            $($module: Option<Spanned<<$kind as StepKind>::Raw>>,)*
+            // Boxed: held inline, the tables made every task as read 4.8 KB (3.5 KB of
+            // them for the kinds it does not use), copied as the file's tasks are collected.
+            $($module: Option<Box<Spanned<<$kind as StepKind>::Raw>>>,)*
         }
 
         impl RawSteps {
@@ -334,7 +336,7 @@ macro_rules! step_kinds {
             ) -> Option<Result<(), toml::de::Error>> {
                 $(if key == <$kind as StepKind>::KEY {
                     let raw = Spanned::<<$kind as StepKind>::Raw>::deserialize(ValueDeserializer::from(value));
-                    return Some(raw.map(|raw| self.$module = Some(raw)));
+                    return Some(raw.map(|raw| self.$module = Some(Box::new(raw))));
                 })*
                 None
             }

@@ -31,16 +31,7 @@ const FILE: &str = ".ops/lint-index";
 
 /// Changed whenever the meaning of a field changes: an index of another version is
 /// ignored.
-const VERSION: u32 = 1;
-
-/// A directory of the walk.
-#[derive(Serialize, Deserialize)]
-struct Dir {
-    path: PathBuf,
-    stamp: Stamp,
-    /// The names of the YAML files directly in it.
-    files: Vec<String>,
-}
+const VERSION: u32 = 2;
 
 /// A kustomization, as it was when it was read.
 #[derive(Clone, Serialize, Deserialize)]
@@ -63,7 +54,11 @@ pub(crate) struct Index {
     taken: SystemTime,
     inputs: Vec<(PathBuf, Option<Stamp>)>,
     ignore_files: Vec<(PathBuf, Option<Stamp>)>,
-    dirs: Vec<Dir>,
+    /// Every directory listed, stamped before it was listed.
+    dirs: Vec<(PathBuf, Stamp)>,
+    /// The YAML files found, in the order of their bytes (the order a lint keeps its
+    /// files in, so that it need not sort them again).
+    files: Vec<PathBuf>,
     kustomizations: Vec<Listing>,
     #[serde(skip)]
     by_file: HashMap<PathBuf, usize>,
@@ -106,28 +101,14 @@ impl Index {
             && self
                 .dirs
                 .par_iter()
-                .all(|d| unchanged(&root.join(&d.path), Some(d.stamp), self.taken));
+                .all(|(path, stamp)| unchanged(&root.join(path), Some(*stamp), self.taken));
         if !dirs_unchanged {
             return None;
         }
-        let mut files = Vec::with_capacity(self.dirs.iter().map(|d| d.files.len()).sum());
-        let mut dirs = Vec::with_capacity(self.dirs.len());
-        for dir in std::mem::take(&mut self.dirs) {
-            for name in dir.files {
-                // Joined as bytes: the paths are normal, `Path::join` checks for more.
-                let mut path = dir.path.clone().into_os_string();
-                if !path.is_empty() {
-                    path.push("/");
-                }
-                path.push(name);
-                files.push(PathBuf::from(path));
-            }
-            dirs.push((dir.path, dir.stamp));
-        }
         Some(Walked {
-            files,
+            files: std::mem::take(&mut self.files),
             unlisted: Vec::new(),
-            dirs,
+            dirs: std::mem::take(&mut self.dirs),
             inputs: std::mem::take(&mut self.inputs),
             ignore_files: std::mem::take(&mut self.ignore_files),
         })
@@ -163,33 +144,28 @@ impl Index {
         let Ok(canonical) = root.canonicalize() else {
             return;
         };
-        let mut by_dir: HashMap<&Path, Vec<String>> = HashMap::new();
-        for file in &walked.files {
-            if let (Some(dir), Some(name)) = (file.parent(), file.file_name().and_then(|n| n.to_str())) {
-                by_dir.entry(dir).or_default().push(name.to_owned());
-            } else {
-                return; // a name that is not UTF-8: walk again each time
-            }
-        }
-        let dirs = walked
+        let listed: std::collections::HashSet<&[u8]> = walked
             .dirs
             .iter()
-            .map(|(path, stamp)| Dir {
-                files: by_dir.remove(path.as_path()).unwrap_or_default(),
-                path: path.clone(),
-                stamp: *stamp,
-            })
+            .map(|(path, _)| path.as_os_str().as_encoded_bytes())
             .collect();
-        if !by_dir.is_empty() {
+        let in_listed = |file: &PathBuf| {
+            let dir = file.parent().unwrap_or(Path::new(""));
+            listed.contains(dir.as_os_str().as_encoded_bytes())
+        };
+        if !walked.files.iter().all(in_listed) {
             return; // a file outside the directories listed: not the root's walk
         }
+        let mut files = walked.files.clone();
+        files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         let index = Self {
             version: VERSION,
             root: canonical,
             taken,
             inputs: walked.inputs.clone(),
             ignore_files: walked.ignore_files.clone(),
-            dirs,
+            dirs: walked.dirs.clone(),
+            files,
             kustomizations,
             by_file: HashMap::new(),
         };

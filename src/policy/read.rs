@@ -121,7 +121,9 @@ pub(crate) fn stamped(path: &Path) -> Result<(Vec<u8>, Stamp), Unchecked> {
     if size > MAX_FILE_SIZE {
         return Err(Unchecked::TooBig { size });
     }
-    let mut bytes = Vec::new();
+    // Room for the whole file and the read that finds its end: without it, the
+    // bytes are read in chunks that double from 32 (twenty reads for half a megabyte).
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     file.take(MAX_FILE_SIZE + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Unchecked::io(&e))?;

@@ -272,6 +272,36 @@ pub(crate) struct Reading<'a> {
     pub(crate) cache: bool,
 }
 
+/// `files` and `extra` in the order of their bytes, without repeats: cheaper to
+/// compare than by components, and any order does (findings are sorted by path when
+/// reported). The walk of the lint index is in that order already, so a partial lint
+/// sorts only the paths it was given and merges them in.
+fn by_bytes(mut files: Vec<PathBuf>, mut extra: Vec<PathBuf>) -> Vec<PathBuf> {
+    let order = |a: &PathBuf, b: &PathBuf| a.as_os_str().cmp(b.as_os_str());
+    if !files.is_sorted_by(|a, b| order(a, b).is_le()) {
+        files.sort_unstable_by(order);
+    }
+    extra.sort_unstable_by(order);
+    let mut merged = Vec::with_capacity(files.len() + extra.len());
+    let (mut files, mut extra) = (files.into_iter().peekable(), extra.into_iter().peekable());
+    loop {
+        let next = match (files.peek(), extra.peek()) {
+            (Some(a), Some(b)) if order(a, b).is_le() => files.next(),
+            (_, Some(_)) => extra.next(),
+            (Some(_), None) => files.next(),
+            (None, None) => break,
+        };
+        let Some(path) = next else { break };
+        if merged
+            .last()
+            .is_none_or(|last: &PathBuf| last.as_os_str() != path.as_os_str())
+        {
+            merged.push(path);
+        }
+    }
+    merged
+}
+
 /// The local paths a kustomization lists, relative to the root.
 fn listed_paths(k: &Kustomization) -> Vec<PathBuf> {
     k.listed.iter().filter_map(|l| l.path.clone()).collect()
@@ -298,21 +328,19 @@ impl Repo {
             Index::prepare(root);
         }
         let walked = indexed_walk.unwrap_or_else(|| walk(root, Path::new(""), &skipped, &is_yaml));
-        let mut wanted = walked.files.clone();
         let mut unlisted = unreadable(&walked.unlisted);
+        // The paths of the lint that the walk leaves out (ignored ones, say).
+        let mut extra = Vec::new();
         for path in paths {
             if root.join(path).is_dir() {
                 let more = walk(root, path, &skipped, &is_yaml);
                 unlisted.extend(unreadable(&more.unlisted));
-                wanted.extend(more.files);
+                extra.extend(more.files);
             } else if is_yaml(path) || path.file_name().is_some_and(|n| n == "Chart.yaml") {
-                wanted.push(path.clone());
+                extra.push(path.clone());
             }
         }
-        // In the order of their bytes, which is cheaper than by components: any
-        // order does (findings are sorted by path when reported).
-        wanted.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
-        wanted.dedup();
+        let wanted = by_bytes(walked.files.clone(), extra);
         // A kustomization is read unless the lint does not check it and the index
         // has what it lists as it is now.
         let loaded: Vec<ManifestFile> = wanted
@@ -334,7 +362,9 @@ impl Repo {
             .collect();
         let mut files = loaded;
         files.extend(unlisted);
-        files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        if !files.is_sorted_by(|a, b| a.path.as_os_str() <= b.path.as_os_str()) {
+            files.sort_by(|a, b| a.path.as_os_str().cmp(b.path.as_os_str()));
+        }
         files.dedup_by(|a, b| a.path.as_os_str() == b.path.as_os_str());
         mark_chart_templates(root, &mut files);
 
@@ -560,5 +590,32 @@ impl Repo {
             .into_iter()
             .filter_map(|dir| self.kustomizations.get(dir))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(all: &[&str]) -> Vec<PathBuf> {
+        all.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn by_bytes_merges_the_given_paths_into_the_walk_without_repeats() {
+        // Byte order puts `a/b-c/…` before `a/b/…` ('-' < '/'); components would not.
+        let walk = paths(&["a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml"]);
+        let merged = by_bytes(
+            walk,
+            paths(&["a/z.yaml", "a/0.yaml", "b.yaml", "a/b/x.yaml", "b.yaml"]),
+        );
+        assert_eq!(
+            merged,
+            paths(&["a/0.yaml", "a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml", "b.yaml"])
+        );
+        // A walk in another order is sorted first.
+        let merged = by_bytes(paths(&["a/z.yaml", "a/b/x.yaml", "a/b-c/y.yaml"]), Vec::new());
+        assert_eq!(merged, paths(&["a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml"]));
+        assert!(by_bytes(Vec::new(), Vec::new()).is_empty());
     }
 }

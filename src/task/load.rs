@@ -90,6 +90,8 @@ fn load_files(
         .iter()
         .map(|source| file::parse(source, &mut errors))
         .collect();
+    // A task is a kilobyte: grown by doubling, the vector would copy them all over again.
+    pending.reserve(raws.iter().map(|raw| raw.tasks.len()).sum());
     let mut declared_secrets: Vec<SecretSource> = Vec::new();
     for source in raws.iter().flat_map(|raw| raw.secrets.values()) {
         if !declared_secrets.contains(source.get_ref()) {
