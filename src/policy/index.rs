@@ -61,7 +61,9 @@ pub(crate) struct Index {
     files: Vec<PathBuf>,
     kustomizations: Vec<Listing>,
     #[serde(skip)]
-    by_file: HashMap<PathBuf, usize>,
+    /// Where each kustomization is in `kustomizations`, by the bytes of its path
+    /// (hashing a `Path` parses its components).
+    by_file: HashMap<std::ffi::OsString, usize, foldhash::fast::RandomState>,
 }
 
 /// Whether a file still has the stamp it had (and it was settled then).
@@ -84,7 +86,7 @@ impl Index {
             .kustomizations
             .iter()
             .enumerate()
-            .map(|(i, k)| (k.file.clone(), i))
+            .map(|(i, k)| (k.file.clone().into_os_string(), i))
             .collect();
         Some(index)
     }
@@ -116,7 +118,7 @@ impl Index {
 
     /// Whether the kustomization `file` is as it was when the index was written.
     pub(crate) fn is_current(&self, root: &Path, file: &Path) -> bool {
-        self.by_file.get(file).is_some_and(|&i| {
+        self.by_file.get(file.as_os_str()).is_some_and(|&i| {
             let listing = &self.kustomizations[i];
             unchanged(&root.join(file), Some(listing.stamp), self.taken)
         })
@@ -125,19 +127,26 @@ impl Index {
     /// What the kustomization `file` lists, moved out of the index (`None` also when
     /// it does not parse as a kustomization).
     pub(crate) fn take_paths(&mut self, file: &Path) -> Option<Vec<PathBuf>> {
-        let &i = self.by_file.get(file)?;
+        let &i = self.by_file.get(file.as_os_str())?;
         self.kustomizations[i].paths.take()
     }
 
     /// The stamp a kustomization had when the index was written.
     pub(crate) fn stamp_of(&self, file: &Path) -> Option<Stamp> {
-        Some(self.kustomizations[*self.by_file.get(file)?].stamp)
+        Some(self.kustomizations[*self.by_file.get(file.as_os_str())?].stamp)
     }
 
     /// Write the index of a walk of `root` that began at `taken`, with the
     /// kustomizations as read. Nothing is written for a walk that could not list a
     /// directory, and a failure to write is dropped: the index is a cache.
-    pub(crate) fn save(root: &Path, taken: SystemTime, walked: &Walked, kustomizations: Vec<Listing>) {
+    /// `files` are the walk's (`walked.files` has been moved out).
+    pub(crate) fn save(
+        root: &Path,
+        taken: SystemTime,
+        walked: &Walked,
+        mut files: Vec<PathBuf>,
+        kustomizations: Vec<Listing>,
+    ) {
         if !walked.unlisted.is_empty() {
             return;
         }
@@ -153,10 +162,9 @@ impl Index {
             let dir = file.parent().unwrap_or(Path::new(""));
             listed.contains(dir.as_os_str().as_encoded_bytes())
         };
-        if !walked.files.iter().all(in_listed) {
+        if !files.iter().all(in_listed) {
             return; // a file outside the directories listed: not the root's walk
         }
-        let mut files = walked.files.clone();
         files.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
         let index = Self {
             version: VERSION,
@@ -167,7 +175,7 @@ impl Index {
             dirs: walked.dirs.clone(),
             files,
             kustomizations,
-            by_file: HashMap::new(),
+            by_file: HashMap::default(),
         };
         let _ = index.write(root);
     }

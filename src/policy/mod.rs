@@ -162,7 +162,10 @@ pub(crate) fn lint(
             .map(|(dir, _)| dir.to_path_buf()),
     );
     let checks = |path: &Path| {
-        paths.is_none() || wanted(path) || listing_deleted.iter().any(|l| l == path) || built.contains(path)
+        paths.is_none()
+            || wanted(path)
+            || listing_deleted.iter().any(|l| l == path)
+            || (!built.is_empty() && built.contains(path))
     };
     repo.parse_kustomizations_of(&checks);
     // Each file parsed (if it was not) as it is checked, its tree dropped after: the

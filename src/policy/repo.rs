@@ -105,10 +105,12 @@ impl ManifestFile {
 
     /// A file a partial lint does not read (yet).
     fn unread(path: PathBuf) -> Self {
-        // One empty text for the thousands of files a partial lint does not read.
-        static NO_TEXT: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "".into());
+        // One empty source for the thousands of files a partial lint does not read:
+        // nothing is shown of them (`Repo::source` has none), and a check that reads
+        // one gets it with its name (`Self::loaded`).
+        static NONE: std::sync::LazyLock<SourceFile> = std::sync::LazyLock::new(|| SourceFile::new("", ""));
         Self {
-            source: SourceFile::new(path.to_string_lossy(), NO_TEXT.clone()),
+            source: NONE.clone(),
             path,
             docs: Ok(Vec::new()),
             unchecked: None,
@@ -275,20 +277,22 @@ pub(crate) struct Reading<'a> {
 /// `files` and `extra` in the order of their bytes, without repeats: cheaper to
 /// compare than by components, and any order does (findings are sorted by path when
 /// reported). The walk of the lint index is in that order already, so a partial lint
-/// sorts only the paths it was given and merges them in.
-fn by_bytes(mut files: Vec<PathBuf>, mut extra: Vec<PathBuf>) -> Vec<PathBuf> {
+/// sorts only the paths it was given and merges them in. Also: the paths of `extra`
+/// that `files` does not have.
+fn by_bytes(mut files: Vec<PathBuf>, mut extra: Vec<PathBuf>) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let order = |a: &PathBuf, b: &PathBuf| a.as_os_str().cmp(b.as_os_str());
     if !files.is_sorted_by(|a, b| order(a, b).is_le()) {
         files.sort_unstable_by(order);
     }
     extra.sort_unstable_by(order);
     let mut merged = Vec::with_capacity(files.len() + extra.len());
+    let mut added = Vec::new();
     let (mut files, mut extra) = (files.into_iter().peekable(), extra.into_iter().peekable());
     loop {
-        let next = match (files.peek(), extra.peek()) {
-            (Some(a), Some(b)) if order(a, b).is_le() => files.next(),
-            (_, Some(_)) => extra.next(),
-            (Some(_), None) => files.next(),
+        let (next, from_extra) = match (files.peek(), extra.peek()) {
+            (Some(a), Some(b)) if order(a, b).is_le() => (files.next(), false),
+            (_, Some(_)) => (extra.next(), true),
+            (Some(_), None) => (files.next(), false),
             (None, None) => break,
         };
         let Some(path) = next else { break };
@@ -296,10 +300,13 @@ fn by_bytes(mut files: Vec<PathBuf>, mut extra: Vec<PathBuf>) -> Vec<PathBuf> {
             .last()
             .is_none_or(|last: &PathBuf| last.as_os_str() != path.as_os_str())
         {
+            if from_extra {
+                added.push(path.clone());
+            }
             merged.push(path);
         }
     }
-    merged
+    (merged, added)
 }
 
 /// The local paths a kustomization lists, relative to the root.
@@ -327,7 +334,7 @@ impl Repo {
         if reading.cache && index.is_none() {
             Index::prepare(root);
         }
-        let walked = indexed_walk.unwrap_or_else(|| walk(root, Path::new(""), &skipped, &is_yaml));
+        let mut walked = indexed_walk.unwrap_or_else(|| walk(root, Path::new(""), &skipped, &is_yaml));
         let mut unlisted = unreadable(&walked.unlisted);
         // The paths of the lint that the walk leaves out (ignored ones, say).
         let mut extra = Vec::new();
@@ -340,7 +347,10 @@ impl Repo {
                 extra.push(path.clone());
             }
         }
-        let wanted = by_bytes(walked.files.clone(), extra);
+        // The walk's paths move into the files; the index, if it is written again, gets
+        // them back from there (all but `added`).
+        let (wanted, mut added) = by_bytes(std::mem::take(&mut walked.files), extra);
+        added.extend(unlisted.iter().map(|f| f.path.clone()));
         // A kustomization is read unless the lint does not check it and the index
         // has what it lists as it is now.
         let loaded: Vec<ManifestFile> = wanted
@@ -369,7 +379,10 @@ impl Repo {
         mark_chart_templates(root, &mut files);
 
         let mut kustomizations = HashMap::new();
-        let mut lists = ByPath::default();
+        let mut lists = ByPath::with_capacity_and_hasher(
+            files.iter().filter(|f| f.is_kustomization()).count(),
+            foldhash::fast::RandomState::default(),
+        );
         // Whether a kustomization was read that the index does not have as it is.
         let mut changed = false;
         for file in files.iter().filter(|f| f.is_kustomization()) {
@@ -412,9 +425,23 @@ impl Repo {
                     })
                 })
                 .collect();
-            Index::save(root, taken, &walked, listings);
+            added.sort_unstable_by(|a, b| a.as_os_str().cmp(b.as_os_str()));
+            let walk_files = files
+                .iter()
+                .map(|f| &f.path)
+                .filter(|p| {
+                    added
+                        .binary_search_by(|a| a.as_os_str().cmp(p.as_os_str()))
+                        .is_err()
+                })
+                .cloned()
+                .collect();
+            Index::save(root, taken, &walked, walk_files, listings);
         }
-        let mut included_by: ByPath<Vec<PathBuf>> = ByPath::default();
+        let mut included_by: ByPath<Vec<PathBuf>> = ByPath::with_capacity_and_hasher(
+            lists.values().map(|l| l.paths.len()).sum(),
+            foldhash::fast::RandomState::default(),
+        );
         for (dir, listed) in &lists {
             for path in &listed.paths {
                 included_by
@@ -531,7 +558,7 @@ impl Repo {
 
     pub fn source(&self, path: &Path) -> Option<&SourceFile> {
         let file = self.file(path)?;
-        file.unchecked.is_none().then_some(&file.source)
+        (file.unchecked.is_none() && !file.unread).then_some(&file.source)
     }
 
     /// The kustomization files that list `path`.
@@ -605,7 +632,7 @@ mod tests {
     fn by_bytes_merges_the_given_paths_into_the_walk_without_repeats() {
         // Byte order puts `a/b-c/…` before `a/b/…` ('-' < '/'); components would not.
         let walk = paths(&["a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml"]);
-        let merged = by_bytes(
+        let (merged, added) = by_bytes(
             walk,
             paths(&["a/z.yaml", "a/0.yaml", "b.yaml", "a/b/x.yaml", "b.yaml"]),
         );
@@ -613,9 +640,11 @@ mod tests {
             merged,
             paths(&["a/0.yaml", "a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml", "b.yaml"])
         );
+        assert_eq!(added, paths(&["a/0.yaml", "b.yaml"]));
         // A walk in another order is sorted first.
-        let merged = by_bytes(paths(&["a/z.yaml", "a/b/x.yaml", "a/b-c/y.yaml"]), Vec::new());
+        let (merged, added) = by_bytes(paths(&["a/z.yaml", "a/b/x.yaml", "a/b-c/y.yaml"]), Vec::new());
         assert_eq!(merged, paths(&["a/b-c/y.yaml", "a/b/x.yaml", "a/z.yaml"]));
-        assert!(by_bytes(Vec::new(), Vec::new()).is_empty());
+        assert!(added.is_empty());
+        assert_eq!(by_bytes(Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
     }
 }

@@ -316,3 +316,48 @@ fn the_index_spares_the_reads_it_was_made_for() {
         "{trace}"
     );
 }
+
+/// A file the walk leaves out (ignored), linted by name in a lint that writes the
+/// index again (a kustomization changed): it is checked that once, and the index's
+/// walk does not take it in, so a full lint after still leaves it out.
+#[test]
+fn a_file_named_on_the_command_line_does_not_enter_the_index_walk() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root);
+    // Ignored in a directory the walk lists (as its other files are).
+    std::fs::write(root.join(".gitignore"), "generated/\napps/api/local.yaml\n").unwrap();
+    std::fs::write(
+        root.join("apps/api/local.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: local\n",
+    )
+    .unwrap();
+    lint(root, &[]);
+    settle(root);
+    lint(root, &[]); // the index again, with settled stamps
+    let before = same(root, &[]);
+    assert!(
+        !before.iter().any(|(_, path)| path == "apps/api/local.yaml"),
+        "{before:?}"
+    );
+    // Changed in place: the next lint reads it again and writes the index.
+    std::fs::write(root.join("apps/api/kustomization.yaml"), "resources: []\n").unwrap();
+    let index = std::fs::read(root.join(".ops/lint-index")).unwrap();
+    let named = same(root, &["apps/api/local.yaml", "apps/api/deployment.yaml"]);
+    assert!(
+        named
+            .iter()
+            .any(|(rule, path)| rule == "kustomize-resources" && path == "apps/api/local.yaml"),
+        "checked when named: {named:?}"
+    );
+    assert_ne!(
+        std::fs::read(root.join(".ops/lint-index")).unwrap(),
+        index,
+        "the index was written again"
+    );
+    let after = same(root, &[]);
+    assert!(
+        !after.iter().any(|(_, path)| path == "apps/api/local.yaml"),
+        "the ignored file stays out of a full lint: {after:?}"
+    );
+}
