@@ -17,6 +17,7 @@
 //! neither reads nor writes it.
 
 use std::collections::HashMap;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -60,6 +61,9 @@ pub(crate) struct Index {
     /// files in, so that it need not sort them again).
     files: Vec<PathBuf>,
     kustomizations: Vec<Listing>,
+    /// The root, open: stamps are taken relative to it.
+    #[serde(skip)]
+    dir: Option<File>,
     #[serde(skip)]
     /// Where each kustomization is in `kustomizations`, by the bytes of its path
     /// (hashing a `Path` parses its components).
@@ -71,6 +75,15 @@ fn unchanged(path: &Path, stamp: Option<Stamp>, taken: SystemTime) -> bool {
     match stamp {
         None => Stamp::of_path(path).is_none(),
         Some(stamp) => stamp.settled(taken) && stamp.again(path) == Some(stamp),
+    }
+}
+
+/// [`unchanged`] for `path` relative to the root, open as `dir` (or by its path
+/// when it could not be opened).
+fn unchanged_in(root: &Path, dir: Option<&File>, path: &Path, stamp: Stamp, taken: SystemTime) -> bool {
+    match dir {
+        Some(dir) if !stamp.kind_only() => stamp.settled(taken) && Stamp::at(dir, path) == Some(stamp),
+        _ => unchanged(&root.join(path), Some(stamp), taken),
     }
 }
 
@@ -88,6 +101,7 @@ impl Index {
             .enumerate()
             .map(|(i, k)| (k.file.clone().into_os_string(), i))
             .collect();
+        index.dir = File::open(root).ok();
         Some(index)
     }
 
@@ -103,7 +117,7 @@ impl Index {
             && self
                 .dirs
                 .par_iter()
-                .all(|(path, stamp)| unchanged(&root.join(path), Some(*stamp), self.taken));
+                .all(|(path, stamp)| unchanged_in(root, self.dir.as_ref(), path, *stamp, self.taken));
         if !dirs_unchanged {
             return None;
         }
@@ -120,7 +134,7 @@ impl Index {
     pub(crate) fn is_current(&self, root: &Path, file: &Path) -> bool {
         self.by_file.get(file.as_os_str()).is_some_and(|&i| {
             let listing = &self.kustomizations[i];
-            unchanged(&root.join(file), Some(listing.stamp), self.taken)
+            unchanged_in(root, self.dir.as_ref(), file, listing.stamp, self.taken)
         })
     }
 
@@ -175,6 +189,7 @@ impl Index {
             dirs: walked.dirs.clone(),
             files,
             kustomizations,
+            dir: None,
             by_file: HashMap::default(),
         };
         let _ = index.write(root);

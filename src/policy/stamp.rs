@@ -50,6 +50,26 @@ impl Stamp {
         std::fs::metadata(path).ok().map(|m| Self::of(&m))
     }
 
+    /// The stamp of `path` relative to the open directory `dir`, as [`Self::of_path`]
+    /// would take it: the kernel looks it up from there rather than from `/` (the
+    /// lint index checks a thousand directories and kustomizations at each run).
+    pub(crate) fn at(dir: &std::fs::File, path: &Path) -> Option<Self> {
+        let path = if path.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            path
+        };
+        let st = nix::sys::stat::fstatat(dir, path, nix::fcntl::AtFlags::empty()).ok()?;
+        Some(Self {
+            mtime: nanos(st.st_mtime, st.st_mtime_nsec),
+            ctime: nanos(st.st_ctime, st.st_ctime_nsec),
+            size: u64::try_from(st.st_size).unwrap_or_default(),
+            ino: st.st_ino,
+            mode: st.st_mode,
+            kind_only: false,
+        })
+    }
+
     /// Only what kind of file `path` is (a directory, a file), for what matters by
     /// being there rather than by its content: `.git`, whose times change at every
     /// commit.
@@ -63,6 +83,11 @@ impl Stamp {
             mode: meta.mode() & libc_file_type_mask(),
             kind_only: true,
         })
+    }
+
+    /// Whether only the kind of file was kept ([`Self::kind_of`]).
+    pub(crate) fn kind_only(self) -> bool {
+        self.kind_only
     }
 
     /// The stamp of `path` now, taken the way this one was.
@@ -95,4 +120,25 @@ impl Stamp {
 /// `S_IFMT`: the bits of a mode that say what kind of file it is.
 const fn libc_file_type_mask() -> u32 {
     0o170_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stamp_taken_relative_to_a_directory_is_the_one_taken_by_path() {
+        let root = tempfile::tempdir().unwrap();
+        let root = root.path();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        std::fs::write(root.join("sub/a.yaml"), "a: 1\n").unwrap();
+        std::os::unix::fs::symlink("sub/a.yaml", root.join("link.yaml")).unwrap();
+        let dir = std::fs::File::open(root).unwrap();
+        for path in ["", "sub", "sub/a.yaml", "link.yaml"] {
+            let by_path = Stamp::of_path(&root.join(path));
+            assert!(by_path.is_some(), "{path}");
+            assert_eq!(Stamp::at(&dir, Path::new(path)), by_path, "{path}");
+        }
+        assert_eq!(Stamp::at(&dir, Path::new("missing.yaml")), None);
+    }
 }
