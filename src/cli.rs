@@ -53,7 +53,7 @@ pub(crate) struct Cli {
 
 /// What loading the task files takes: given to the commands that load them (`run`,
 /// `doctor`, `list`, `graph`, `validate`), and only to those.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, PartialEq, Eq, Args)]
 pub(crate) struct LoadArgs {
     /// Set a variable, overriding `[vars]` (repeatable)
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]

@@ -12,7 +12,6 @@
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +24,7 @@ use stop::{GroupGuard, Target, terminate};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio_util::sync::CancellationToken;
 
+mod spawn;
 mod stop;
 
 /// Longest line handed to the sink; longer output is split.
@@ -202,31 +202,25 @@ impl ProcessError {
     }
 }
 
-/// Where `program` is on `PATH`, looked up once per program and run (the child would
-/// otherwise try every `PATH` directory at each spawn). A spec that sets its own
-/// `PATH`, or a program given with a `/`, is left to the usual lookup.
-fn resolve(spec: &Spec) -> std::borrow::Cow<'_, str> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static FOUND: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
-    if spec.program.contains('/') || spec.env.iter().any(|(k, _)| k == "PATH") {
-        return std::borrow::Cow::Borrowed(&spec.program);
+/// The program to start: one given with a `/` as it is, any other the first found
+/// on `PATH` (the spec's own, when it sets one, as the child would search it), or
+/// `None`. Found programs are remembered (see [`find_on_path`]), so a thousand
+/// tasks running `true` search for it once, and the child never searches.
+fn resolve(spec: &Spec) -> Option<std::borrow::Cow<'_, std::ffi::OsStr>> {
+    if spec.program.contains('/') {
+        return Some(std::borrow::Cow::Borrowed(std::ffi::OsStr::new(&spec.program)));
     }
-    let cache = FOUND.get_or_init(Mutex::default);
-    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&spec.program).cloned()) {
-        return std::borrow::Cow::Owned(found);
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = find_on_path(&spec.program, &path).and_then(|p| p.into_os_string().into_string().ok());
-    match found {
-        Some(found) => {
-            if let Ok(mut c) = cache.lock() {
-                c.insert(spec.program.clone(), found.clone());
-            }
-            std::borrow::Cow::Owned(found)
-        }
-        None => std::borrow::Cow::Borrowed(&spec.program),
-    }
+    let found = match spec.env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, path)) => find_on_path(&spec.program, std::ffi::OsStr::new(path)),
+        None => find_on_path(&spec.program, own_path()),
+    };
+    found.map(|p| std::borrow::Cow::Owned(p.into_os_string()))
+}
+
+/// The `PATH` of `ops`, read once (`ops` never changes its own environment).
+fn own_path() -> &'static std::ffi::OsStr {
+    static PATH: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| std::env::var_os("PATH").unwrap_or_default())
 }
 
 /// The first executable file named `program` in the directories of `path` (a
@@ -282,29 +276,37 @@ pub(crate) async fn run(
     sink: &LineSink,
     cancel: &CancellationToken,
 ) -> Result<Output, ProcessError> {
-    let mut command = tokio::process::Command::new(&*resolve(spec));
+    let mut env: Vec<(&str, &std::ffi::OsStr)> = Vec::with_capacity(spec.env.len() + 1);
     if let Some(exe) = own_executable() {
         // Like make's $(MAKE): a task can call the ops that runs it (`"$OPS" lint`).
-        command.env("OPS", exe);
+        env.push(("OPS", exe.as_os_str()));
     }
-    command
-        .args(&spec.args)
-        .current_dir(&spec.dir)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .kill_on_drop(true);
-    if spec.terminal {
-        command
-            .stdin(Stdio::inherit())
-            .stdout(Stdio::inherit())
-            .stderr(Stdio::inherit());
-    } else {
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-    }
-    let mut child = command.spawn().map_err(|source| {
+    env.extend(
+        spec.env
+            .iter()
+            .map(|(k, v)| (k.as_str(), std::ffi::OsStr::new(v))),
+    );
+    let Some(path) = resolve(spec) else {
+        return Err(if spec.dir.is_dir() {
+            ProcessError::NotFound {
+                program: spec.program.clone(),
+            }
+        } else {
+            ProcessError::NoDirectory {
+                program: spec.program.clone(),
+                dir: spec.dir.clone(),
+            }
+        });
+    };
+    let launch = spawn::Launch {
+        path: &path,
+        name: &spec.program,
+        args: &spec.args,
+        dir: &spec.dir,
+        env: &env,
+        piped: !spec.terminal,
+    };
+    let (mut child, pipes) = spawn::spawn(&launch).map_err(|source| {
         if source.kind() == std::io::ErrorKind::NotFound && !spec.dir.is_dir() {
             ProcessError::NoDirectory {
                 program: spec.program.clone(),
@@ -321,16 +323,11 @@ pub(crate) async fn run(
             }
         }
     })?;
-    let pid = child
-        .id()
-        .and_then(|id| i32::try_from(id).ok())
-        .map(Pid::from_raw);
-    let target = pid.map(|pid| {
-        if spec.terminal {
-            Target::Process(pid)
-        } else {
-            Target::Group(pid)
-        }
+    let pid = Pid::from_raw(child.id());
+    let target = Some(if spec.terminal {
+        Target::Process(pid)
+    } else {
+        Target::Group(pid)
     });
     // Should this future be dropped before the child is done with (the runner gave up
     // on the step), the whole group is killed, not only the direct child (a child on
@@ -341,48 +338,55 @@ pub(crate) async fn run(
     if let (Some(hook), Some(Target::Group(pgid))) = (&spec.on_spawn, target) {
         (hook.0)(pgid.as_raw());
     }
-    let stdout = child.stdout.take().map(|s| {
-        let sink: LineSink = if spec.echo_stdout {
-            Arc::clone(sink)
-        } else {
-            Arc::new(|_, _| {})
-        };
-        tokio::spawn(read_lines(
-            s,
-            Stream::Stdout,
-            sink,
-            spec.capture,
-            spec.secrets.clone(),
-        ))
-    });
-    let stderr = child.stderr.take().map(|s| {
-        tokio::spawn(read_lines(
-            s,
-            Stream::Stderr,
-            Arc::clone(sink),
-            TAIL,
-            spec.secrets.clone(),
-        ))
-    });
+    let (stdout, stderr) = match pipes {
+        Some(spawn::Pipes { stdout, stderr }) => (Some(stdout), Some(stderr)),
+        None => (None, None),
+    };
+    // Both streams are read in this future, beside the wait: a task of their own
+    // each cost more than the reading of a quiet child.
+    let stdout_sink: LineSink = if spec.echo_stdout {
+        Arc::clone(sink)
+    } else {
+        Arc::new(|_, _| {})
+    };
+    let stdout = std::pin::pin!(read_stream(
+        stdout,
+        Stream::Stdout,
+        stdout_sink,
+        spec.capture,
+        spec.secrets.clone(),
+    ));
+    let stderr = std::pin::pin!(read_stream(
+        stderr,
+        Stream::Stderr,
+        Arc::clone(sink),
+        TAIL,
+        spec.secrets.clone(),
+    ));
+    let mut readers = Readers {
+        stdout,
+        stderr,
+        stdout_kept: None,
+        stderr_kept: None,
+    };
 
-    let deadline = async {
-        match spec.timeout {
-            Some(t) => tokio::time::sleep(t).await,
-            None => std::future::pending().await,
-        }
-    };
-    let stopped = tokio::select! {
-        status = child.wait() => Ok(status),
-        () = deadline => Err(ProcessError::Timeout { after: spec.timeout.unwrap_or_default() }),
-        () = cancel.cancelled() => Err(ProcessError::Cancelled),
-    };
+    let stopped = readers
+        .alongside(async {
+            tokio::select! {
+                status = child.wait() => Ok(status),
+                () = deadline(spec.timeout) => Err(ProcessError::Timeout { after: spec.timeout.unwrap_or_default() }),
+                () = cancel.cancelled() => Err(ProcessError::Cancelled),
+            }
+        })
+        .await;
     let status = match stopped {
         Ok(status) => status.map_err(|source| ProcessError::Spawn {
             program: spec.program.clone(),
             source,
         })?,
         Err(reason) => {
-            terminate(&mut child, target).await;
+            // What the child prints while it stops still reaches the sink.
+            readers.alongside(terminate(&mut child, target)).await;
             guard.0 = None;
             return Err(reason);
         }
@@ -393,8 +397,7 @@ pub(crate) async fn run(
         // have seen it yet: the run is interrupted, the child did not fail.
         return Err(ProcessError::Cancelled);
     }
-    let (stdout_tail, stdout_cut) = drain(stdout).await;
-    let (stderr_tail, _) = drain(stderr).await;
+    let ((stdout_tail, stdout_cut), (stderr_tail, _)) = readers.finish().await;
     Ok(Output {
         code: status.code(),
         signal: status.signal(),
@@ -404,18 +407,70 @@ pub(crate) async fn run(
     })
 }
 
+/// Ready when `timeout` has passed; never without one.
+async fn deadline(timeout: Option<Duration>) {
+    match timeout {
+        Some(t) => tokio::time::sleep(t).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// What a reader kept of its stream, and whether it had to drop the beginning.
-async fn drain(reader: Option<tokio::task::JoinHandle<(String, bool)>>) -> (String, bool) {
-    let Some(mut handle) = reader else {
-        return (String::new(), false);
-    };
-    match tokio::time::timeout(DRAIN_GRACE, &mut handle).await {
-        Ok(Ok(kept)) => kept,
-        Ok(Err(_)) => (String::new(), false),
-        Err(_) => {
-            handle.abort();
-            (String::new(), false)
+type Kept = (String, bool);
+
+/// The readers of a child's two streams, polled beside whatever the run waits for.
+struct Readers<'a, O: Future<Output = Kept>, E: Future<Output = Kept>> {
+    stdout: std::pin::Pin<&'a mut O>,
+    stderr: std::pin::Pin<&'a mut E>,
+    stdout_kept: Option<Kept>,
+    stderr_kept: Option<Kept>,
+}
+
+impl<O: Future<Output = Kept>, E: Future<Output = Kept>> Readers<'_, O, E> {
+    /// Run `until` to its end, reading both streams meanwhile.
+    async fn alongside<T>(&mut self, until: impl Future<Output = T>) -> T {
+        let mut until = std::pin::pin!(until);
+        loop {
+            tokio::select! {
+                biased;
+                kept = &mut self.stdout, if self.stdout_kept.is_none() => self.stdout_kept = Some(kept),
+                kept = &mut self.stderr, if self.stderr_kept.is_none() => self.stderr_kept = Some(kept),
+                value = &mut until => return value,
+            }
         }
+    }
+
+    /// Both streams to their end, or what they kept after [`DRAIN_GRACE`] (a
+    /// background grandchild may hold a pipe open): a stream still open then counts
+    /// as empty.
+    async fn finish(mut self) -> (Kept, Kept) {
+        let mut grace = std::pin::pin!(tokio::time::sleep(DRAIN_GRACE));
+        while self.stdout_kept.is_none() || self.stderr_kept.is_none() {
+            tokio::select! {
+                biased;
+                kept = &mut self.stdout, if self.stdout_kept.is_none() => self.stdout_kept = Some(kept),
+                kept = &mut self.stderr, if self.stderr_kept.is_none() => self.stderr_kept = Some(kept),
+                () = &mut grace => break,
+            }
+        }
+        (
+            self.stdout_kept.unwrap_or_default(),
+            self.stderr_kept.unwrap_or_default(),
+        )
+    }
+}
+
+/// [`read_lines`] of a stream the child has (nothing kept for one it has not).
+async fn read_stream(
+    reader: Option<tokio::net::unix::pipe::Receiver>,
+    stream: Stream,
+    sink: LineSink,
+    keep: usize,
+    secrets: Option<Arc<Redactor>>,
+) -> Kept {
+    match reader {
+        Some(reader) => read_lines(reader, stream, sink, keep, secrets).await,
+        None => (String::new(), false),
     }
 }
 
@@ -505,7 +560,7 @@ pub(crate) fn stdout_of(program: &str, args: &[&str], dir: &Path) -> Result<Stri
     let output = std::process::Command::new(program)
         .args(args)
         .current_dir(dir)
-        .stdin(Stdio::null())
+        .stdin(std::process::Stdio::null())
         .output()
         .map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => ProcessError::NotFound {

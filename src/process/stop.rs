@@ -52,7 +52,7 @@ impl Drop for GroupGuard {
 
 /// SIGTERM, SIGKILL after a grace period, then (a group) SIGKILL to any stragglers
 /// of the group.
-pub(super) async fn terminate(child: &mut tokio::process::Child, target: Option<Target>) {
+pub(super) async fn terminate(child: &mut super::spawn::Child, target: Option<Target>) {
     let Some(target) = target else { return };
     target.signal(Signal::SIGTERM);
     if tokio::time::timeout(KILL_GRACE, child.wait()).await.is_err() {

@@ -123,3 +123,38 @@ fn a_missing_program_is_named() {
         ran.stdout
     );
 }
+
+#[test]
+fn a_program_without_a_slash_is_searched_on_the_tasks_path_and_never_in_its_directory() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let test = Test::new();
+    let root = test.root().to_owned();
+    let test = test
+        .tasks(&format!(
+            "[tasks.name]\nshell = \"echo lurker\"\n\n\
+             [tasks.here]\ndeps = [\"name\"]\nenv = {{ PATH = \"/usr/bin:/bin\" }}\ncmd = [\"{{{{ tasks.name.stdout }}}}\"]\n\n\
+             [tasks.on-path]\nenv = {{ PATH = \"{}/bin:/usr/bin:/bin\" }}\ncmd = [\"lurker\", \"on-path\"]\n",
+            root.display()
+        ))
+        .file("lurker", "#!/bin/sh\ntouch ran-from-directory\n")
+        .file("bin/lurker", "#!/bin/sh\ntouch \"ran-$1\"\n");
+    for script in ["lurker", "bin/lurker"] {
+        std::fs::set_permissions(root.join(script), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let ran = test.run_with(&["run", "here"]);
+    ran.assert_code(1);
+    assert!(
+        ran.stdout.contains("`lurker` not found on PATH"),
+        "{}",
+        ran.stdout
+    );
+    assert!(
+        !root.join("ran-from-directory").exists(),
+        "the task's directory is not searched"
+    );
+    test.run_with(&["run", "on-path"]).assert_code(0);
+    assert!(
+        root.join("ran-on-path").exists(),
+        "the task's own PATH is searched"
+    );
+}
