@@ -218,7 +218,7 @@ fn resolve(spec: &Spec) -> Option<std::borrow::Cow<'_, std::ffi::OsStr>> {
 }
 
 /// The `PATH` of `ops`, read once (`ops` never changes its own environment).
-fn own_path() -> &'static std::ffi::OsStr {
+pub(crate) fn own_path() -> &'static std::ffi::OsStr {
     static PATH: std::sync::OnceLock<std::ffi::OsString> = std::sync::OnceLock::new();
     PATH.get_or_init(|| std::env::var_os("PATH").unwrap_or_default())
 }
@@ -231,18 +231,20 @@ fn own_path() -> &'static std::ffi::OsStr {
 pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    type Found = HashMap<(String, std::ffi::OsString), PathBuf>;
+    // By `PATH`, then by program: looked up without making a key.
+    type Found = HashMap<std::ffi::OsString, HashMap<String, PathBuf>>;
     static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
     let cache = FOUND.get_or_init(Mutex::default);
-    let key = (program.to_owned(), path.to_owned());
-    if let Some(found) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+    if let Some(found) = cache.lock().ok().and_then(|c| c.get(path)?.get(program).cloned()) {
         return Some(found);
     }
     let found = std::env::split_paths(path)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))?;
     if let Ok(mut c) = cache.lock() {
-        c.insert(key, found.clone());
+        c.entry(path.to_owned())
+            .or_default()
+            .insert(program.to_owned(), found.clone());
     }
     Some(found)
 }

@@ -32,11 +32,10 @@ pub(super) fn program_available(task: &Subject<'_>, name: &str, key: &str) -> Op
         }));
     }
     let own_path = task.own_var("PATH");
-    let path = own_path
-        .clone()
-        .or_else(|| std::env::var("PATH").ok())
-        .unwrap_or_default();
-    let found = process::find_on_path(name, path.as_ref());
+    let found = match &own_path {
+        Some(path) => process::find_on_path(name, path.as_ref()),
+        None => process::find_on_path(name, process::own_path()),
+    };
     if found.is_none() && task.task.nix_tools.is_some() {
         return None;
     }
