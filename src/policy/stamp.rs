@@ -14,12 +14,16 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stamp {
-    /// Modification time, nanoseconds since the epoch.
-    mtime: i128,
-    /// Change time (of the inode: a rename, a chmod), nanoseconds since the epoch.
-    ctime: i128,
+    /// Modification time: seconds since the epoch, and nanoseconds (apart, so that
+    /// a stamp is 48 bytes rather than the 64 of two `i128`s: the lint index holds one
+    /// for every directory and every file a lint reads).
+    mtime: i64,
+    /// Change time (of the inode: a rename, a chmod), as `mtime`.
+    ctime: i64,
     size: u64,
     ino: u64,
+    mtime_nsec: u32,
+    ctime_nsec: u32,
     mode: u32,
     /// Only the kind of file is kept (see [`Stamp::kind_of`]).
     kind_only: bool,
@@ -29,15 +33,18 @@ pub(crate) struct Stamp {
 /// file systems keep times at the tick of the kernel's coarse clock, or coarser.
 const RACY: Duration = Duration::from_secs(2);
 
-fn nanos(secs: i64, nsec: i64) -> i128 {
-    i128::from(secs) * 1_000_000_000 + i128::from(nsec)
+/// The nanoseconds of a time as `stat` gives them (always below a second).
+fn nsec(nsec: i64) -> u32 {
+    u32::try_from(nsec).unwrap_or_default()
 }
 
 impl Stamp {
     pub(crate) fn of(meta: &Metadata) -> Self {
         Self {
-            mtime: nanos(meta.mtime(), meta.mtime_nsec()),
-            ctime: nanos(meta.ctime(), meta.ctime_nsec()),
+            mtime: meta.mtime(),
+            ctime: meta.ctime(),
+            mtime_nsec: nsec(meta.mtime_nsec()),
+            ctime_nsec: nsec(meta.ctime_nsec()),
             size: meta.size(),
             ino: meta.ino(),
             mode: meta.mode(),
@@ -61,8 +68,10 @@ impl Stamp {
         };
         let st = nix::sys::stat::fstatat(dir, path, nix::fcntl::AtFlags::empty()).ok()?;
         Some(Self {
-            mtime: nanos(st.st_mtime, st.st_mtime_nsec),
-            ctime: nanos(st.st_ctime, st.st_ctime_nsec),
+            mtime: st.st_mtime,
+            ctime: st.st_ctime,
+            mtime_nsec: nsec(st.st_mtime_nsec),
+            ctime_nsec: nsec(st.st_ctime_nsec),
             size: u64::try_from(st.st_size).unwrap_or_default(),
             ino: st.st_ino,
             mode: st.st_mode,
@@ -78,6 +87,8 @@ impl Stamp {
         Some(Self {
             mtime: 0,
             ctime: 0,
+            mtime_nsec: 0,
+            ctime_nsec: 0,
             size: 0,
             ino: 0,
             mode: meta.mode() & libc_file_type_mask(),
@@ -112,8 +123,11 @@ impl Stamp {
         else {
             return false;
         };
-        let limit = i128::try_from(since.as_nanos()).unwrap_or(i128::MAX);
-        self.mtime < limit
+        let limit = (
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX),
+            since.subsec_nanos(),
+        );
+        (self.mtime, self.mtime_nsec) < limit
     }
 }
 
