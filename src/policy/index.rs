@@ -16,7 +16,6 @@
 //! is ignored (it is postcard, a compact binary encoding), a failure to write it is not an error, and `ops lint --no-cache`
 //! neither reads nor writes it.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -32,7 +31,7 @@ const FILE: &str = ".ops/lint-index";
 
 /// Changed whenever the meaning of a field changes: an index of another version is
 /// ignored.
-const VERSION: u32 = 3;
+const VERSION: u32 = 4;
 
 /// A kustomization, as it was when it was read.
 #[derive(Clone, Serialize, Deserialize)]
@@ -41,6 +40,7 @@ pub(crate) struct Listing {
     pub(crate) stamp: Stamp,
     /// The local paths it lists, relative to the root (`None`: the file was not a
     /// kustomization that parses).
+    #[serde(with = "super::front_coded::option")]
     pub(crate) paths: Option<Vec<PathBuf>>,
 }
 
@@ -59,15 +59,14 @@ pub(crate) struct Index {
     dirs: Vec<(PathBuf, Stamp)>,
     /// The YAML files found, in the order of their bytes (the order a lint keeps its
     /// files in, so that it need not sort them again).
+    #[serde(with = "super::front_coded")]
     files: Vec<PathBuf>,
+    /// In the order of the bytes of their paths (as the files they are among), so
+    /// that one is found by a binary search.
     kustomizations: Vec<Listing>,
     /// The root, open: stamps are taken relative to it.
     #[serde(skip)]
     dir: Option<File>,
-    #[serde(skip)]
-    /// Where each kustomization is in `kustomizations`, by the bytes of its path
-    /// (hashing a `Path` parses its components).
-    by_file: HashMap<std::ffi::OsString, usize, foldhash::fast::RandomState>,
 }
 
 /// Whether a file still has the stamp it had (and it was settled then).
@@ -95,12 +94,10 @@ impl Index {
         if index.version != VERSION || root.canonicalize().ok()? != index.root {
             return None;
         }
-        index.by_file = index
-            .kustomizations
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.file.clone().into_os_string(), i))
-            .collect();
+        let order = |a: &Listing, b: &Listing| a.file.as_os_str().cmp(b.file.as_os_str());
+        if !index.kustomizations.is_sorted_by(|a, b| order(a, b).is_le()) {
+            index.kustomizations.sort_by(order);
+        }
         index.dir = File::open(root).ok();
         Some(index)
     }
@@ -130,9 +127,16 @@ impl Index {
         })
     }
 
+    /// Where the kustomization `file` is in `kustomizations`.
+    fn position(&self, file: &Path) -> Option<usize> {
+        self.kustomizations
+            .binary_search_by(|k| k.file.as_os_str().cmp(file.as_os_str()))
+            .ok()
+    }
+
     /// Whether the kustomization `file` is as it was when the index was written.
     pub(crate) fn is_current(&self, root: &Path, file: &Path) -> bool {
-        self.by_file.get(file.as_os_str()).is_some_and(|&i| {
+        self.position(file).is_some_and(|i| {
             let listing = &self.kustomizations[i];
             unchanged_in(root, self.dir.as_ref(), file, listing.stamp, self.taken)
         })
@@ -141,13 +145,13 @@ impl Index {
     /// What the kustomization `file` lists, moved out of the index (`None` also when
     /// it does not parse as a kustomization).
     pub(crate) fn take_paths(&mut self, file: &Path) -> Option<Vec<PathBuf>> {
-        let &i = self.by_file.get(file.as_os_str())?;
+        let i = self.position(file)?;
         self.kustomizations[i].paths.take()
     }
 
     /// The stamp a kustomization had when the index was written.
     pub(crate) fn stamp_of(&self, file: &Path) -> Option<Stamp> {
-        Some(self.kustomizations[*self.by_file.get(file.as_os_str())?].stamp)
+        Some(self.kustomizations[self.position(file)?].stamp)
     }
 
     /// Write the index of a walk of `root` that began at `taken`, with the
@@ -190,7 +194,6 @@ impl Index {
             files,
             kustomizations,
             dir: None,
-            by_file: HashMap::default(),
         };
         let _ = index.write(root);
     }

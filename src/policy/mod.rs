@@ -10,6 +10,7 @@ pub(crate) mod config;
 mod custom;
 mod field_path;
 pub(crate) mod finding;
+mod front_coded;
 pub mod image_ref;
 mod index;
 pub mod kustomize;
@@ -126,7 +127,14 @@ fn is_under(path: &Path, dir: &Path) -> bool {
         path.as_os_str().as_encoded_bytes(),
         dir.as_os_str().as_encoded_bytes(),
     );
-    dir.is_empty() || (path.starts_with(dir) && (path.len() == dir.len() || path[dir.len()] == b'/'))
+    // The byte after `dir` first: it rules out nearly every file of the tree
+    // without comparing (a call of `memcmp` each).
+    dir.is_empty()
+        || match path.len().cmp(&dir.len()) {
+            std::cmp::Ordering::Equal => path == dir,
+            std::cmp::Ordering::Greater => path[dir.len()] == b'/' && path.starts_with(dir),
+            std::cmp::Ordering::Less => false,
+        }
 }
 
 /// Lint `paths` (files or directories relative to `root`; everything when `None`).
@@ -262,5 +270,25 @@ pub(crate) fn lint(
             .iter()
             .map(|c| (c.id.clone(), c.message.clone()))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under;
+    use std::path::Path;
+
+    #[test]
+    fn a_path_is_under_itself_its_directories_and_the_root_only() {
+        let under = |path: &str, dir: &str| is_under(Path::new(path), Path::new(dir));
+        assert!(under("apps/web/a.yaml", "apps/web/a.yaml"));
+        assert!(under("apps/web/a.yaml", "apps/web"));
+        assert!(under("apps/web/a.yaml", "apps"));
+        assert!(under("apps/web/a.yaml", ""));
+        assert!(!under("apps/web/a.yaml", "apps/we"));
+        assert!(!under("apps/web-2/a.yaml", "apps/web"));
+        assert!(!under("apps/web", "apps/web/a.yaml"));
+        assert!(!under("apps/wex/a.yaml", "apps/web"));
+        assert!(!under("other/a.yaml", "apps/web/a.yaml"));
     }
 }

@@ -22,9 +22,12 @@ pub struct ManifestFile {
     /// Relative to the root, with `/` separators.
     pub path: PathBuf,
     pub source: SourceFile,
-    pub docs: Result<Vec<Node>, SyntaxError>,
+    /// (The error boxed: a partial lint holds an entry for every file of the tree.)
+    pub docs: Result<Vec<Node>, Box<SyntaxError>>,
     /// Why the file was not read, when it was not (it then has no documents).
-    pub(crate) unchecked: Option<Unchecked>,
+    /// Boxed, like the stamp: a partial lint holds an entry for every file of the
+    /// tree, and these are rare or only of the files read.
+    pub(crate) unchecked: Option<Box<Unchecked>>,
     /// The Helm chart (a directory with `Chart.yaml`) or Ansible role (`roles/NAME`)
     /// whose template this file is: Go or Jinja templates, not YAML until rendered,
     /// so it has no documents (the chart itself is `no-helm`'s finding).
@@ -39,7 +42,7 @@ pub struct ManifestFile {
     /// The byte ranges of its Secret values, found when it was parsed.
     pub(crate) secrets: Vec<std::ops::Range<usize>>,
     /// What `stat` said of it when it was read (for the lint index).
-    stamp: Option<Stamp>,
+    stamp: Option<Box<Stamp>>,
 }
 
 impl ManifestFile {
@@ -57,12 +60,12 @@ impl ManifestFile {
         let (text, docs, deferred) = match String::from_utf8(bytes) {
             Ok(text) if !needed_now && !text.contains("Application") => (text, Ok(Vec::new()), true),
             Ok(text) => {
-                let docs = yaml::load(&text);
+                let docs = yaml::load(&text).map_err(Box::new);
                 (text, docs, false)
             }
             Err(e) => {
                 let (text, docs) = yaml::load_bytes(e.into_bytes());
-                (text, docs, false)
+                (text, docs.map_err(Box::new), false)
             }
         };
         let mut file = Self {
@@ -74,7 +77,7 @@ impl ManifestFile {
             deferred,
             unread: false,
             secrets: Vec::new(),
-            stamp: Some(stamp),
+            stamp: Some(Box::new(stamp)),
         };
         if !deferred {
             file.secrets = super::mask::secret_ranges(&file);
@@ -91,13 +94,13 @@ impl ManifestFile {
         let mut file = Self {
             path: self.path.clone(),
             source: self.source.clone(),
-            docs: yaml::load(self.source.text()),
+            docs: yaml::load(self.source.text()).map_err(Box::new),
             unchecked: None,
             template_of: None,
             deferred: false,
             unread: false,
             secrets: Vec::new(),
-            stamp: self.stamp,
+            stamp: self.stamp.clone(),
         };
         file.secrets = super::mask::secret_ranges(&file);
         std::borrow::Cow::Owned(file)
@@ -138,7 +141,7 @@ impl ManifestFile {
             source: SourceFile::new(path.to_string_lossy().into_owned(), ""),
             path,
             docs: Ok(Vec::new()),
-            unchecked: Some(why),
+            unchecked: Some(Box::new(why)),
             template_of: None,
             deferred: false,
             unread: false,
@@ -413,7 +416,8 @@ impl Repo {
                 index.as_mut().and_then(|i| i.take_paths(&file.path))
             } else {
                 let k = kustomization(file);
-                changed |= index.as_ref().and_then(|i| i.stamp_of(&file.path)) != file.stamp;
+                changed |=
+                    index.as_ref().and_then(|i| i.stamp_of(&file.path)) != file.stamp.as_deref().copied();
                 k.map(|k| {
                     let paths = listed_paths(&k);
                     kustomizations.insert(dir.clone(), k);
@@ -437,7 +441,12 @@ impl Repo {
             }
         }
         if reading.cache && (walked_anew || changed) {
-            let stamp = |file: &ManifestFile| file.stamp.or_else(|| index.as_ref()?.stamp_of(&file.path));
+            let stamp = |file: &ManifestFile| {
+                file.stamp
+                    .as_deref()
+                    .copied()
+                    .or_else(|| index.as_ref()?.stamp_of(&file.path))
+            };
             let listings = files
                 .iter()
                 .filter(|f| f.is_kustomization())
