@@ -137,6 +137,33 @@ fn is_under(path: &Path, dir: &Path) -> bool {
         }
 }
 
+/// The paths a partial lint is about, asked of every file of the tree several
+/// times: the files among them are found by hashing, and only the others (its
+/// directories, and paths that are not there) are compared as prefixes.
+struct Given<'a> {
+    exact: HashSet<&'a [u8], foldhash::fast::RandomState>,
+    below: Vec<&'a Path>,
+}
+
+impl<'a> Given<'a> {
+    fn new(root: &Path, paths: &'a [PathBuf]) -> Self {
+        Self {
+            exact: paths.iter().map(|p| p.as_os_str().as_encoded_bytes()).collect(),
+            below: paths
+                .iter()
+                .filter(|p| !root.join(p).is_file())
+                .map(PathBuf::as_path)
+                .collect(),
+        }
+    }
+
+    /// Whether `path` is one of the paths or below one ([`is_under`]).
+    fn has(&self, path: &Path) -> bool {
+        self.exact.contains(path.as_os_str().as_encoded_bytes())
+            || self.below.iter().any(|dir| is_under(path, dir))
+    }
+}
+
 /// Lint `paths` (files or directories relative to `root`; everything when `None`).
 ///
 /// The whole repository is read and checked either way, so that a file linted alone
@@ -152,7 +179,8 @@ pub(crate) fn lint(
     cache: bool,
 ) -> Report {
     let started = Instant::now();
-    let wanted = |path: &Path| paths.is_none_or(|paths| paths.iter().any(|p| is_under(path, p)));
+    let given = paths.map(|paths| Given::new(root, paths));
+    let wanted = |path: &Path| given.as_ref().is_none_or(|given| given.has(path));
     // A partial lint reads the files it is about, the kustomizations (any of them may
     // build those files) and what a check asks for. It checks the files it is about,
     // the kustomizations that list a deleted file, and the files that a kustomization

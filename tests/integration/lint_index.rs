@@ -361,3 +361,48 @@ fn a_file_named_on_the_command_line_does_not_enter_the_index_walk() {
         "the ignored file stays out of a full lint: {after:?}"
     );
 }
+
+/// A partial lint given a directory and a file: what is in the directory or is the
+/// file, and nothing beside them (a sibling whose name starts with the directory's).
+#[test]
+fn a_partial_lint_of_a_directory_and_a_file_keeps_only_what_is_in_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let floating = |name: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: {name}\n          image: ghcr.io/example/{name}:latest\n"
+        )
+    };
+    for path in [
+        "apps/web/a.yaml",
+        "apps/web/sub/b.yaml",
+        "apps/web-2/c.yaml",
+        "other/d.yaml",
+        "other/e.yaml",
+    ] {
+        std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+        std::fs::write(root.join(path), floating("x")).unwrap();
+    }
+    let found = |args: &[&str]| {
+        let out = Command::new(ops_bin())
+            .current_dir(root)
+            .args(["lint", "--format", "json", "--rule", "pinned-image"])
+            .args(args)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut paths: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect();
+        paths.dedup();
+        paths
+    };
+    let expected = ["apps/web/a.yaml", "apps/web/sub/b.yaml", "other/d.yaml"];
+    // Twice: the first run writes the index, the second reads it.
+    assert_eq!(found(&["apps/web", "other/d.yaml"]), expected);
+    assert_eq!(found(&["other/d.yaml", "apps/web"]), expected);
+    assert_eq!(found(&["apps/web/", "./other/d.yaml"]), expected);
+}
