@@ -88,11 +88,11 @@ pub(super) fn acquire(root: &Path, holder: &Holder, wait: bool) -> Result<RunLoc
     let previous = read_holder(&mut locked).filter(|h| h.pid != 0);
     locked.set_len(0).map_err(io)?;
     locked.rewind().map_err(io)?;
+    // Not synced to disk: the record names a holder for the runs that find the lock
+    // taken, and a machine that lost power holds no lock when it starts again (the
+    // sync was 0.4 ms of the 4.9 ms a one-task run takes).
     let json = serde_json::to_vec(holder).unwrap_or_default();
-    locked
-        .write_all(&json)
-        .and_then(|()| locked.sync_data())
-        .map_err(io)?;
+    locked.write_all(&json).map_err(io)?;
     Ok(RunLock {
         _root: root_lock,
         file: locked,
