@@ -191,15 +191,7 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
     if code != 0 {
         return Err(io::Error::from_raw_os_error(code));
     }
-    // The write ends are the child's now; the parent must not hold them open, or
-    // the pipes never reach their end.
-    let pipes = match pipes {
-        Some(((stdout, _), (stderr, _))) => Some(Pipes {
-            stdout: pipe::Receiver::from_owned_fd_unchecked(stdout)?,
-            stderr: pipe::Receiver::from_owned_fd_unchecked(stderr)?,
-        }),
-        None => None,
-    };
+    // From here on, an error drops the child: it is killed and reaped.
     let mut child = Child {
         pid,
         pidfd: None,
@@ -209,6 +201,15 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
         // SAFETY: an `OwnedFd` is open and stays the same descriptor while owned.
         Ok(fd) => Some(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?),
         Err(_) => None,
+    };
+    // The write ends are the child's now; the parent must not hold them open, or
+    // the pipes never reach their end.
+    let pipes = match pipes {
+        Some(((stdout, _), (stderr, _))) => Some(Pipes {
+            stdout: pipe::Receiver::from_owned_fd_unchecked(stdout)?,
+            stderr: pipe::Receiver::from_owned_fd_unchecked(stderr)?,
+        }),
+        None => None,
     };
     Ok((child, pipes))
 }
