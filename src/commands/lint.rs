@@ -94,18 +94,17 @@ fn readable(path: &Path, absolute: &Path) -> Result<(), LintError> {
     Ok(())
 }
 
-/// A command-line path, relative to the root.
-fn relative(root: &Path, path: &Path) -> Result<PathBuf, LintError> {
+/// A command-line path, relative to the root (`canonical`: the root, canonicalised).
+fn relative(canonical: &Path, path: &Path) -> Result<PathBuf, LintError> {
     let absolute = std::env::current_dir().unwrap_or_default().join(path);
     readable(path, &absolute)?;
     let absolute = absolute.canonicalize().unwrap_or(absolute);
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     absolute
-        .strip_prefix(&root)
+        .strip_prefix(canonical)
         .map(Path::to_path_buf)
         .map_err(|_| LintError::Outside {
             path: path.display().to_string(),
-            root: root.display().to_string(),
+            root: canonical.display().to_string(),
         })
 }
 
@@ -118,10 +117,11 @@ pub(super) fn lint(root: Option<&Path>, args: &LintArgs) -> Result<ExitStatus, L
     if !args.rules.is_empty() {
         config.only(&args.rules);
     }
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.clone());
     let paths = args
         .paths
         .iter()
-        .map(|p| relative(&root, p))
+        .map(|p| relative(&canonical, p))
         .collect::<Result<Vec<_>, _>>()?;
     let mut deleted = Vec::new();
     if args.hook {

@@ -11,6 +11,7 @@ mod custom;
 mod field_path;
 pub(crate) mod finding;
 mod front_coded;
+mod given;
 pub mod image_ref;
 mod index;
 pub mod kustomize;
@@ -35,6 +36,7 @@ use rayon::prelude::*;
 use config::Config;
 pub(crate) use config::DEFAULT_POLICY;
 use finding::{Finding, Severity};
+use given::Given;
 use repo::{ManifestFile, Repo};
 use rule::{Context, Findings};
 
@@ -118,52 +120,6 @@ fn settle(config: &Config, findings: &mut Vec<Finding>) {
 /// The byte ranges of the Secret values of the file at an index of `Repo::files`.
 type Secrets = (usize, Vec<std::ops::Range<usize>>);
 
-/// Whether `path` is `dir` or below it. Both are relative to the root and normal
-/// (no `.`, `..` or doubled `/`: canonicalised, or joined from a listing), so bytes
-/// compare as components would, at a fraction of the cost (a partial lint asks it of
-/// every file of the tree several times).
-fn is_under(path: &Path, dir: &Path) -> bool {
-    let (path, dir) = (
-        path.as_os_str().as_encoded_bytes(),
-        dir.as_os_str().as_encoded_bytes(),
-    );
-    // The byte after `dir` first: it rules out nearly every file of the tree
-    // without comparing (a call of `memcmp` each).
-    dir.is_empty()
-        || match path.len().cmp(&dir.len()) {
-            std::cmp::Ordering::Equal => path == dir,
-            std::cmp::Ordering::Greater => path[dir.len()] == b'/' && path.starts_with(dir),
-            std::cmp::Ordering::Less => false,
-        }
-}
-
-/// The paths a partial lint is about, asked of every file of the tree several
-/// times: the files among them are found by hashing, and only the others (its
-/// directories, and paths that are not there) are compared as prefixes.
-struct Given<'a> {
-    exact: HashSet<&'a [u8], foldhash::fast::RandomState>,
-    below: Vec<&'a Path>,
-}
-
-impl<'a> Given<'a> {
-    fn new(root: &Path, paths: &'a [PathBuf]) -> Self {
-        Self {
-            exact: paths.iter().map(|p| p.as_os_str().as_encoded_bytes()).collect(),
-            below: paths
-                .iter()
-                .filter(|p| !root.join(p).is_file())
-                .map(PathBuf::as_path)
-                .collect(),
-        }
-    }
-
-    /// Whether `path` is one of the paths or below one ([`is_under`]).
-    fn has(&self, path: &Path) -> bool {
-        self.exact.contains(path.as_os_str().as_encoded_bytes())
-            || self.below.iter().any(|dir| is_under(path, dir))
-    }
-}
-
 /// Lint `paths` (files or directories relative to `root`; everything when `None`).
 ///
 /// The whole repository is read and checked either way, so that a file linted alone
@@ -187,31 +143,36 @@ pub(crate) fn lint(
     // it is about builds (their images are what its overrides make them). What those
     // checks find in a file it is about, or cause there, is its finding.
     let reading = repo::Reading {
-        read: paths.is_some().then_some(&wanted),
+        read: given.as_ref(),
         cache,
     };
     let mut repo = Repo::load(root, paths.unwrap_or_default(), reading);
+    // Which files of the tree are given, answered once for all of them.
+    let marks = given.as_ref().map(|g| g.marks(&repo.files, |f| f.path.as_path()));
+    let given_at = |i: usize| marks.as_ref().is_none_or(|m| m[i]);
     let listing_deleted: Vec<PathBuf> = deleted.iter().flat_map(|d| repo.listed_by(d)).collect();
     let built = repo.built_by(
         repo.kustomization_files()
             .filter(|(_, file)| paths.is_some() && wanted(file))
             .map(|(dir, _)| dir.to_path_buf()),
     );
-    let checks = |path: &Path| {
-        paths.is_none()
-            || wanted(path)
-            || listing_deleted.iter().any(|l| l == path)
-            || (!built.is_empty() && built.contains(path))
-    };
-    repo.parse_kustomizations_of(&checks);
+    let checked: Vec<bool> = repo
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| {
+            given_at(i)
+                || (!listing_deleted.is_empty() && listing_deleted.contains(&file.path))
+                || (!built.is_empty() && built.contains(&file.path))
+        })
+        .collect();
+    repo.parse_kustomizations_of(&checked);
     // Each file parsed (if it was not) as it is checked, its tree dropped after: the
     // memory held is the text of the repository, not its trees.
     // The largest files first, one at a time: a lock file or a bundle of CRDs of
     // half a megabyte takes longer than a hundred manifests, and found last (or two
     // of them in one thread's share) it would leave the other threads idle.
-    let mut order: Vec<usize> = (0..repo.files.len())
-        .filter(|&i| checks(&repo.files[i].path))
-        .collect();
+    let mut order: Vec<usize> = (0..repo.files.len()).filter(|&i| checked[i]).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(repo.files[i].source.text().len()));
     let (checked, secrets): (Vec<Vec<(usize, Finding)>>, Vec<Secrets>) = order
         .par_iter()
@@ -288,7 +249,8 @@ pub(crate) fn lint(
         files_scanned: repo
             .files
             .iter()
-            .filter(|f| f.unchecked.is_none() && (wanted(&f.path) || listing_deleted.contains(&f.path)))
+            .enumerate()
+            .filter(|(i, f)| f.unchecked.is_none() && (given_at(*i) || listing_deleted.contains(&f.path)))
             .count(),
         findings,
         duration: started.elapsed(),
@@ -298,25 +260,5 @@ pub(crate) fn lint(
             .iter()
             .map(|c| (c.id.clone(), c.message.clone()))
             .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_under;
-    use std::path::Path;
-
-    #[test]
-    fn a_path_is_under_itself_its_directories_and_the_root_only() {
-        let under = |path: &str, dir: &str| is_under(Path::new(path), Path::new(dir));
-        assert!(under("apps/web/a.yaml", "apps/web/a.yaml"));
-        assert!(under("apps/web/a.yaml", "apps/web"));
-        assert!(under("apps/web/a.yaml", "apps"));
-        assert!(under("apps/web/a.yaml", ""));
-        assert!(!under("apps/web/a.yaml", "apps/we"));
-        assert!(!under("apps/web-2/a.yaml", "apps/web"));
-        assert!(!under("apps/web", "apps/web/a.yaml"));
-        assert!(!under("apps/wex/a.yaml", "apps/web"));
-        assert!(!under("other/a.yaml", "apps/web/a.yaml"));
     }
 }

@@ -221,10 +221,12 @@ fn skipped(name: &str) -> bool {
 /// documents dropped: they are not YAML until Helm or Ansible renders them.
 fn mark_chart_templates(root: &Path, files: &mut [ManifestFile]) {
     let mut is_chart: HashMap<PathBuf, bool> = HashMap::new();
+    // A directory of the path named `templates` or `charts` (its components compared
+    // where they start, not a search for the names at every byte of every path).
     let below_one = |path: &Path| {
-        let bytes = path.as_os_str().as_encoded_bytes();
-        let has = |dir: &[u8]| bytes.windows(dir.len()).any(|w| w == dir);
-        has(b"templates/") || has(b"charts/")
+        let mut dirs = path.as_os_str().as_encoded_bytes().split(|&b| b == b'/');
+        dirs.next_back();
+        dirs.any(|d| d == b"templates" || d == b"charts")
     };
     for file in files.iter_mut().filter(|f| below_one(&f.path)) {
         let mut dir = file.path.parent();
@@ -279,7 +281,7 @@ fn unreadable(unlisted: &[(PathBuf, String)]) -> Vec<ManifestFile> {
 pub(crate) struct Reading<'a> {
     /// The files to read (a partial lint); all of them without it. Kustomizations
     /// are read too, unless the lint index has what they list.
-    pub(crate) read: Option<&'a (dyn Fn(&Path) -> bool + Sync)>,
+    pub(crate) read: Option<&'a super::given::Given<'a>>,
     /// Whether the lint index is read and written.
     pub(crate) cache: bool,
 }
@@ -377,10 +379,12 @@ impl Repo {
         added.extend(unlisted.iter().map(|f| f.path.clone()));
         // A kustomization is read unless the lint does not check it and the index
         // has what it lists as it is now.
+        let asked = reading.read.map(|given| given.marks(&wanted, PathBuf::as_path));
         let loaded: Vec<ManifestFile> = wanted
             .into_par_iter()
-            .map(|p| {
-                let asked = reading.read.is_none_or(|read| read(&p));
+            .enumerate()
+            .map(|(i, p)| {
+                let asked = asked.as_ref().is_none_or(|marks| marks[i]);
                 if is_kustomization(&p) && !asked {
                     if index.as_ref().is_some_and(|i| i.is_current(root, &p)) {
                         return ManifestFile::unread(p);
@@ -488,12 +492,12 @@ impl Repo {
         }
     }
 
-    /// Parse the kustomizations that build the files `checked` accepts, and those
-    /// next to them, if the index stood in for them: what the checks of those files
+    /// Parse the kustomizations that build the files marked in `checked` (by their
+    /// place in [`Self::files`]), and those next to them, if the index stood in for them: what the checks of those files
     /// read.
-    pub(crate) fn parse_kustomizations_of(&mut self, checked: &(dyn Fn(&Path) -> bool + Sync)) {
+    pub(crate) fn parse_kustomizations_of(&mut self, checked: &[bool]) {
         let mut dirs: Vec<PathBuf> = Vec::new();
-        for file in self.files.iter().filter(|f| checked(&f.path)) {
+        for (file, _) in self.files.iter().zip(checked).filter(|(_, checked)| **checked) {
             dirs.extend(file.path.parent().map(Path::to_path_buf));
             dirs.extend(
                 self.kustomization_dirs_of(&file.path)
