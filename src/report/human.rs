@@ -81,11 +81,17 @@ impl Human {
 
     fn prefixed(&self, task: &str, line: &str) -> String {
         let dim = Style::new().dim();
-        format!(
-            "{} {} {line}\n",
-            dim.apply_to(format!("{task:<w$}", w = self.opts.name_width)),
-            dim.apply_to("│")
-        )
+        // One text, the name padded as it is written (a styled value passes the
+        // width on to what it styles): two lines a task, a thousand tasks a run.
+        let mut text = String::with_capacity(self.opts.name_width + line.len() + 16);
+        let _ = writeln!(
+            text,
+            "{:<w$} {} {line}",
+            dim.apply_to(task),
+            dim.apply_to("│"),
+            w = self.opts.name_width
+        );
+        text
     }
 
     fn started(&mut self, task: &Name, attempt: u32, command: Option<&str>, terminal: bool) {
@@ -290,5 +296,36 @@ fn first_line(command: &str) -> String {
     match trimmed.split_once('\n') {
         Some((first, _)) => format!("{} …", first.trim_end()),
         None => trimmed.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Human, HumanOptions, OutputMode};
+
+    fn human(name_width: usize) -> Human {
+        Human::new(HumanOptions {
+            mode: OutputMode::Prefixed,
+            progress: false,
+            ci_groups: false,
+            name_width,
+            quiet: false,
+            verbose: false,
+        })
+    }
+
+    /// The name is padded to the column by characters, whether or not it is styled.
+    #[test]
+    fn a_prefixed_line_pads_the_name_to_its_column() {
+        console::set_colors_enabled(false);
+        assert_eq!(human(6).prefixed("ab", "▶ make"), "ab     │ ▶ make\n");
+        assert_eq!(human(3).prefixed("été", "x"), "été │ x\n");
+        assert_eq!(human(2).prefixed("longer", "x"), "longer │ x\n");
+        let styled = console::Style::new().dim().force_styling(true);
+        assert_eq!(
+            format!("{:<4}|", styled.apply_to("ab")),
+            format!("{}|", styled.apply_to("ab  ")),
+            "a styled value passes the width on to what it styles"
+        );
     }
 }
