@@ -60,7 +60,7 @@ ratio=$(python3 -c "print(f'{$lint_ms/$cat_ms:.2f}')")
 echo "10,000 manifests: cat ${cat_ms} ms, ops lint --format json ${lint_ms} ms = ${ratio}x cat (target <= 1.5x); peak $((peak / 1024)) MB (target <= 40 MB)"
 
 tree="$work/tree-10000"
-files=$(cd "$tree" && ls argocd/manifests/app1*/deployment-3.yaml | head -5 | tr '\n' ' ')
+files=$(cd "$tree" && ls argocd/manifests/app1*/deployment-3.yaml | awk "NR <= 5" | tr '\n' ' ')
 # With the lint index the full lints above wrote (.ops/lint-index), and without it.
 sleep 2 # stamps younger than 2 s are not trusted: let the tree's settle
 "$ops" --root "$tree" lint >/dev/null || true
