@@ -1,4 +1,5 @@
-//! Starting a child with `posix_spawn` and waiting for it through a pidfd: the only
+//! Starting a child (`clone` and `execve`, the way `posix_spawn` does it, but
+//! cheaper: see [`clone_and_exec`]) and waiting for it through a pidfd: the only
 //! code of `ops` that calls the C library directly.
 //!
 //! std's `Command` was the cost of a task that does nothing: once a variable is set
@@ -23,6 +24,7 @@ use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -124,10 +126,15 @@ fn orphans() -> std::sync::MutexGuard<'static, Vec<libc::pid_t>> {
 /// `waitpid(pid, WNOHANG)`: the status of a child that has exited, `None` for one
 /// still running.
 fn reap(pid: libc::pid_t) -> io::Result<Option<ExitStatus>> {
+    waitpid(pid, libc::WNOHANG)
+}
+
+/// `waitpid`, again when a signal interrupted it.
+fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> io::Result<Option<ExitStatus>> {
     let mut status = 0;
     loop {
         // SAFETY: `status` is a valid place for the status for the whole call.
-        let got = unsafe { libc::waitpid(pid, &raw mut status, libc::WNOHANG) };
+        let got = unsafe { libc::waitpid(pid, &raw mut status, flags) };
         match got {
             0 => return Ok(None),
             -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
@@ -161,43 +168,26 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
         None
     };
 
-    let mut actions = FileActions::new()?;
-    let mut attr = Attributes::new()?;
-    let mut flags = libc::POSIX_SPAWN_SETSIGMASK | libc::POSIX_SPAWN_SETSIGDEF;
-    if let Some(((_, out), (_, err))) = &pipes {
-        actions.dup2(dev_null()?, 0)?;
-        actions.dup2(out.as_raw_fd(), 1)?;
-        actions.dup2(err.as_raw_fd(), 2)?;
-        flags |= libc::POSIX_SPAWN_SETPGROUP;
-    }
-    actions.chdir(&dir)?;
-    attr.set(flags)?;
-
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid until the call returns: `path`, `argv` and
-    // `envp` (NUL-terminated arrays of C strings that `args`, `overrides` and the
-    // base environment own), the file actions and attributes (initialised, destroyed
-    // only when dropped after this).
-    let code = unsafe {
-        libc::posix_spawn(
-            &raw mut pid,
-            path.as_ptr(),
-            &raw const actions.0,
-            &raw const attr.0,
-            argv.as_ptr(),
-            envp.as_ptr(),
-        )
+    let stdio = match &pipes {
+        Some(((_, out), (_, err))) => Some([dev_null()?, out.as_raw_fd(), err.as_raw_fd()]),
+        None => None,
     };
-    if code != 0 {
-        return Err(io::Error::from_raw_os_error(code));
-    }
+    let (pid, pidfd) = clone_and_exec(&Plan {
+        path: path.as_ptr(),
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        dir: dir.as_ptr(),
+        stdio,
+        reset: reset_signals(),
+        error: AtomicI32::new(0),
+    })?;
     // From here on, an error drops the child: it is killed and reaped.
     let mut child = Child {
         pid,
         pidfd: None,
         reaped: false,
     };
-    child.pidfd = match pidfd_open(pid) {
+    child.pidfd = match pidfd.map_or_else(|| pidfd_open(pid), Ok) {
         // SAFETY: an `OwnedFd` is open and stays the same descriptor while owned.
         Ok(fd) => Some(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?),
         Err(_) => None,
@@ -297,87 +287,166 @@ fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `posix_spawn_file_actions_t`, destroyed when dropped.
-struct FileActions(libc::posix_spawn_file_actions_t);
-
-impl FileActions {
-    fn new() -> io::Result<Self> {
-        // SAFETY: a zeroed value is a valid place for `init` to initialise.
-        let mut actions = Self(unsafe { std::mem::zeroed() });
-        // SAFETY: `actions.0` is a valid place; on success it is initialised.
-        check(unsafe { libc::posix_spawn_file_actions_init(&raw mut actions.0) })?;
-        Ok(actions)
-    }
-
-    fn dup2(&mut self, fd: RawFd, to: RawFd) -> io::Result<()> {
-        // SAFETY: `self.0` is initialised; the call takes no other pointers.
-        check(unsafe { libc::posix_spawn_file_actions_adddup2(&raw mut self.0, fd, to) })
-    }
-
-    fn chdir(&mut self, dir: &CString) -> io::Result<()> {
-        // SAFETY: `self.0` is initialised; glibc copies `dir`.
-        check(unsafe { libc::posix_spawn_file_actions_addchdir_np(&raw mut self.0, dir.as_ptr()) })
-    }
+/// What the child does between `clone` and `execve`, all of it prepared by the
+/// parent: the child shares the parent's memory until `execve`, so it only makes
+/// system calls (no allocation, no lock, nothing that could unwind).
+struct Plan {
+    path: *const libc::c_char,
+    /// NUL-terminated arrays of C strings.
+    argv: *const *mut libc::c_char,
+    envp: *const *mut libc::c_char,
+    dir: *const libc::c_char,
+    /// Descriptors to put at 0, 1 and 2, with the child in a process group of its own.
+    stdio: Option<[RawFd; 3]>,
+    /// Signals set to their default before the mask is emptied ([`reset_signals`]).
+    reset: &'static [libc::c_int],
+    /// The `errno` of the step that failed, 0 while none has: written by the
+    /// child, read by the parent once `clone` has returned.
+    error: AtomicI32,
 }
 
-impl Drop for FileActions {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` was initialised by `new`, and is destroyed once.
-        unsafe { libc::posix_spawn_file_actions_destroy(&raw mut self.0) };
-    }
-}
+/// Size of the stack the child runs on until `execve` (it uses well under 4 KiB).
+const CHILD_STACK: usize = 64 * 1024;
 
-/// `posix_spawnattr_t` with an empty signal mask and SIGPIPE at its default,
-/// destroyed when dropped.
-struct Attributes(libc::posix_spawnattr_t);
+/// Whether `clone` takes `CLONE_PIDFD` (Linux 5.2); cleared at its first refusal.
+static CLONE_PIDFD: AtomicBool = AtomicBool::new(true);
 
-impl Attributes {
-    fn new() -> io::Result<Self> {
-        // SAFETY: a zeroed value is a valid place for `init` to initialise.
-        let mut attr = Self(unsafe { std::mem::zeroed() });
-        // SAFETY: `attr.0` is a valid place; on success it is initialised.
-        check(unsafe { libc::posix_spawnattr_init(&raw mut attr.0) })?;
-        // SAFETY: zeroed `sigset_t`s are valid places for `sigemptyset`.
-        let (mut empty, mut pipe): (libc::sigset_t, libc::sigset_t) = unsafe { std::mem::zeroed() };
-        // SAFETY: each call gets initialised values or valid places for them.
-        unsafe {
-            libc::sigemptyset(&raw mut empty);
-            libc::sigemptyset(&raw mut pipe);
-            libc::sigaddset(&raw mut pipe, libc::SIGPIPE);
-            check(libc::posix_spawnattr_setsigmask(
-                &raw mut attr.0,
-                &raw const empty,
-            ))?;
-            check(libc::posix_spawnattr_setsigdefault(
-                &raw mut attr.0,
-                &raw const pipe,
-            ))?;
-            check(libc::posix_spawnattr_setpgroup(&raw mut attr.0, 0))?;
+/// Start the child of `plan` and return its pid, and its pidfd where the kernel
+/// made one with it.
+///
+/// This is `vfork` as glibc's `posix_spawn` does it (`clone` with `CLONE_VM |
+/// CLONE_VFORK`: the parent thread waits until the child has called `execve` or
+/// exited), without its costs: the stack is taken from the heap rather than
+/// mapped and unmapped at each spawn, the pidfd comes with the `clone`, and the
+/// child resets the dispositions of the few signals that can have a handler in
+/// `ops` instead of asking after each of the 64 and setting it. On the
+/// thousand-task fan-out that is ~64 system calls fewer in the child and 8 fewer
+/// in the parent per task.
+fn clone_and_exec(plan: &Plan) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
+    let mut stack: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(CHILD_STACK);
+    // The stack grows down from its end, which must be 16-byte aligned.
+    let top = stack.as_mut_ptr().wrapping_add(CHILD_STACK);
+    let top = top.wrapping_sub(top as usize % 16).cast::<libc::c_void>();
+    let arg = std::ptr::from_ref(plan).cast_mut().cast::<libc::c_void>();
+    loop {
+        let with_pidfd = CLONE_PIDFD.load(Ordering::Relaxed);
+        let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+        if with_pidfd {
+            flags |= libc::CLONE_PIDFD;
         }
-        Ok(attr)
-    }
-
-    fn set(&mut self, flags: libc::c_int) -> io::Result<()> {
-        let flags = libc::c_short::try_from(flags).map_err(io::Error::other)?;
-        // SAFETY: `self.0` is initialised.
-        check(unsafe { libc::posix_spawnattr_setflags(&raw mut self.0, flags) })
+        let mut pidfd: libc::c_int = -1;
+        // SAFETY: every signal is blocked while the child shares this memory, so no
+        // handler of `ops` runs on its stack; the child (`child_main`) gets a stack
+        // of its own that outlives it (`clone` returns only once the child has
+        // called `execve` or exited) and a `Plan` that does too; `pidfd` is a
+        // valid place for the descriptor `CLONE_PIDFD` writes.
+        let pid = unsafe {
+            let (mut all, mut old): (libc::sigset_t, libc::sigset_t) = std::mem::zeroed();
+            libc::sigfillset(&raw mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut old);
+            let pid = libc::clone(child_main, top, flags, arg, &raw mut pidfd);
+            let error = io::Error::last_os_error();
+            libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
+            if pid < 0 { Err(error) } else { Ok(pid) }
+        };
+        let pid = match pid {
+            Err(e) if with_pidfd && e.raw_os_error() == Some(libc::EINVAL) => {
+                CLONE_PIDFD.store(false, Ordering::Relaxed);
+                continue;
+            }
+            other => other?,
+        };
+        // SAFETY: with `CLONE_PIDFD` the kernel wrote a new descriptor, owned by nothing.
+        let pidfd = (with_pidfd && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
+        return match plan.error.load(Ordering::Acquire) {
+            0 => Ok((pid, pidfd)),
+            errno => {
+                // The child exited without `execve`: reap it before reporting why.
+                let _ = waitpid(pid, 0);
+                Err(io::Error::from_raw_os_error(errno))
+            }
+        };
     }
 }
 
-impl Drop for Attributes {
-    fn drop(&mut self) {
-        // SAFETY: `self.0` was initialised by `new`, and is destroyed once.
-        unsafe { libc::posix_spawnattr_destroy(&raw mut self.0) };
+/// The child, from `clone` to `execve`: signal dispositions, process group and
+/// standard descriptors, working directory, an empty signal mask, the program.
+/// A failing step leaves its `errno` in the plan and exits with 127.
+extern "C" fn child_main(plan: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `plan` is the `Plan` that `clone_and_exec` passed, alive until this
+    // process has called `execve` or exited; every call below is a system call
+    // on values the plan owns or on local places.
+    unsafe {
+        let plan = &*plan.cast::<Plan>();
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        for &signal in plan.reset {
+            libc::sigaction(signal, &raw const default, std::ptr::null_mut());
+        }
+        let mut ok = true;
+        if let Some(stdio) = plan.stdio {
+            ok = libc::setpgid(0, 0) == 0;
+            for (to, fd) in (0..).zip(stdio) {
+                // A descriptor already in place keeps its close-on-exec flag under
+                // `dup2`: cleared by hand.
+                ok = ok
+                    && if fd == to {
+                        libc::fcntl(fd, libc::F_SETFD, 0) == 0
+                    } else {
+                        libc::dup2(fd, to) == to
+                    };
+            }
+        }
+        if ok && libc::chdir(plan.dir) == 0 {
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&raw mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &raw const empty, std::ptr::null_mut());
+            libc::execve(plan.path, plan.argv.cast(), plan.envp.cast());
+        }
+        plan.error.store(*libc::__errno_location(), Ordering::Release);
+        libc::_exit(127)
     }
 }
 
-/// The `posix_spawn*` functions return an error number rather than setting `errno`.
-fn check(code: libc::c_int) -> io::Result<()> {
-    if code == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(code))
-    }
+/// The signals a child sets to their default before `execve`: those with a
+/// handler in `ops` (Rust's for SIGSEGV and SIGBUS, tokio's for the signals a run
+/// listens to) and SIGPIPE, which Rust ignores. `execve` would reset a handled
+/// signal by itself; the child does it first because until then it runs on the
+/// parent's memory, where a handler must not run. Read at the first spawn, with
+/// the signals `ops` may listen to later; a signal ignored by whoever started
+/// `ops` (`nohup`, `trap '' QUIT`) is left out, so it stays ignored in its
+/// children, as with std's `Command` and make.
+fn reset_signals() -> &'static [libc::c_int] {
+    static RESET: OnceLock<Vec<libc::c_int>> = OnceLock::new();
+    RESET.get_or_init(|| {
+        const LATER: [libc::c_int; 8] = [
+            libc::SIGINT,
+            libc::SIGTERM,
+            libc::SIGHUP,
+            libc::SIGCHLD,
+            libc::SIGXFSZ,
+            libc::SIGWINCH,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+        ];
+        (1..=libc::SIGRTMAX())
+            .filter(|&signal| {
+                // SAFETY: with a null new action, `sigaction` only reads the current
+                // one into a valid place.
+                let current = unsafe {
+                    let mut current: libc::sigaction = std::mem::zeroed();
+                    (libc::sigaction(signal, std::ptr::null(), &raw mut current) == 0)
+                        .then_some(current.sa_sigaction)
+                };
+                match current {
+                    None => false,
+                    Some(libc::SIG_IGN) => signal == libc::SIGPIPE,
+                    Some(libc::SIG_DFL) => LATER.contains(&signal),
+                    Some(_) => true,
+                }
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -485,6 +554,53 @@ mod tests {
             spawn(&launch(&nul, &[], &dir)).err().unwrap().kind(),
             io::ErrorKind::InvalidInput
         );
+    }
+
+    #[tokio::test]
+    async fn a_program_that_cannot_be_executed_is_an_error_with_its_reason_and_no_child_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("not-executable");
+        std::fs::write(&plain, "#!/bin/sh\ntrue\n").unwrap();
+        let args = [];
+        let mut denied = launch(&args, &[], dir.path());
+        denied.path = plain.as_os_str();
+        assert_eq!(
+            spawn(&denied).err().unwrap().kind(),
+            io::ErrorKind::PermissionDenied
+        );
+        let mut noexec = launch(&args, &[], dir.path());
+        let no_shebang = dir.path().join("no-shebang");
+        std::fs::write(&no_shebang, "true\n").unwrap();
+        std::fs::set_permissions(&no_shebang, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        noexec.path = no_shebang.as_os_str();
+        assert_eq!(spawn(&noexec).err().unwrap().raw_os_error(), Some(libc::ENOEXEC));
+        // The children that failed before `execve` (they still bear the name of
+        // this process) were reaped.
+        assert_eq!(
+            unexecuted_zombies(),
+            0,
+            "a child that failed to start was left a zombie"
+        );
+    }
+
+    /// Zombie children of this process that never called `execve`.
+    fn unexecuted_zombies() -> usize {
+        let stat = |path: std::path::PathBuf| std::fs::read_to_string(path.join("stat")).ok();
+        // pid (comm) state ppid …
+        let fields = |stat: &str| {
+            let (head, rest) = stat.rsplit_once(')')?;
+            let comm = head.split_once('(')?.1.to_owned();
+            let mut rest = rest.split_whitespace();
+            Some((comm, rest.next()?.to_owned(), rest.next()?.to_owned()))
+        };
+        let me = std::process::id().to_string();
+        // A child bears the name of the thread that started it.
+        let (own, _, _) = fields(&stat("/proc/thread-self".into()).unwrap()).unwrap();
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| fields(&stat(e.ok()?.path())?))
+            .filter(|(comm, state, ppid)| *comm == own && state == "Z" && *ppid == me)
+            .count()
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::common::{Test, alive, wait_for};
+use crate::common::{Test, alive, ops_bin, wait_for};
 
 /// `ignoring`: the task's shell and its children ignore SIGTERM (`trap "" TERM`, which
 /// they inherit), so only the escalation to SIGKILL stops them.
@@ -61,4 +61,34 @@ fn sighup_stops_the_task_and_its_grandchildren() {
 #[test]
 fn a_task_that_ignores_sigterm_is_killed_with_its_group() {
     interrupt_leaves_nothing_behind(Signal::SIGINT, true);
+}
+
+/// A signal ignored by whoever started `ops` (`nohup`, `trap ''`) stays ignored in its
+/// tasks; SIGPIPE (which Rust ignores in `ops`) and the signals `ops` handles are at
+/// their default there.
+#[test]
+fn a_signal_ignored_by_the_caller_stays_ignored_in_the_task() {
+    let test = Test::new().tasks(
+        r#"
+[tasks.show]
+shell = "grep '^SigIgn:' /proc/self/status > ignored"
+"#,
+    );
+    let status = std::process::Command::new("sh")
+        .args(["-c", "trap '' USR1; exec \"$@\"", "sh", ops_bin()])
+        .args(["run", "show"])
+        .current_dir(test.root())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let line = std::fs::read_to_string(test.root().join("ignored")).unwrap();
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16).unwrap();
+    // Bit n - 1 is signal n.
+    let ignored = |signal: Signal| mask & (1 << (signal as i32 - 1)) != 0;
+    assert!(ignored(Signal::SIGUSR1), "{line}");
+    assert!(!ignored(Signal::SIGPIPE), "{line}");
+    assert!(!ignored(Signal::SIGINT), "{line}");
+    assert!(!ignored(Signal::SIGTERM), "{line}");
 }
