@@ -34,6 +34,10 @@ pub(crate) const TAIL: usize = 64 * 1024;
 /// How long to keep reading after the child exited (a background grandchild may hold the pipe).
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
 
+/// How long a child's streams may stay open before it is watched through a pidfd
+/// rather than reaped when they end ([`Readers::exited`]).
+const WATCH_AFTER: Duration = Duration::from_millis(20);
+
 /// Which output stream a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -372,15 +376,11 @@ pub(crate) async fn run(
         stderr_kept: None,
     };
 
-    let stopped = readers
-        .alongside(async {
-            tokio::select! {
-                status = child.wait() => Ok(status),
-                () = deadline(spec.timeout) => Err(ProcessError::Timeout { after: spec.timeout.unwrap_or_default() }),
-                () = cancel.cancelled() => Err(ProcessError::Cancelled),
-            }
-        })
-        .await;
+    let stopped = tokio::select! {
+        status = readers.exited(&mut child) => Ok(status),
+        () = deadline(spec.timeout) => Err(ProcessError::Timeout { after: spec.timeout.unwrap_or_default() }),
+        () = cancel.cancelled() => Err(ProcessError::Cancelled),
+    };
     let status = match stopped {
         Ok(status) => status.map_err(|source| ProcessError::Spawn {
             program: spec.program.clone(),
@@ -440,6 +440,31 @@ impl<O: Future<Output = Kept>, E: Future<Output = Kept>> Readers<'_, O, E> {
                 value = &mut until => return value,
             }
         }
+    }
+
+    /// Read both streams until the child has exited, and reap it. A child whose
+    /// streams have both ended has nearly always exited too, and is reaped then
+    /// without a pidfd (none made, registered and closed for it: four system
+    /// calls fewer per task). One whose streams stay open, because it runs on or
+    /// a background grandchild holds them, is watched through its pidfd after
+    /// [`WATCH_AFTER`].
+    async fn exited(&mut self, child: &mut spawn::Child) -> std::io::Result<std::process::ExitStatus> {
+        let mut watch = std::pin::pin!(tokio::time::sleep(WATCH_AFTER));
+        loop {
+            if self.stdout_kept.is_some() && self.stderr_kept.is_some() {
+                if let Some(status) = child.try_wait()? {
+                    return Ok(status);
+                }
+                break;
+            }
+            tokio::select! {
+                biased;
+                kept = &mut self.stdout, if self.stdout_kept.is_none() => self.stdout_kept = Some(kept),
+                kept = &mut self.stderr, if self.stderr_kept.is_none() => self.stderr_kept = Some(kept),
+                () = &mut watch => break,
+            }
+        }
+        self.alongside(child.wait()).await
     }
 
     /// Both streams to their end, or what they kept after [`DRAIN_GRACE`] (a
@@ -581,4 +606,56 @@ pub(crate) fn stdout_of(program: &str, args: &[&str], dir: &Path) -> Result<Stri
         });
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn sh(script: &str, timeout: Option<Duration>) -> Result<Output, ProcessError> {
+        let mut spec = Spec::new("sh", vec!["-c".into(), script.into()], std::env::temp_dir());
+        spec.timeout = timeout;
+        let sink: LineSink = Arc::new(|_, _| {});
+        run(&spec, &sink, &CancellationToken::new()).await
+    }
+
+    #[tokio::test]
+    async fn a_child_that_ends_with_its_streams_is_reaped_with_its_status_and_output() {
+        let out = sh("echo out; echo err >&2; exit 3", None).await.unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout_tail, "out\n");
+        assert_eq!(out.stderr_tail, "err\n");
+    }
+
+    #[tokio::test]
+    async fn a_child_that_closes_its_streams_and_runs_on_is_waited_for() {
+        // Both streams end long before the child does.
+        let out = sh("echo before; exec >/dev/null 2>&1; sleep 0.3; exit 4", None)
+            .await
+            .unwrap();
+        assert_eq!(out.code, Some(4));
+        assert_eq!(out.stdout_tail, "before\n");
+    }
+
+    #[tokio::test]
+    async fn a_child_gone_while_a_grandchild_holds_its_streams_is_reaped() {
+        let dir = tempfile::tempdir().unwrap();
+        let pid_file = dir.path().join("grandchild");
+        let script = format!("sleep 30 & echo $! > {}; exit 5", pid_file.display());
+        let out = sh(&script, None).await.unwrap();
+        assert_eq!(out.code, Some(5));
+        let grandchild: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        // The run came back while the grandchild still held the streams.
+        let alive = nix::sys::signal::kill(Pid::from_raw(grandchild), None).is_ok();
+        let _ = nix::sys::signal::kill(Pid::from_raw(grandchild), Signal::SIGKILL);
+        assert!(alive, "the grandchild ended first: nothing was tested");
+    }
+
+    #[tokio::test]
+    async fn a_timeout_stops_a_child_whose_streams_have_ended() {
+        let err = sh("exec >/dev/null 2>&1; sleep 30", Some(Duration::from_millis(200)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ProcessError::Timeout { .. }), "{err:?}");
+    }
 }

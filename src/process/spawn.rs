@@ -24,7 +24,7 @@ use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -56,9 +56,13 @@ pub(super) struct Pipes {
 /// A started child, reaped by [`Child::wait`] (or, dropped, killed and reaped).
 pub(super) struct Child {
     pid: libc::pid_t,
-    /// Readable once the child has exited; `None` where the kernel has no pidfds
-    /// (before Linux 5.3, or a sandbox that forbids them): SIGCHLD is waited for.
+    /// Readable once the child has exited: made by the first [`Child::wait`], as
+    /// most children are reaped without one ([`Child::try_wait`] once their
+    /// streams end).
     pidfd: Option<AsyncFd<OwnedFd>>,
+    /// The kernel makes no pidfds (before Linux 5.3, or a sandbox that forbids
+    /// them): SIGCHLD is waited for.
+    no_pidfd: bool,
     reaped: bool,
 }
 
@@ -69,6 +73,16 @@ impl Child {
 
     /// Wait for the child to exit, and reap it.
     pub(super) async fn wait(&mut self) -> io::Result<ExitStatus> {
+        if self.pidfd.is_none() && !self.no_pidfd && !self.reaped {
+            // The pid is unreaped, so still this child's.
+            match pidfd_open(self.pid) {
+                // SAFETY: an `OwnedFd` is open and stays the same descriptor while owned.
+                Ok(fd) => {
+                    self.pidfd = Some(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?);
+                }
+                Err(_) => self.no_pidfd = true,
+            }
+        }
         if self.pidfd.is_none() {
             return self.wait_for_sigchld().await;
         }
@@ -94,7 +108,7 @@ impl Child {
     }
 
     /// The child's status if it has exited (and it is reaped), without blocking.
-    fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
+    pub(super) fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         if self.reaped {
             return Err(io::Error::other("the child was already reaped"));
         }
@@ -172,7 +186,7 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
         Some(((_, out), (_, err))) => Some([dev_null()?, out.as_raw_fd(), err.as_raw_fd()]),
         None => None,
     };
-    let (pid, pidfd) = clone_and_exec(&Plan {
+    let pid = clone_and_exec(&Plan {
         path: path.as_ptr(),
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
@@ -182,15 +196,11 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
         error: AtomicI32::new(0),
     })?;
     // From here on, an error drops the child: it is killed and reaped.
-    let mut child = Child {
+    let child = Child {
         pid,
         pidfd: None,
+        no_pidfd: false,
         reaped: false,
-    };
-    child.pidfd = match pidfd.map_or_else(|| pidfd_open(pid), Ok) {
-        // SAFETY: an `OwnedFd` is open and stays the same descriptor while owned.
-        Ok(fd) => Some(unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?),
-        Err(_) => None,
     };
     // The write ends are the child's now; the parent must not hold them open, or
     // the pipes never reach their end.
@@ -308,64 +318,45 @@ struct Plan {
 /// Size of the stack the child runs on until `execve` (it uses well under 4 KiB).
 const CHILD_STACK: usize = 64 * 1024;
 
-/// Whether `clone` takes `CLONE_PIDFD` (Linux 5.2); cleared at its first refusal.
-static CLONE_PIDFD: AtomicBool = AtomicBool::new(true);
-
-/// Start the child of `plan` and return its pid, and its pidfd where the kernel
-/// made one with it.
+/// Start the child of `plan` and return its pid.
 ///
 /// This is `vfork` as glibc's `posix_spawn` does it (`clone` with `CLONE_VM |
 /// CLONE_VFORK`: the parent thread waits until the child has called `execve` or
 /// exited), without its costs: the stack is taken from the heap rather than
-/// mapped and unmapped at each spawn, the pidfd comes with the `clone`, and the
-/// child resets the dispositions of the few signals that can have a handler in
+/// mapped and unmapped at each spawn, and the child resets the dispositions of the few signals that can have a handler in
 /// `ops` instead of asking after each of the 64 and setting it. On the
 /// thousand-task fan-out that is ~64 system calls fewer in the child and 8 fewer
 /// in the parent per task.
-fn clone_and_exec(plan: &Plan) -> io::Result<(libc::pid_t, Option<OwnedFd>)> {
+fn clone_and_exec(plan: &Plan) -> io::Result<libc::pid_t> {
     let mut stack: Vec<std::mem::MaybeUninit<u8>> = Vec::with_capacity(CHILD_STACK);
     // The stack grows down from its end, which must be 16-byte aligned.
     let top = stack.as_mut_ptr().wrapping_add(CHILD_STACK);
     let top = top.wrapping_sub(top as usize % 16).cast::<libc::c_void>();
     let arg = std::ptr::from_ref(plan).cast_mut().cast::<libc::c_void>();
-    loop {
-        let with_pidfd = CLONE_PIDFD.load(Ordering::Relaxed);
-        let mut flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
-        if with_pidfd {
-            flags |= libc::CLONE_PIDFD;
+    // SAFETY: every signal is blocked while the child shares this memory, so no
+    // handler of `ops` runs on its stack; the child (`child_main`) gets a stack of
+    // its own that outlives it (`clone` returns only once the child has called
+    // `execve` or exited) and a `Plan` that does too.
+    let pid = unsafe {
+        let (mut all, mut old): (libc::sigset_t, libc::sigset_t) = std::mem::zeroed();
+        libc::sigfillset(&raw mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut old);
+        let flags = libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+        let pid = libc::clone(child_main, top, flags, arg);
+        let error = io::Error::last_os_error();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
+        if pid < 0 {
+            return Err(error);
         }
-        let mut pidfd: libc::c_int = -1;
-        // SAFETY: every signal is blocked while the child shares this memory, so no
-        // handler of `ops` runs on its stack; the child (`child_main`) gets a stack
-        // of its own that outlives it (`clone` returns only once the child has
-        // called `execve` or exited) and a `Plan` that does too; `pidfd` is a
-        // valid place for the descriptor `CLONE_PIDFD` writes.
-        let pid = unsafe {
-            let (mut all, mut old): (libc::sigset_t, libc::sigset_t) = std::mem::zeroed();
-            libc::sigfillset(&raw mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &raw const all, &raw mut old);
-            let pid = libc::clone(child_main, top, flags, arg, &raw mut pidfd);
-            let error = io::Error::last_os_error();
-            libc::pthread_sigmask(libc::SIG_SETMASK, &raw const old, std::ptr::null_mut());
-            if pid < 0 { Err(error) } else { Ok(pid) }
-        };
-        let pid = match pid {
-            Err(e) if with_pidfd && e.raw_os_error() == Some(libc::EINVAL) => {
-                CLONE_PIDFD.store(false, Ordering::Relaxed);
-                continue;
-            }
-            other => other?,
-        };
-        // SAFETY: with `CLONE_PIDFD` the kernel wrote a new descriptor, owned by nothing.
-        let pidfd = (with_pidfd && pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
-        return match plan.error.load(Ordering::Acquire) {
-            0 => Ok((pid, pidfd)),
-            errno => {
-                // The child exited without `execve`: reap it before reporting why.
-                let _ = waitpid(pid, 0);
-                Err(io::Error::from_raw_os_error(errno))
-            }
-        };
+        pid
+    };
+    match plan.error.load(Ordering::Acquire) {
+        0 => Ok(pid),
+        errno => {
+            // The child exited without `execve`: reap it before reporting why.
+            let _ = waitpid(pid, 0);
+            Err(io::Error::from_raw_os_error(errno))
+        }
     }
 }
 
@@ -608,7 +599,7 @@ mod tests {
         let dir = std::env::temp_dir();
         let args = script("sleep 0.2; exit 3");
         let (mut child, _) = spawn(&launch(&args, &[], &dir)).unwrap();
-        child.pidfd = None;
+        child.no_pidfd = true;
         assert_eq!(child.wait().await.unwrap().code(), Some(3));
     }
 
