@@ -644,7 +644,11 @@ mod tests {
         let script = format!("sleep 30 & echo $! > {}; exit 5", pid_file.display());
         let out = sh(&script, None).await.unwrap();
         assert_eq!(out.code, Some(5));
-        let grandchild: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+        let grandchild: i32 = std::fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         // The run came back while the grandchild still held the streams.
         let alive = nix::sys::signal::kill(Pid::from_raw(grandchild), None).is_ok();
         let _ = nix::sys::signal::kill(Pid::from_raw(grandchild), Signal::SIGKILL);

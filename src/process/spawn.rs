@@ -169,13 +169,7 @@ pub(super) fn spawn(launch: &Launch<'_>) -> io::Result<(Child, Option<Pipes>)> {
         .collect::<io::Result<Vec<_>>>()?;
     let overrides = overrides(launch.env)?;
     let argv = pointers(args.iter().map(CString::as_c_str));
-    let envp = pointers(
-        base_environment()
-            .iter()
-            .filter(|(name, _)| !overrides.iter().any(|(n, _)| *n == name.as_bytes()))
-            .map(|(_, entry)| entry.as_c_str())
-            .chain(overrides.iter().map(|(_, entry)| entry.as_c_str())),
-    );
+    let envp = environment(&overrides);
     let pipes = if launch.piped {
         Some((pipe_pair()?, pipe_pair()?))
     } else {
@@ -241,6 +235,33 @@ fn overrides<'a>(env: &[(&'a str, &OsStr)]) -> io::Result<Vec<(&'a [u8], CString
 
 /// A NULL-terminated array of pointers to `strings`.
 /// (`execve` takes `char *const[]`; nothing writes through them.)
+/// `envp`: the environment of `ops` without the names `overrides` sets, then the
+/// overrides. Which entries of the environment stay is kept for the names of the
+/// last spawn: the tasks of a run set the same few names, so each spawn after
+/// the first copies pointers instead of comparing every name with every other.
+fn environment(overrides: &[(&[u8], CString)]) -> Vec<*mut libc::c_char> {
+    static KEPT: Mutex<(Vec<Vec<u8>>, Vec<usize>)> = Mutex::new((Vec::new(), Vec::new()));
+    let base = base_environment();
+    let mut kept = KEPT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (names, indices) = &mut *kept;
+    if !names
+        .iter()
+        .map(Vec::as_slice)
+        .eq(overrides.iter().map(|(n, _)| *n))
+    {
+        *names = overrides.iter().map(|(n, _)| n.to_vec()).collect();
+        *indices = (0..base.len())
+            .filter(|&i| !names.iter().any(|n| n.as_slice() == base[i].0.as_bytes()))
+            .collect();
+    }
+    pointers(
+        indices
+            .iter()
+            .map(|&i| base[i].1.as_c_str())
+            .chain(overrides.iter().map(|(_, entry)| entry.as_c_str())),
+    )
+}
+
 fn pointers<'a>(strings: impl Iterator<Item = &'a std::ffi::CStr>) -> Vec<*mut libc::c_char> {
     strings
         .map(|s| s.as_ptr().cast_mut())
@@ -495,6 +516,21 @@ mod tests {
             "1",
             "a variable set over the environment is there once"
         );
+    }
+
+    #[tokio::test]
+    async fn each_child_gets_the_environment_with_only_its_own_overrides() {
+        let dir = std::env::temp_dir();
+        let home = std::env::var("HOME").unwrap_or_default();
+        let print = script("printf '%s|%s' \"$HOME\" \"${OPS_SPAWN_B-unset}\"");
+        let over_home = [("HOME", OsStr::new("/elsewhere"))];
+        let (_, out, _) = output(&print, &over_home, &dir).await;
+        assert_eq!(out, "/elsewhere|unset");
+        let over_b = [("OPS_SPAWN_B", OsStr::new("b"))];
+        let (_, out, _) = output(&print, &over_b, &dir).await;
+        assert_eq!(out, format!("{home}|b"), "HOME is back once no override names it");
+        let (_, out, _) = output(&print, &[], &dir).await;
+        assert_eq!(out, format!("{home}|unset"));
     }
 
     #[tokio::test]

@@ -319,11 +319,37 @@ pub(crate) trait Reporter: Send {
 
 /// Format a duration as people read it in a summary: `0.4s`, `12.3s`, `2m 05s`.
 pub(crate) fn short_duration(d: Duration) -> String {
-    let secs = d.as_secs_f64();
-    if secs < 60.0 {
-        format!("{secs:.1}s")
+    // Tenths of a second, rounded, in integers (a float formatted is ten times the work).
+    let tenths = u64::try_from((d.as_micros() + 50_000) / 100_000).unwrap_or(u64::MAX);
+    if tenths < 600 {
+        format!("{}.{}s", tenths / 10, tenths % 10)
     } else {
-        let whole = d.as_secs();
+        let whole = tenths / 10;
         format!("{}m {:02}s", whole / 60, whole % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_read_in_tenths_then_minutes() {
+        let ms = Duration::from_millis;
+        let cases = [
+            (ms(0), "0.0s"),
+            (ms(49), "0.0s"),
+            (ms(50), "0.1s"),
+            (ms(1_249), "1.2s"),
+            (ms(1_250), "1.3s"),
+            (ms(59_940), "59.9s"),
+            (ms(59_960), "1m 00s"),
+            (ms(125_000), "2m 05s"),
+            (Duration::from_secs(7_322), "122m 02s"),
+        ];
+        for (d, shown) in cases {
+            assert_eq!(short_duration(d), shown, "{d:?}");
+        }
     }
 }

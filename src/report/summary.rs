@@ -30,14 +30,26 @@ fn symbol(status: Status) -> &'static str {
 
 /// `✓ ok (1.2s)`, `✗ failed: `sh` exited with code 1 (0.0s)`.
 pub(super) fn status_line(r: &TaskResult) -> String {
-    let mut line = format!("{} {}", symbol(r.status), r.status.as_str());
-    if let Some(reason) = &r.reason {
-        let _ = write!(line, ": {reason}");
+    let reason = r.reason.as_deref().unwrap_or_default();
+    let mut line = String::with_capacity(24 + reason.len());
+    line.push_str(symbol(r.status));
+    line.push(' ');
+    line.push_str(r.status.as_str());
+    if r.reason.is_some() {
+        line.push_str(": ");
+        line.push_str(reason);
     }
     if let Some(d) = r.duration {
-        let _ = write!(line, " ({})", short_duration(d));
+        line.push_str(" (");
+        line.push_str(&short_duration(d));
+        line.push(')');
     }
-    style(r.status).apply_to(line).to_string()
+    // Styled only where the style shows (a line a task: not formatted again for nothing).
+    if console::colors_enabled() {
+        style(r.status).apply_to(line).to_string()
+    } else {
+        line
+    }
 }
 
 /// The table printed at the end of a run.
