@@ -27,6 +27,7 @@
 
 mod argocd;
 mod cli;
+mod coarse;
 mod commands;
 pub mod diagnostic;
 mod executor;

@@ -449,7 +449,8 @@ impl<O: Future<Output = Kept>, E: Future<Output = Kept>> Readers<'_, O, E> {
     /// a background grandchild holds them, is watched through its pidfd after
     /// [`WATCH_AFTER`].
     async fn exited(&mut self, child: &mut spawn::Child) -> std::io::Result<std::process::ExitStatus> {
-        let mut watch = std::pin::pin!(tokio::time::sleep(WATCH_AFTER));
+        let at = crate::coarse::coarse(std::time::Instant::now() + WATCH_AFTER);
+        let mut watch = std::pin::pin!(tokio::time::sleep_until(at.into()));
         loop {
             if self.stdout_kept.is_some() && self.stderr_kept.is_some() {
                 if let Some(status) = child.try_wait()? {

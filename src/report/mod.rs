@@ -310,6 +310,16 @@ pub(crate) trait Reporter: Send {
     /// The question was answered (or abandoned).
     fn prompt_done(&mut self) {}
 
+    /// Write what was kept for later ([`Reporter::flush_due`]). A reporter that
+    /// wraps another flushes it too.
+    fn flush(&mut self) {}
+
+    /// When what this reporter keeps for later must be written: the scheduler
+    /// calls [`Reporter::flush`] then if nothing else has written it first.
+    fn flush_due(&self) -> Option<std::time::Instant> {
+        None
+    }
+
     /// Why the run must start no more tasks, if it must: a record of the run that
     /// can no longer be written. A reporter that wraps another asks it too.
     fn must_stop(&self) -> Option<String> {

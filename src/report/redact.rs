@@ -83,6 +83,14 @@ impl Reporter for Redacting<'_> {
         self.inner.prompt_done();
     }
 
+    fn flush(&mut self) {
+        self.inner.flush();
+    }
+
+    fn flush_due(&self) -> Option<std::time::Instant> {
+        self.inner.flush_due()
+    }
+
     fn must_stop(&self) -> Option<String> {
         self.inner.must_stop()
     }

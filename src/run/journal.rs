@@ -1,6 +1,9 @@
 //! The run journal: `.ops/runs/<id>.jsonl`, one JSON record per line, each written
 //! with a single append as its task finishes, so that a crash (or `kill -9`) of ops
-//! loses at most the tasks in flight. The file is synced to disk at most once a
+//! loses at most the tasks in flight. A `process` record (a task's process group,
+//! for `--resume` to stop after a crash) rides with the next record written, or
+//! goes alone [`PROCESS_WITHIN`] after its task started: one write a task rather
+//! than two. The file is synced to disk at most once a
 //! second and at the end of the run (what a power cut could lose). A torn last
 //! line is ignored when reading.
 //!
@@ -109,10 +112,16 @@ impl RunState {
 pub(crate) struct Journal {
     file: File,
     path: PathBuf,
+    /// `process` records not yet written, and since when the oldest waits.
+    later: Vec<u8>,
+    later_since: Option<std::time::Instant>,
     last_sync: std::time::Instant,
     /// The first write error, reported once; later records are not attempted.
     failed: Option<String>,
 }
+
+/// How long a `process` record may wait for a record to ride with.
+pub(crate) const PROCESS_WITHIN: std::time::Duration = std::time::Duration::from_millis(10);
 
 pub(crate) fn runs_dir(root: &Path) -> PathBuf {
     root.join(".ops").join("runs")
@@ -161,6 +170,8 @@ impl Journal {
         let mut journal = Self {
             file,
             path,
+            later: Vec::new(),
+            later_since: None,
             last_sync: std::time::Instant::now(),
             failed: None,
         };
@@ -171,15 +182,50 @@ impl Journal {
         }
     }
 
-    /// Append one record as one line, then sync. Returns the error text of the first
-    /// failure (a full disk, say) so the caller can report it once.
+    /// Keep a record to write with the next [`Journal::append`], or by
+    /// [`Journal::flush`] once [`Journal::due`].
+    pub(crate) fn append_later(&mut self, record: &Record) {
+        if self.failed.is_none() && serde_json::to_writer(&mut self.later, record).is_ok() {
+            self.later.push(b'\n');
+            self.later_since.get_or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    /// When the records kept for later must be written.
+    pub(crate) fn due(&self) -> Option<std::time::Instant> {
+        self.later_since.map(|since| since + PROCESS_WITHIN)
+    }
+
+    /// Write the records kept for later, if any.
+    pub(crate) fn flush(&mut self) -> Option<String> {
+        if self.later.is_empty() {
+            return None;
+        }
+        self.write(Vec::new(), false)
+    }
+
+    /// Append one record as one line (after those kept for later), then sync.
+    /// Returns the error text of the first failure (a full disk, say) so the
+    /// caller can report it once.
     pub(crate) fn append(&mut self, record: &Record) -> Option<String> {
+        let mut line = serde_json::to_vec(record).unwrap_or_default();
+        line.push(b'\n');
+        self.write(line, matches!(record, Record::End { .. }))
+    }
+
+    fn write(&mut self, line: Vec<u8>, end: bool) -> Option<String> {
         if self.failed.is_some() {
             return None;
         }
-        let mut line = serde_json::to_vec(record).unwrap_or_default();
-        line.push(b'\n');
-        let sync = matches!(record, Record::End { .. }) || self.last_sync.elapsed().as_secs() >= 1;
+        let line = if self.later.is_empty() {
+            line
+        } else {
+            self.later_since = None;
+            let mut all = std::mem::take(&mut self.later);
+            all.extend_from_slice(&line);
+            all
+        };
+        let sync = end || self.last_sync.elapsed().as_secs() >= 1;
         let written = self.file.write_all(&line).and_then(|()| {
             if sync {
                 self.last_sync = std::time::Instant::now();
@@ -318,4 +364,67 @@ pub(crate) fn list(root: &Path) -> Vec<RunLog> {
 /// Whether a process group has a member left (signal 0 reaches it).
 pub(crate) fn group_alive(pgid: i32) -> bool {
     pgid > 0 && nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), None).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"].to_string())
+            .collect()
+    }
+
+    fn run_record() -> Record {
+        Record::Run {
+            id: "20261206T000000.000-abcd".into(),
+            graph: String::new(),
+            targets: vec!["t".into()],
+            mode: Mode::Apply,
+            pid: 1,
+            started_at: now(),
+        }
+    }
+
+    #[test]
+    fn a_process_record_rides_with_the_next_record_or_goes_when_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::create(dir.path(), &run_record()).unwrap();
+        let path = journal.path.clone();
+        assert_eq!(journal.due(), None);
+        let started = std::time::Instant::now();
+        journal.append_later(&Record::Process {
+            task: "a".into(),
+            pgid: 10,
+        });
+        journal.append_later(&Record::Process {
+            task: "b".into(),
+            pgid: 11,
+        });
+        let due = journal.due().unwrap();
+        assert!(due >= started + PROCESS_WITHIN && due <= std::time::Instant::now() + PROCESS_WITHIN);
+        assert_eq!(kinds(&path), [r#""run""#], "kept, not written yet");
+        let end = Record::End {
+            status: RunEnd::Ok,
+            exit_code: 0,
+            finished_at: now(),
+        };
+        assert_eq!(journal.append(&end), None);
+        assert_eq!(
+            kinds(&path),
+            [r#""run""#, r#""process""#, r#""process""#, r#""end""#]
+        );
+        assert_eq!(journal.due(), None, "nothing is kept once written");
+        journal.append_later(&Record::Process {
+            task: "c".into(),
+            pgid: 12,
+        });
+        assert_eq!(journal.flush(), None);
+        assert_eq!(kinds(&path).last().unwrap(), r#""process""#);
+        assert_eq!(journal.flush(), None, "a flush with nothing kept writes nothing");
+        assert_eq!(kinds(&path).len(), 5);
+    }
 }

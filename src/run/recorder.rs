@@ -63,19 +63,48 @@ impl<'r> Recorder<'r> {
     }
 }
 
-impl Reporter for Recorder<'_> {
-    fn handle(&mut self, event: &Event) {
-        if self.journal.is_some()
-            && let Some(record) = self.record(event)
-            && let Some(journal) = self.journal.as_mut()
-            && let Some(error) = journal.append(&record)
-        {
+impl Recorder<'_> {
+    /// A write that failed is reported once, and stops the run.
+    fn failed(&mut self, error: Option<String>) {
+        if let Some(error) = error {
             self.inner.handle(&Event::Warning(format!(
                 "{error}: the journal is incomplete, so no more tasks start"
             )));
             self.broken = Some(error);
         }
+    }
+}
+
+impl Reporter for Recorder<'_> {
+    fn handle(&mut self, event: &Event) {
+        if self.journal.is_some()
+            && let Some(record) = self.record(event)
+            && let Some(journal) = self.journal.as_mut()
+        {
+            if matches!(record, Record::Process { .. }) {
+                journal.append_later(&record);
+            } else {
+                let error = journal.append(&record);
+                self.failed(error);
+            }
+        }
         self.inner.handle(event);
+    }
+
+    fn flush(&mut self) {
+        if let Some(journal) = self.journal.as_mut() {
+            let error = journal.flush();
+            self.failed(error);
+        }
+        self.inner.flush();
+    }
+
+    fn flush_due(&self) -> Option<std::time::Instant> {
+        let own = self.journal.as_ref().and_then(Journal::due);
+        match (own, self.inner.flush_due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     fn must_stop(&self) -> Option<String> {

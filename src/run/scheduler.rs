@@ -147,6 +147,14 @@ pub(super) async fn execute(
     summary
 }
 
+/// Ready at `due`; never without one.
+async fn at(due: Option<Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(crate::coarse::coarse(due).into()).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The state of one run.
 struct Run<'a> {
     set: &'a TaskSet,
@@ -245,7 +253,9 @@ impl Run<'_> {
             if joins.is_empty() {
                 break;
             }
+            let due = reporter.flush_due();
             tokio::select! {
+                () = at(due) => reporter.flush(),
                 Some(event) = rx.recv() => reporter.handle(&event),
                 Some(joined) = joins.join_next() => {
                     while let Ok(event) = rx.try_recv() {
@@ -266,6 +276,7 @@ impl Run<'_> {
         while let Ok(event) = rx.try_recv() {
             reporter.handle(&event);
         }
+        reporter.flush();
     }
 
     /// Start the next round of handlers that are due (see [`handlers`]); whether any
