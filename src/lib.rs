@@ -12,7 +12,7 @@
 //! PostgreSQL connections;
 //! and at the bottom the shared pieces: positioned YAML, process spawning, templates,
 //! TOML scalars, diagnostics, the repository root, exit codes and the JSON version, and under process
-//! spawning the redaction of secrets.
+//! spawning the redaction of secrets and the coarse deadlines of timers.
 //!
 //! ```text
 //! commands
@@ -22,7 +22,7 @@
 //! kube policy report
 //! argocd http pg
 //! yaml process template scalar diagnostic root exit schema
-//! redact
+//! redact coarse
 //! ```
 
 mod argocd;

@@ -215,6 +215,9 @@ impl Journal {
 
     fn write(&mut self, line: Vec<u8>, end: bool) -> Option<String> {
         if self.failed.is_some() {
+            // Nothing more is written: nothing is kept either (nor due).
+            self.later.clear();
+            self.later_since = None;
             return None;
         }
         let line = if self.later.is_empty() {

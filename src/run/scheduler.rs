@@ -147,14 +147,6 @@ pub(super) async fn execute(
     summary
 }
 
-/// Ready at `due`; never without one.
-async fn at(due: Option<Instant>) {
-    match due {
-        Some(due) => tokio::time::sleep_until(crate::coarse::coarse(due).into()).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// The state of one run.
 struct Run<'a> {
     set: &'a TaskSet,
@@ -206,6 +198,8 @@ impl Run<'_> {
         steps: &Arc<impl RunStep>,
     ) {
         let opts = self.opts;
+        let mut flush = std::pin::pin!(tokio::time::sleep_until(tokio::time::Instant::now()));
+        let mut flush_set: Option<Instant> = None;
         loop {
             if self.aborted.is_none()
                 && let Some(why) = reporter.must_stop()
@@ -253,9 +247,17 @@ impl Run<'_> {
             if joins.is_empty() {
                 break;
             }
-            let due = reporter.flush_due();
+            // One timer for the whole loop, moved only when the reporter's due time
+            // changes (a timer made anew each turn woke tokio's driver each turn).
+            let due = reporter.flush_due().map(crate::coarse::coarse);
+            if let Some(due) = due
+                && flush_set != Some(due)
+            {
+                flush.as_mut().reset(due.into());
+                flush_set = Some(due);
+            }
             tokio::select! {
-                () = at(due) => reporter.flush(),
+                () = &mut flush, if due.is_some() => reporter.flush(),
                 Some(event) = rx.recv() => reporter.handle(&event),
                 Some(joined) = joins.join_next() => {
                     while let Ok(event) = rx.try_recv() {
