@@ -44,7 +44,14 @@ pub(crate) struct Human {
     buffers: HashMap<Name, Vec<String>>,
     /// The task that has the terminal, if one has.
     terminal: Option<Name>,
+    /// A task's start line, kept to go out with the next text written, or on its
+    /// own once due ([`Reporter::flush_due`]): one write a task rather than two.
+    later: String,
+    later_since: Option<std::time::Instant>,
 }
+
+/// How long a start line may wait for a text to go out with.
+const LATER_WITHIN: Duration = Duration::from_millis(10);
 
 impl Human {
     pub(crate) fn new(opts: HumanOptions) -> Self {
@@ -57,22 +64,45 @@ impl Human {
             running: HashMap::new(),
             buffers: HashMap::new(),
             terminal: None,
+            later: String::new(),
+            later_since: None,
         }
     }
 
-    fn print(&self, text: &str) {
-        let write = || {
+    fn print(&mut self, text: &str) {
+        let write = |text: &str| {
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         };
+        if text.is_empty() && self.later.is_empty() {
+            return;
+        }
         match &self.bars {
-            Some(bars) => bars.suspend(write),
-            None => write(),
+            Some(bars) => bars.suspend(|| write(text)),
+            None if self.later.is_empty() => write(text),
+            None => {
+                // What was kept goes first, in the same write.
+                self.later.push_str(text);
+                write(&self.later);
+                self.later.clear();
+                self.later_since = None;
+            }
         }
     }
 
-    fn print_stderr(&self, text: &str) {
+    /// [`Human::print`], or, without progress bars, kept for the next write.
+    fn print_later(&mut self, text: &str) {
+        if self.bars.is_some() {
+            self.print(text);
+        } else {
+            self.later.push_str(text);
+            self.later_since.get_or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    fn print_stderr(&mut self, text: &str) {
+        self.print("");
         match &self.bars {
             Some(bars) => bars.suspend(|| eprint!("{text}")),
             None => eprint!("{text}"),
@@ -133,7 +163,7 @@ impl Human {
                 .enumerate()
                 .map(|(i, l)| self.prefixed(task, &if i == 0 { l.to_owned() } else { format!("    {l}") }))
                 .collect();
-            self.print(&lines);
+            self.print_later(&lines);
         }
         if self.opts.mode == OutputMode::Grouped {
             self.buffers.entry(task.clone()).or_default();
@@ -196,6 +226,12 @@ impl Human {
                 self.print(&block);
             }
         }
+    }
+}
+
+impl Drop for Human {
+    fn drop(&mut self) {
+        self.print("");
     }
 }
 
@@ -270,7 +306,16 @@ impl Reporter for Human {
         }
     }
 
+    fn flush(&mut self) {
+        self.print("");
+    }
+
+    fn flush_due(&self) -> Option<std::time::Instant> {
+        self.later_since.map(|since| since + LATER_WITHIN)
+    }
+
     fn prompt(&mut self, task: &str, question: &str) {
+        self.print("");
         if let Some(bars) = &self.bars {
             bars.set_draw_target(ProgressDrawTarget::hidden());
         }

@@ -74,3 +74,40 @@ fn a_terminal_gets_progress_and_color_unless_no_color() {
     assert!(!plain.contains("\u{1b}[3"), "NO_COLOR: no colors: {plain:?}");
     assert!(plain.contains("three"));
 }
+
+/// A task's start line is not held back while the task runs: it goes out with the
+/// next line, or on its own shortly after (here with no journal, whose own timer
+/// would write it too).
+#[test]
+fn a_running_tasks_start_line_is_shown_while_it_runs() {
+    use std::io::BufRead as _;
+    let test = Test::new().tasks(
+        r#"
+[tasks.slow]
+shell = "sleep 30"
+"#,
+    );
+    std::fs::create_dir_all(test.root().join(".ops")).unwrap();
+    std::fs::write(test.root().join(".ops/runs"), "not a directory").unwrap();
+    let mut ops = test
+        .command_with(&["run", "slow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = ops.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(std::time::Duration::from_secs(10));
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(ops.id()).unwrap()),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let _ = ops.wait();
+    let line = line.expect("no line while the task ran");
+    assert!(line.contains("slow") && line.contains('▶'), "{line}");
+}
