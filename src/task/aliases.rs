@@ -26,7 +26,7 @@ fn valid(source: &SourceFile, alias: &toml::Spanned<String>, errors: &mut Vec<Lo
 pub(super) fn check(
     files: &[SourceFile],
     pending: &[Pending],
-    index: &HashMap<&str, usize>,
+    index: &super::NameMap<&str, usize>,
     errors: &mut Vec<LoadError>,
 ) {
     // Alias → the task that gives it, and where.
@@ -75,7 +75,7 @@ pub(super) fn check(
 pub(super) fn check_usages(
     files: &[SourceFile],
     usages: &[(usize, String, toml::Spanned<String>)],
-    known: &std::collections::HashSet<String>,
+    known: &super::NameSet<String>,
     pending: &[Pending],
     errors: &mut Vec<LoadError>,
 ) {

@@ -13,7 +13,6 @@
 //! cycle error naming every edge. A handler that depends on its task would be skipped
 //! whenever the task fails, so that is an error too.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use toml::Spanned;
@@ -42,7 +41,7 @@ impl<T> Handlers<T> {
 pub(super) fn resolve(
     files: &[SourceFile],
     pending: &[Pending],
-    index: &HashMap<&str, usize>,
+    index: &super::NameMap<&str, usize>,
     errors: &mut Vec<LoadError>,
 ) -> Vec<Handlers<usize>> {
     pending

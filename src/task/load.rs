@@ -84,7 +84,7 @@ fn load_files(
     let mut pending: Vec<Pending> = Vec::new();
     let mut usages: Vec<Usage> = Vec::new();
     let mut usage_aliases: Vec<(usize, String, Spanned<String>)> = Vec::new();
-    let mut defined: HashMap<String, (usize, Range<usize>)> = HashMap::new();
+    let mut defined: super::NameMap<String, (usize, Range<usize>)> = super::NameMap::default();
 
     let raws: Vec<file::RawFile> = files
         .iter()
@@ -113,7 +113,7 @@ fn load_files(
     }
     check_overrides(overrides, &declared, &mut errors);
     // Every task's full name, for names written short inside a namespace.
-    let known: std::collections::HashSet<String> = files
+    let known: super::NameSet<String> = files
         .iter()
         .zip(&raws)
         .flat_map(|(source, raw)| {
@@ -125,7 +125,7 @@ fn load_files(
         .collect();
     // Dependencies on tasks that take arguments are invocations too: each gives an
     // instance of its own, which the dependent depends on.
-    let mut specs_of: HashMap<String, Vec<task_args::Spec>> = HashMap::new();
+    let mut specs_of: super::NameMap<String, Vec<task_args::Spec>> = super::NameMap::default();
     for (source, raw) in files.iter().zip(&raws) {
         let namespace = namespace_of(source.name(), included);
         for entry in raw.tasks.iter().filter(|e| !e.task.arg_specs.is_empty()) {
@@ -139,7 +139,7 @@ fn load_files(
         }
     }
     let mut invocations: Vec<(String, ArgValues)> = invocations.to_vec();
-    let mut invoked_by: HashMap<(usize, String), Vec<Spanned<String>>> = HashMap::new();
+    let mut invoked_by: super::NameMap<(usize, String), Vec<Spanned<String>>> = super::NameMap::default();
     for (file_index, (source, raw)) in files.iter().zip(&raws).enumerate() {
         let namespace = namespace_of(source.name(), included);
         for entry in &raw.tasks {
@@ -401,7 +401,7 @@ fn load_files(
         }
     }
 
-    let index: HashMap<&str, usize> = pending
+    let index: super::NameMap<&str, usize> = pending
         .iter()
         .enumerate()
         .map(|(i, p)| (p.name.get_ref().as_str(), i))
@@ -424,6 +424,9 @@ fn load_files(
         }
         dep_ids.push(ids);
     }
+    // The raw files are read no more: left to the exit, like the task set (freeing
+    // their thousands of small strings one by one was 5% of a load).
+    std::mem::forget(raws);
     let handler_ids = handlers::resolve(&files, &pending, &index, &mut errors);
     aliases::check(&files, &pending, &index, &mut errors);
     aliases::check_usages(&files, &usage_aliases, &known, &pending, &mut errors);
@@ -498,7 +501,7 @@ struct Shared<'a> {
     repository: &'a Repository,
     /// The file's namespace, and every task's full name.
     namespace: &'a str,
-    known: &'a std::collections::HashSet<String>,
+    known: &'a super::NameSet<String>,
 }
 
 impl Shared<'_> {
@@ -632,7 +635,7 @@ fn namespace_of(shown: &str, included: &[(String, String)]) -> String {
 fn full_deps(
     names: &[Spanned<String>],
     namespace: &str,
-    known: &std::collections::HashSet<String>,
+    known: &super::NameSet<String>,
     invoked: Option<&Vec<Spanned<String>>>,
 ) -> Vec<Spanned<String>> {
     names
@@ -643,11 +646,7 @@ fn full_deps(
 }
 
 /// A task's `on-failure` and `finally`, names resolved in its namespace.
-fn handlers_of(
-    task: &RawTask,
-    namespace: &str,
-    known: &std::collections::HashSet<String>,
-) -> Handlers<Spanned<String>> {
+fn handlers_of(task: &RawTask, namespace: &str, known: &super::NameSet<String>) -> Handlers<Spanned<String>> {
     let resolve = |names: &Vec<Spanned<String>>| {
         names
             .iter()
@@ -671,7 +670,7 @@ fn qualify(namespace: &str, name: &str) -> String {
 
 /// `name` as written in `namespace`: the task of that namespace when there is one,
 /// else the name as it is (a task of the root, or a qualified `ns:name`).
-fn in_namespace(namespace: &str, name: &str, known: &std::collections::HashSet<String>) -> String {
+fn in_namespace(namespace: &str, name: &str, known: &super::NameSet<String>) -> String {
     if !namespace.is_empty() {
         let qualified = format!("{namespace}:{name}");
         let base = qualified.split('[').next().unwrap_or(&qualified);
@@ -894,7 +893,7 @@ pub(super) struct Resolver<'a> {
     lists: &'a IndexMap<String, Spanned<Vec<String>>>,
     /// The namespace of the file, for task names written short, and every task's full name.
     namespace: &'a str,
-    known: &'a std::collections::HashSet<String>,
+    known: &'a super::NameSet<String>,
     secrets: &'a IndexMap<String, Spanned<SecretSource>>,
     overrides: &'a Vars,
     task: &'a str,

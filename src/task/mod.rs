@@ -27,3 +27,8 @@ pub(crate) use load::{load, load_invoking};
 pub use model::TaskSet;
 pub(crate) use model::{EnvFile, SecretSource, Task, TaskId, Usage};
 pub use vars::Vars;
+
+/// The maps of task names built at every load: foldhash rather than std's SipHash,
+/// which was 7% of loading 1,000 tasks (names come from the repository's own files).
+type NameMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type NameSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;

@@ -149,9 +149,9 @@ pub struct TaskSet {
     root: PathBuf,
     files: Vec<SourceFile>,
     tasks: Vec<Task>,
-    index: HashMap<String, TaskId>,
+    index: super::NameMap<String, TaskId>,
     /// Each alias, with the task it names.
-    aliases: HashMap<String, TaskId>,
+    aliases: super::NameMap<String, TaskId>,
     /// Every secret declared in `[secrets]`, used or not.
     secrets: Vec<SecretSource>,
     /// The tasks that take arguments (each invocation is a task of the set).
