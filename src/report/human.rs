@@ -44,14 +44,17 @@ pub(crate) struct Human {
     buffers: HashMap<Name, Vec<String>>,
     /// The task that has the terminal, if one has.
     terminal: Option<Name>,
-    /// A task's start line, kept to go out with the next text written, or on its
-    /// own once due ([`Reporter::flush_due`]): one write a task rather than two.
+    /// The lines of tasks (start, output, end), kept to go out together with the
+    /// next text written, or once due ([`Reporter::flush_due`]): one write for the
+    /// lines of many short tasks rather than two writes a task.
     later: String,
     later_since: Option<std::time::Instant>,
 }
 
-/// How long a start line may wait for a text to go out with.
+/// How long a task's line may wait for a text to go out with.
 const LATER_WITHIN: Duration = Duration::from_millis(10);
+/// How much may wait.
+const LATER_LIMIT: usize = 64 * 1024;
 
 impl Human {
     pub(crate) fn new(opts: HumanOptions) -> Self {
@@ -91,9 +94,10 @@ impl Human {
         }
     }
 
-    /// [`Human::print`], or, without progress bars, kept for the next write.
+    /// [`Human::print`], or, without progress bars, kept for the next write (written
+    /// at once past [`LATER_LIMIT`]).
     fn print_later(&mut self, text: &str) {
-        if self.bars.is_some() {
+        if self.bars.is_some() || self.later.len() + text.len() > LATER_LIMIT {
             self.print(text);
         } else {
             self.later.push_str(text);
@@ -172,7 +176,7 @@ impl Human {
 
     fn output(&mut self, task: &Name, line: &str) {
         match self.opts.mode {
-            OutputMode::Prefixed => self.print(&self.prefixed(task, line)),
+            OutputMode::Prefixed => self.print_later(&self.prefixed(task, line)),
             OutputMode::Grouped => self
                 .buffers
                 .entry(task.clone())
@@ -206,7 +210,7 @@ impl Human {
             return;
         }
         match self.opts.mode {
-            OutputMode::Prefixed => self.print(&self.prefixed(&result.task, &status)),
+            OutputMode::Prefixed => self.print_later(&self.prefixed(&result.task, &status)),
             OutputMode::Grouped => {
                 let lines = self.buffers.remove(&result.task).unwrap_or_default();
                 let mut block = String::new();
@@ -223,7 +227,7 @@ impl Human {
                 if self.opts.ci_groups {
                     block.push_str("::endgroup::\n");
                 }
-                self.print(&block);
+                self.print_later(&block);
             }
         }
     }
