@@ -235,8 +235,10 @@ pub(crate) fn own_path() -> &'static std::ffi::OsStr {
 pub(crate) fn find_on_path(program: &str, path: &std::ffi::OsStr) -> Option<PathBuf> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
-    // By `PATH`, then by program: looked up without making a key.
-    type Found = HashMap<std::ffi::OsString, HashMap<String, PathBuf>>;
+    // By `PATH`, then by program: looked up without making a key (with foldhash:
+    // SipHash of a long `PATH` cost more than the rest of the look-up).
+    type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+    type Found = Map<std::ffi::OsString, Map<String, PathBuf>>;
     static FOUND: OnceLock<Mutex<Found>> = OnceLock::new();
     let cache = FOUND.get_or_init(Mutex::default);
     if let Some(found) = cache.lock().ok().and_then(|c| c.get(path)?.get(program).cloned()) {
