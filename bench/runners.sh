@@ -48,7 +48,7 @@ check_same_tasks() {  # every tool runs each of the N tasks exactly once
   done
 }
 
-mean_ms() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(' '.join(f\"{x['command']}={x['mean']*1000:.1f}\" for x in r))" "$1"; }
+median_ms() { python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(' '.join(f\"{x['command']}={x['median']*1000:.1f}\" for x in r))" "$1"; }
 
 printf '%-8s' graph; for tool in "${order[@]}"; do printf '%14s' "$tool"; done; printf '\n'
 for shape in chain fanout dag; do
@@ -60,13 +60,13 @@ for shape in chain fanout dag; do
   hyperfine --warmup 1 --runs "$runs" --export-json "$work/$shape.json" "${args[@]}" >/dev/null 2>&1
   python3 - "$work/$shape.json" "$shape" "${order[@]}" <<'PY'
 import json, sys
-r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
+r = {x["command"]: x["median"] for x in json.load(open(sys.argv[1]))["results"]}
 tools = sys.argv[3:]
 cells = [f'{r[t]*1000:7.0f} ms {r[t]/r["make"]:4.2f}x' for t in tools]
 print(f'{sys.argv[2]:<8}' + ''.join(f'{c:>14}' for c in cells).replace('  ', ' '))
 PY
 done
-echo "(each cell: mean wall time for 1,000 tasks, and the ratio to make -j2)"
+echo "(each cell: median wall time for 1,000 tasks, and the ratio to make -j2)"
 
 python3 bench/gen_graph.py dag 50 "$work/small"
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/startup.json" \
@@ -74,13 +74,13 @@ hyperfine -N --warmup 3 --runs 30 --export-json "$work/startup.json" \
   -n "just --list" "just --justfile $work/small/justfile --list" \
   -n "task --list-all" "task --taskfile $work/small/Taskfile.yml --list-all" \
   -n "mise tasks" "mise --cd $work/small tasks" >/dev/null 2>&1
-echo "startup on 50 tasks (ms): $(mean_ms "$work/startup.json")"
+echo "startup on 50 tasks (ms): $(median_ms "$work/startup.json")"
 
 python3 bench/gen_graph.py dag 10000 "$work/big"
 hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/validate.json" -n validate "$ops --root $work/big validate" >/dev/null 2>&1
-echo "load + validate 10,000 tasks (ms): $(mean_ms "$work/validate.json")"
+echo "load + validate 10,000 tasks (ms): $(median_ms "$work/validate.json")"
 python3 bench/gen_runbook.py "$work/runbook"
 hyperfine -N --warmup 2 --runs "$runs" --export-json "$work/runbook.json" -n validate "$ops --root $work/runbook validate" >/dev/null 2>&1
-echo "load + validate 10,000 matrix instances, 2,500 aggregates, 500 tasks with arguments (ms): $(mean_ms "$work/runbook.json")"
+echo "load + validate 10,000 matrix instances, 2,500 aggregates, 500 tasks with arguments (ms): $(median_ms "$work/runbook.json")"
 hyperfine -N --warmup 3 --runs 30 --export-json "$work/list.json" -n list "$ops --root examples/homelab list" >/dev/null 2>&1
-echo "ops list on examples/homelab (ms): $(mean_ms "$work/list.json")"
+echo "ops list on examples/homelab (ms): $(median_ms "$work/list.json")"
